@@ -1,0 +1,42 @@
+"""The catalogue of business event types the hub emits, with their current schema versions.
+
+Writing an event of a type not listed here is a programming error and is refused,
+so a typo never reaches subscribers.
+"""
+
+EVENT_TYPES: dict[str, int] = {
+    "customer.created": 1,
+    "customer.updated": 1,
+    "customer.merged": 1,
+    "product.created": 1,
+    "product.updated": 1,
+    "price_list.updated": 1,
+    "contract_price.updated": 1,
+    "location.updated": 1,
+    "inventory.changed": 1,
+    "order.created": 1,
+    "order.updated": 1,
+    "order.status_changed": 1,
+    "order.credit_hold": 1,
+    "order.credit_hold_released": 1,
+    "order.cancelled": 1,
+    "shipment.created": 1,
+    "shipment.updated": 1,
+    "shipment.milestone": 1,
+    "shipment.dispatched": 1,
+    "shipment.delivered": 1,
+    "invoice.posted": 1,
+    "invoice.updated": 1,
+    "invoice.paid": 1,
+    "invoice.disputed": 1,
+    "return.requested": 1,
+    "return.authorised": 1,
+    "return.rejected": 1,
+    "return.received": 1,
+    "return.credited": 1,
+    "credit_memo.issued": 1,
+    "purchase_order.created": 1,
+    "purchase_order.updated": 1,
+    "supplier.ack_received": 1,
+    "supplier.asn_received": 1,
+}

@@ -1,0 +1,1 @@
+"""Service functions: every write to the canonical store goes through one of these."""

@@ -1,0 +1,80 @@
+"""Writing business events to the outbox, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from canonical.context import Actor
+from canonical.events import EVENT_TYPES
+from canonical.models import AuditEntry, BusinessEvent
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def event_record(
+    *,
+    event_type: str,
+    aggregate_type: str,
+    aggregate_id: Any,
+    payload: dict,
+    actor: Actor,
+    occurred_at=None,
+) -> BusinessEvent:
+    """Append one event for an aggregate. Must run inside the transaction that made the change.
+
+    The caller holds a row lock on the aggregate (or has just created it), so the
+    next sequence number cannot be taken twice; the unique constraint backs that up.
+    """
+    if event_type not in EVENT_TYPES:
+        raise UnknownEventType(f"'{event_type}' is not a registered business event type.")
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_record must be called inside transaction.atomic() with the change it records.")
+    aggregate_key = str(aggregate_id)
+    last = (
+        BusinessEvent.objects.filter(aggregate_type=aggregate_type, aggregate_id=aggregate_key)
+        .aggregate(last=Max("sequence"))["last"]
+        or 0
+    )
+    return BusinessEvent.objects.create(
+        event_type=event_type,
+        schema_version=EVENT_TYPES[event_type],
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_key,
+        sequence=last + 1,
+        payload=payload,
+        correlation_id=actor.correlation_id,
+        causation_id=actor.causation_id,
+        source_system=actor.system,
+        actor=actor.label,
+        occurred_at=occurred_at or timezone.now(),
+    )
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: Any,
+    before: dict | None = None,
+    after: dict | None = None,
+    note: str = "",
+) -> AuditEntry:
+    user = actor.user if actor.user is not None and getattr(actor.user, "is_authenticated", False) else None
+    return AuditEntry.objects.create(
+        actor_user=user,
+        actor_system=actor.system,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=before,
+        after=after,
+        note=note,
+        correlation_id=actor.correlation_id,
+    )

@@ -1,0 +1,50 @@
+"""Request-level rules: correlation ids, and refusing oversized or non-JSON API bodies early."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from hub.correlation import correlation_from_headers, reset_correlation_id, set_correlation_id
+from hub.problems import ProblemJsonResponse
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class RequestLimitsMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        correlation_id = correlation_from_headers(request.headers)
+        request.correlation_id = correlation_id
+        token = set_correlation_id(correlation_id)
+        try:
+            response = self._guard(request) or self.get_response(request)
+        finally:
+            reset_correlation_id(token)
+        response["X-Correlation-ID"] = correlation_id
+        return response
+
+    def _guard(self, request):
+        if not request.path.startswith("/api/") or request.method not in _BODY_METHODS:
+            return None
+        limit = settings.HUB_MAX_BODY_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return ProblemJsonResponse(400, detail="The Content-Length header is not a number.", slug="bad-request")
+        if length > limit:
+            return ProblemJsonResponse(
+                413,
+                detail=f"The request body is {length} bytes; the limit is {limit} bytes.",
+                slug="payload-too-large",
+                limit_bytes=limit,
+            )
+        content_type = (request.content_type or "").lower()
+        if length and content_type != "application/json" and not content_type.endswith("+json"):
+            return ProblemJsonResponse(
+                415,
+                detail=f"Content type '{request.content_type or 'none'}' is not accepted; send application/json.",
+                slug="unsupported-media-type",
+            )
+        return None
