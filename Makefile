@@ -29,6 +29,7 @@ setup: $(VENV)/.installed
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py setup_roles
 	$(PY) manage.py seed_demo
 

@@ -61,7 +61,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         raw = _raw_key_from(request)
         if raw is None:
             return None
-        parts = raw.split("_")
+        parts = raw.split("_", 2)
         if len(parts) != 3 or parts[0] != "hub":
             raise exceptions.AuthenticationFailed("The API key is not in the form hub_<prefix>_<secret>.")
         key = ApiKey.objects.select_related("consumer__system").filter(prefix=parts[1]).first()

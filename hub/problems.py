@@ -15,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from canonical.errors import CanonicalError
 from canonical.state import IllegalTransition
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,8 @@ def problem_exception_handler(exc, context):
         exc = exceptions.NotFound(str(exc) or None)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, CanonicalError):
+        exc = Problem(exc.status_code, exc.detail, slug=exc.slug, title=exc.title, **exc.extra)
     elif isinstance(exc, IllegalTransition):
         exc = Problem(
             409,

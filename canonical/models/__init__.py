@@ -31,8 +31,20 @@ from canonical.models.customers import (
     normalise_name,
 )
 from canonical.models.events import AuditEntry, BusinessEvent
-from canonical.models.fulfilment import MILESTONE_RANK, MilestoneCode, Shipment, ShipmentLine, ShipmentMilestone
-from canonical.models.inventory import InventoryPosition, Location, LocationKind, Reservation, ReservationStatus
+from canonical.models.fulfilment import (
+    MILESTONE_RANK,
+    MilestoneCode,
+    Shipment,
+    ShipmentLine,
+    ShipmentMilestone,
+)
+from canonical.models.inventory import (
+    InventoryPosition,
+    Location,
+    LocationKind,
+    Reservation,
+    ReservationStatus,
+)
 from canonical.models.orders import OPEN_ORDER_STATUSES, ORDER_TRANSITIONS, Order, OrderLine, OrderStatus
 from canonical.models.supply import (
     AdvanceShipNotice,

@@ -64,6 +64,9 @@ class InvoiceLine(models.Model):
         ordering = ["invoice", "id"]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="invoiceline_quantity_positive")]
 
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id} @ {self.unit_price}"
+
 
 class ReturnStatus(models.TextChoices):
     REQUESTED = "requested", "RMA requested"
@@ -103,6 +106,9 @@ class ReturnLine(models.Model):
             models.CheckConstraint(condition=Q(quantity_requested__gt=0), name="returnline_requested_positive"),
             models.CheckConstraint(condition=Q(quantity_received__gte=0), name="returnline_received_not_negative"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity_requested} of line {self.order_line_id}"
 
 
 class CreditMemo(TimeStamped):

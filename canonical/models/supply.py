@@ -78,6 +78,9 @@ class PurchaseOrderLine(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.purchase_order_id}/{self.line_number}"
+
 
 class SupplierAcknowledgement(models.Model):
     """One acknowledgement or revision from the supplier; revisions are kept, never overwritten."""
@@ -99,6 +102,9 @@ class SupplierAcknowledgement(models.Model):
             models.UniqueConstraint(fields=["purchase_order", "revision"], name="ack_unique_revision"),
         ]
 
+    def __str__(self) -> str:
+        return f"ack r{self.revision} of PO {self.purchase_order_id}"
+
 
 class SupplierAcknowledgementLine(models.Model):
     acknowledgement = models.ForeignKey(SupplierAcknowledgement, on_delete=models.CASCADE, related_name="lines")
@@ -110,6 +116,9 @@ class SupplierAcknowledgementLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(confirmed_quantity__gte=0), name="ackline_quantity_not_negative"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.confirmed_quantity} by {self.confirmed_date}"
 
 
 class AdvanceShipNotice(TimeStamped):
@@ -137,3 +146,6 @@ class AdvanceShipNoticeLine(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="asnline_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of PO line {self.po_line_id}"

@@ -1,0 +1,116 @@
+"""How partners name related records in a request body: the way they know them."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from canonical.models import ExternalRef, System
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "description": "The hub's canonical id."},
+            {"type": "string", "description": "The calling system's own external id."},
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "system": {"type": "string"},
+                    "external_id": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        ]
+    }
+)
+class RecordRefField(serializers.Field):
+    """A reference to a canonical record as ``123`` (hub id), ``"EXT-1"`` (the caller's id)
+    or ``{"system": "crm", "external_id": "EXT-1"}`` / ``{"id": 123}``.
+
+    The caller's system comes from the serializer context (``system``).
+    """
+
+    default_error_messages = {
+        "invalid": "Give a hub id (integer), your external id (string) or {\"system\": ..., \"external_id\": ...}.",
+        "unknown_id": "No {entity} with hub id {value}.",
+        "unknown_ref": "System '{system}' has no {entity} with external id '{value}'.",
+        "unknown_system": "No system with code '{system}'.",
+    }
+
+    def __init__(self, *, model, entity_type: str, queryset=None, **kwargs):
+        self.model = model
+        self.entity_type = entity_type
+        self.queryset = queryset
+        super().__init__(**kwargs)
+
+    def _queryset(self):
+        return self.queryset if self.queryset is not None else self.model._default_manager.all()
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, dict):
+            unknown = set(data) - {"id", "system", "external_id"}
+            if unknown or not (("id" in data) ^ ("external_id" in data)):
+                self.fail("invalid")
+            if "id" in data:
+                return self._by_id(data["id"])
+            system_code = data.get("system")
+            system = self.context.get("system")
+            if system_code is not None:
+                system = System.objects.filter(code=system_code).first()
+                if system is None:
+                    self.fail("unknown_system", system=system_code)
+            return self._by_ref(system, data["external_id"])
+        if isinstance(data, int):
+            return self._by_id(data)
+        if isinstance(data, str) and data.strip():
+            return self._by_ref(self.context.get("system"), data.strip())
+        self.fail("invalid")
+
+    def _by_id(self, value):
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail("invalid")
+        found = self._queryset().filter(pk=value).first()
+        if found is None:
+            self.fail("unknown_id", entity=self.entity_type, value=value)
+        return found
+
+    def _by_ref(self, system, external_id):
+        if system is None or not isinstance(external_id, str):
+            self.fail("invalid")
+        object_id = (
+            ExternalRef.objects.filter(system=system, entity_type=self.entity_type, external_id=external_id)
+            .values_list("object_id", flat=True)
+            .first()
+        )
+        found = self._queryset().filter(pk=object_id).first() if object_id is not None else None
+        if found is None:
+            self.fail("unknown_ref", system=system.code, entity=self.entity_type, value=external_id)
+        return found
+
+    def to_representation(self, value):
+        return value.pk
+
+
+class StrictFieldsMixin:
+    """Refuse fields the serializer does not know, naming them, instead of silently dropping them.
+
+    Unknown fields are reported together with every other field error of the body.
+    """
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        errors = {name: [f"Unknown field '{name}'."] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not errors:
+                raise
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            raise serializers.ValidationError({**detail, **errors}) from exc
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value

@@ -1,0 +1,1 @@
+"""django-filter FilterSets for the canonical read endpoints, one module per sub-domain."""

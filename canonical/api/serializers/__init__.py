@@ -1,0 +1,1 @@
+"""Input (write) serializers of the partner API; read representations are in canonical.serializers."""

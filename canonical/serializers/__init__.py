@@ -1,0 +1,1 @@
+"""The canonical JSON representation of each record: what the API returns and event payloads carry."""

@@ -1,0 +1,91 @@
+"""Writes to customer accounts: the CRM's upsert (addresses and contacts included)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from canonical.context import Actor
+from canonical.models import Address, Contact, Customer, Domain, EntityType, System
+from canonical.services.events import event_record
+from canonical.services.refs import (
+    UpsertResult,
+    changed_fields,
+    external_ref_bind,
+    external_ref_find,
+    system_of_record_assert,
+)
+
+_ADDRESS_FIELDS = ("kind", "line1", "line2", "city", "region", "postal_code", "country", "is_default")
+_CONTACT_FIELDS = ("name", "email", "phone", "role", "is_primary")
+
+
+def _rows(items, fields) -> list[tuple]:
+    def value(item, name):
+        return item.get(name) if isinstance(item, dict) else getattr(item, name)
+
+    return sorted(tuple(str(value(item, name)) for name in fields) for item in items)
+
+
+def _replace_children(customer: Customer, model, related_name: str, items: list[dict] | None, fields) -> bool:
+    """Replace a customer's addresses or contacts with ``items``; True when they differ."""
+    if items is None:
+        return False
+    current = list(getattr(customer, related_name).all())
+    normalised = [{f: item.get(f, model._meta.get_field(f).get_default()) for f in fields} for item in items]
+    if _rows(current, fields) == _rows(normalised, fields):
+        return False
+    getattr(customer, related_name).all().delete()
+    model.objects.bulk_create([model(customer=customer, **item) for item in normalised])
+    return True
+
+
+def customer_upsert(*, system: System, external_id: str, data: dict, actor: Actor) -> UpsertResult:
+    """Create or update the customer ``system`` knows as ``external_id``.
+
+    Only the customers' system of record may write. A repeat of the same body
+    changes nothing and emits no event. An unknown external id whose account number
+    the hub already has is linked to that account rather than creating a second one.
+    """
+    from canonical.serializers.customers import CustomerSerializer
+
+    system_of_record_assert(system=system, domain=Domain.CUSTOMERS)
+    data = dict(data)
+    addresses = data.pop("addresses", None)
+    contacts = data.pop("contacts", None)
+    with transaction.atomic():
+        customer = external_ref_find(
+            system=system, entity_type=EntityType.CUSTOMER, external_id=external_id, model=Customer, lock=True
+        )
+        created = False
+        if customer is None and data.get("account_number"):
+            customer = Customer.objects.select_for_update().filter(account_number=data["account_number"]).first()
+        if customer is None:
+            customer = Customer(**data)
+            customer.save()
+            created = True
+            changes = {}
+        else:
+            changes = changed_fields(customer, data)
+            if changes:
+                customer.save()
+        external_ref_bind(
+            system=system, entity_type=EntityType.CUSTOMER, external_id=external_id, object_id=customer.pk
+        )
+        if _replace_children(customer, Address, "addresses", addresses, _ADDRESS_FIELDS):
+            changes["addresses"] = "replaced"
+        if _replace_children(customer, Contact, "contacts", contacts, _CONTACT_FIELDS):
+            changes["contacts"] = "replaced"
+        if created or changes:
+            if changes and not created:
+                customer.save(update_fields=["updated_at"])
+            payload = {"customer": CustomerSerializer(customer).data}
+            if not created:
+                payload["changed"] = sorted(changes)
+            event_record(
+                event_type="customer.created" if created else "customer.updated",
+                aggregate_type="customer",
+                aggregate_id=customer.pk,
+                payload=payload,
+                actor=actor,
+            )
+    return UpsertResult(instance=customer, created=created, changes=changes)
