@@ -1,5 +1,6 @@
 """URL map of the hub: portal pages, admin, the partner API and its docs, health."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -14,3 +15,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include("canonical.api.urls")),
 ]
+
+if settings.HUB_BENCH_BARE:
+    urlpatterns.append(path("bench/bare/", include("bench.bare.urls")))

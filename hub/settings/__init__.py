@@ -44,6 +44,11 @@ INSTALLED_APPS = [
     "hub",
 ]
 
+# bench/ serves a bare DRF endpoint from the same processes as the baseline of its benchmarks.
+HUB_BENCH_BARE = env_bool("HUB_BENCH_BARE", False)
+if HUB_BENCH_BARE:
+    INSTALLED_APPS.append("bench.bare")
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
