@@ -31,6 +31,9 @@ class BusinessEvent(models.Model):
     actor = models.CharField(max_length=150, blank=True, help_text="user:<name> or system:<code>")
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField(auto_now_add=True)
+    relayed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the relay turned this event into deliveries for its subscribers."
+    )
 
     class Meta:
         ordering = ["id"]
@@ -44,6 +47,8 @@ class BusinessEvent(models.Model):
             models.Index(fields=["aggregate_type", "aggregate_id", "sequence"], name="event_aggregate_idx"),
             models.Index(fields=["event_type", "id"], name="event_type_idx"),
             models.Index(fields=["recorded_at"], name="event_recorded_idx"),
+            # The relay scans only events it has not handed on yet; this index stays small.
+            models.Index(fields=["id"], condition=Q(relayed_at__isnull=True), name="event_unrelayed_idx"),
         ]
 
     def __str__(self) -> str:
