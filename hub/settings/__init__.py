@@ -181,6 +181,16 @@ else:
 # A worker is healthy when its heartbeat task ran within this many seconds.
 HUB_WORKER_HEARTBEAT_MAX_AGE = env_int("HUB_WORKER_HEARTBEAT_MAX_AGE", 180, minimum=10)
 
+# Connector credentials stored in the database are encrypted with this Fernet key
+# (32 url-safe base64 bytes; `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+# Without it a key is derived from DJANGO_SECRET_KEY, so rotating that key needs the secrets re-entered.
+HUB_SECRETS_KEY = env_str("HUB_SECRETS_KEY", "")
+# The delivery dispatcher: how many loops the worker cluster runs, how many deliveries one
+# claims at a time, and how long a claim (lease) lasts before another worker may take it over.
+HUB_DISPATCHERS = env_int("HUB_DISPATCHERS", 2, minimum=1)
+HUB_DISPATCH_BATCH = env_int("HUB_DISPATCH_BATCH", 50, minimum=1)
+HUB_DELIVERY_LEASE_SECONDS = env_int("HUB_DELIVERY_LEASE_SECONDS", 60, minimum=5)
+
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)

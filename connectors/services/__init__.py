@@ -1,0 +1,1 @@
+"""Service functions of the connectors app."""
