@@ -32,6 +32,34 @@ READABLE_DOMAINS: dict[str, frozenset[str]] = {
 }
 
 
+# The domain each event aggregate belongs to, for deciding who may see an event.
+AGGREGATE_DOMAINS: dict[str, str] = {
+    "customer": D.CUSTOMERS,
+    "product": D.PRODUCTS,
+    "price_list": D.PRICES,
+    "contract_price": D.PRICES,
+    "location": D.INVENTORY,
+    "inventory": D.INVENTORY,
+    "order": D.ORDERS,
+    "shipment": D.SHIPMENTS,
+    "invoice": D.INVOICES,
+    "return": D.RETURNS,
+    "credit_memo": D.RETURNS,
+    "purchase_order": D.SUPPLIER_COMMITMENTS,
+}
+
+
+def readable_aggregate_types(user) -> list[str] | None:
+    """Aggregate types whose events ``user`` may read; None means all."""
+    if is_staff_reader(user):
+        return None
+    system = acting_system(user)
+    if system is None:
+        return []
+    domains = READABLE_DOMAINS.get(system.kind, frozenset())
+    return sorted(agg for agg, domain in AGGREGATE_DOMAINS.items() if domain in domains)
+
+
 class AccessDenied(CanonicalError):
     status_code = 403
     slug = "access-denied"

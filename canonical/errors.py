@@ -37,3 +37,9 @@ class BusinessRuleViolation(CanonicalError):
     status_code = 422
     slug = "business-rule"
     title = "Business rule violated"
+
+
+class NaturalKeyConflict(CanonicalError):
+    status_code = 409
+    slug = "natural-key-conflict"
+    title = "Natural key already in use"

@@ -126,3 +126,150 @@ class ExternalRefFactory(factory.django.DjangoModelFactory):
     entity_type = "customer"
     external_id = factory.Sequence(lambda n: f"EXT-{n}")
     object_id = 1
+
+
+class CustomerGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.CustomerGroup"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"group{n}")
+    name = factory.LazyAttribute(lambda o: f"Group {o.code}")
+
+
+class ContractPriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.ContractPrice"
+
+    customer = factory.SubFactory(CustomerFactory)
+    product = factory.SubFactory(ProductFactory)
+    unit_price = Decimal("9.00")
+    valid_from = factory.LazyFunction(lambda: timezone.localdate())
+
+
+# Fulfilment, billing and supply (models named by label: this block appends without new imports).
+
+
+class ShipmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.Shipment"
+
+    number = factory.Sequence(lambda n: f"SH-{n:07d}")
+    order = factory.SubFactory(OrderFactory)
+
+
+class ShipmentLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.ShipmentLine"
+
+    shipment = factory.SubFactory(ShipmentFactory)
+    order_line = factory.SubFactory(OrderLineFactory, order=factory.SelfAttribute("..shipment.order"))
+    quantity = Decimal("1")
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.Invoice"
+
+    number = factory.Sequence(lambda n: f"INV-{n:07d}")
+    customer = factory.SubFactory(CustomerFactory)
+    issued_at = factory.LazyFunction(timezone.now)
+
+
+class InvoiceLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.InvoiceLine"
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = Decimal("1")
+    unit_price = Decimal("10.00")
+    amount = Decimal("10.00")
+
+
+class ReturnAuthorizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.ReturnAuthorization"
+
+    number = factory.Sequence(lambda n: f"RMA-{n:07d}")
+    order = factory.SubFactory(OrderFactory)
+    customer = factory.SelfAttribute("order.customer")
+    requested_at = factory.LazyFunction(timezone.now)
+
+
+class CreditMemoFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.CreditMemo"
+
+    number = factory.Sequence(lambda n: f"CM-{n:07d}")
+    customer = factory.SubFactory(CustomerFactory)
+    amount = Decimal("10.00")
+    issued_at = factory.LazyFunction(timezone.now)
+
+
+class PurchaseOrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.PurchaseOrder"
+
+    number = factory.Sequence(lambda n: f"PO-{n:07d}")
+    supplier = factory.SubFactory(SystemFactory, kind="supplier")
+    ordered_at = factory.LazyFunction(timezone.now)
+
+
+class PurchaseOrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "canonical.PurchaseOrderLine"
+
+    purchase_order = factory.SubFactory(PurchaseOrderFactory)
+    line_number = factory.Sequence(lambda n: n + 1)
+    product = factory.SubFactory(ProductFactory)
+    quantity = Decimal("10")
+
+
+class OutboundConnectorFactory(factory.django.DjangoModelFactory):
+    """A webhook connector tuned for fast tests: short timeout, tiny backoff."""
+
+    class Meta:
+        model = "connectors.Connector"
+
+    code = factory.Sequence(lambda n: f"partner-{n}")
+    name = factory.LazyAttribute(lambda o: f"Partner {o.code}")
+    system = factory.SubFactory(SystemFactory, kind="ecommerce")
+    kind = "webhook"
+    direction = "outbound"
+    base_url = "http://127.0.0.1:9"
+    timeout_seconds = 1.0
+    max_attempts = 3
+    backoff_base_seconds = 0.01
+    backoff_cap_seconds = 0.05
+    breaker_failure_threshold = 50
+    breaker_cooldown_seconds = 1
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "connectors.Subscription"
+
+    name = factory.Sequence(lambda n: f"subscription-{n}")
+    connector = factory.SubFactory(OutboundConnectorFactory)
+    event_types = factory.LazyFunction(lambda: ["order.*"])
+
+
+class IntegrationExceptionFactory(factory.django.DjangoModelFactory):
+    """An exception opened through the real service (exception_raise): SLA, audit entry and all."""
+
+    class Meta:
+        model = "connectors.IntegrationException"
+
+    category = "partner_error"
+    team = "integration"
+    severity = "medium"
+    title = factory.Sequence(lambda n: f"Partner refused message {n}")
+    fingerprint = factory.Sequence(lambda n: f"test-failure:{n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from canonical.context import Actor
+        from connectors.services.exceptions import exception_raise
+
+        return exception_raise(actor=kwargs.pop("actor", None) or Actor.hub(), **kwargs)

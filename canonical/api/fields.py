@@ -33,7 +33,7 @@ class RecordRefField(serializers.Field):
     """
 
     default_error_messages = {
-        "invalid": "Give a hub id (integer), your external id (string) or {\"system\": ..., \"external_id\": ...}.",
+        "invalid": "Give a hub id (integer), your external id (string) or {{\"system\": ..., \"external_id\": ...}}.",
         "unknown_id": "No {entity} with hub id {value}.",
         "unknown_ref": "System '{system}' has no {entity} with external id '{value}'.",
         "unknown_system": "No system with code '{system}'.",
@@ -66,7 +66,7 @@ class RecordRefField(serializers.Field):
             return self._by_ref(system, data["external_id"])
         if isinstance(data, int):
             return self._by_id(data)
-        if isinstance(data, str) and data.strip():
+        if isinstance(data, str) and data.strip() and "\x00" not in data:
             return self._by_ref(self.context.get("system"), data.strip())
         self.fail("invalid")
 
@@ -79,7 +79,7 @@ class RecordRefField(serializers.Field):
         return found
 
     def _by_ref(self, system, external_id):
-        if system is None or not isinstance(external_id, str):
+        if system is None or not isinstance(external_id, str) or "\x00" in external_id:
             self.fail("invalid")
         object_id = (
             ExternalRef.objects.filter(system=system, entity_type=self.entity_type, external_id=external_id)

@@ -21,8 +21,8 @@ class ContactSerializer(serializers.ModelSerializer):
 
 
 class CustomerSerializer(CanonicalSerializer):
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
-    group = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    group = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     addresses = AddressSerializer(many=True, read_only=True)
     contacts = ContactSerializer(many=True, read_only=True)
     roles = serializers.SerializerMethodField()

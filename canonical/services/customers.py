@@ -9,9 +9,7 @@ from canonical.models import Address, Contact, Customer, Domain, EntityType, Sys
 from canonical.services.events import event_record
 from canonical.services.refs import (
     UpsertResult,
-    changed_fields,
-    external_ref_bind,
-    external_ref_find,
+    keyed_record_upsert,
     system_of_record_assert,
 )
 
@@ -44,7 +42,8 @@ def customer_upsert(*, system: System, external_id: str, data: dict, actor: Acto
 
     Only the customers' system of record may write. A repeat of the same body
     changes nothing and emits no event. An unknown external id whose account number
-    the hub already has is linked to that account rather than creating a second one.
+    the hub already has is linked to that account rather than creating a second one
+    (see keyed_record_upsert for the conflicts that are refused).
     """
     from canonical.serializers.customers import CustomerSerializer
 
@@ -53,24 +52,11 @@ def customer_upsert(*, system: System, external_id: str, data: dict, actor: Acto
     addresses = data.pop("addresses", None)
     contacts = data.pop("contacts", None)
     with transaction.atomic():
-        customer = external_ref_find(
-            system=system, entity_type=EntityType.CUSTOMER, external_id=external_id, model=Customer, lock=True
+        result = keyed_record_upsert(
+            system=system, external_id=external_id, entity_type=EntityType.CUSTOMER, model=Customer,
+            natural_key="account_number", data=data,
         )
-        created = False
-        if customer is None and data.get("account_number"):
-            customer = Customer.objects.select_for_update().filter(account_number=data["account_number"]).first()
-        if customer is None:
-            customer = Customer(**data)
-            customer.save()
-            created = True
-            changes = {}
-        else:
-            changes = changed_fields(customer, data)
-            if changes:
-                customer.save()
-        external_ref_bind(
-            system=system, entity_type=EntityType.CUSTOMER, external_id=external_id, object_id=customer.pk
-        )
+        customer, created, changes = result.instance, result.created, result.changes
         if _replace_children(customer, Address, "addresses", addresses, _ADDRESS_FIELDS):
             changes["addresses"] = "replaced"
         if _replace_children(customer, Contact, "contacts", contacts, _CONTACT_FIELDS):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import models
 
-from canonical.errors import NotSystemOfRecord, UnknownReference
+from canonical.errors import NaturalKeyConflict, NotSystemOfRecord, UnknownReference
 from canonical.models import ExternalRef, System, SystemOfRecord
 
 
@@ -26,6 +26,8 @@ class UpsertResult:
 
 def system_get(*, code: str) -> System:
     try:
+        if "\x00" in code:
+            raise System.DoesNotExist
         return System.objects.get(code=code, is_active=True)
     except System.DoesNotExist:
         raise UnknownReference(f"No active system with code '{code}'.", system=code) from None
@@ -42,6 +44,8 @@ def external_ref_find(
     *, system: System, entity_type: str, external_id: str, model: type[models.Model], lock: bool = False
 ):
     """The canonical record a system knows by ``external_id``, or None."""
+    if "\x00" in external_id:  # PostgreSQL cannot store NUL; no record can have such an id
+        return None
     object_id = (
         ExternalRef.objects.filter(system=system, entity_type=entity_type, external_id=external_id)
         .values_list("object_id", flat=True)
@@ -49,7 +53,8 @@ def external_ref_find(
     )
     if object_id is None:
         return None
-    queryset = model.objects.select_for_update() if lock else model.objects
+    # of=("self",): lock only this row, never rows a default ordering would join in.
+    queryset = model.objects.select_for_update(of=("self",)).order_by() if lock else model.objects
     return queryset.filter(pk=object_id).first()
 
 
@@ -107,3 +112,58 @@ def _jsonable(value):
     if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
+
+
+def keyed_record_upsert(
+    *,
+    system: System,
+    external_id: str,
+    entity_type: str,
+    model: type[models.Model],
+    natural_key: str,
+    data: dict,
+) -> UpsertResult:
+    """Create or update the record ``system`` knows as ``external_id``; the caller holds the transaction.
+
+    An unknown external id whose natural key (a SKU, a code) the hub already has is
+    linked to that record instead of creating a second one, unless the same system
+    already knows that record by another id: two ids from one system for one record
+    is a mistake on the sender's side, so it is refused naming the id in use.
+    A change of natural key to one another record holds is refused the same way.
+    """
+    key_value = data[natural_key]
+    record = external_ref_find(system=system, entity_type=entity_type, external_id=external_id, model=model, lock=True)
+    if record is None:
+        record = model.objects.select_for_update(of=("self",)).order_by().filter(**{natural_key: key_value}).first()
+        if record is not None:
+            known_as = (
+                ExternalRef.objects.filter(system=system, entity_type=entity_type, object_id=record.pk)
+                .values_list("external_id", flat=True)
+                .first()
+            )
+            if known_as is not None:
+                raise NaturalKeyConflict(
+                    f"{entity_type} {natural_key} '{key_value}' is already known to system '{system.code}' "
+                    f"as external id '{known_as}'; send updates to that id.",
+                    **{natural_key: key_value, "existing_external_id": known_as, "id": record.pk},
+                )
+    elif getattr(record, natural_key) != key_value:
+        holder = model.objects.filter(**{natural_key: key_value}).exclude(pk=record.pk).values_list("pk", flat=True)
+        holder_id = holder.first()
+        if holder_id is not None:
+            raise NaturalKeyConflict(
+                f"Cannot change {natural_key} of {entity_type} {record.pk} to '{key_value}': "
+                f"{entity_type} {holder_id} already has it.",
+                **{natural_key: key_value, "id": holder_id},
+            )
+
+    if record is None:
+        record = model(**data)
+        record.save()
+        external_ref_bind(system=system, entity_type=entity_type, external_id=external_id, object_id=record.pk)
+        return UpsertResult(instance=record, created=True)
+    changes = changed_fields(record, data)
+    if changes:
+        record.save()
+    external_ref_bind(system=system, entity_type=entity_type, external_id=external_id, object_id=record.pk)
+    return UpsertResult(instance=record, created=False, changes=changes)

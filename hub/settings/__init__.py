@@ -156,6 +156,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Choice sets shared by several serializers get one schema component each, with a stable name.
+    "ENUM_NAME_OVERRIDES": {
+        "AddressKindEnum": "canonical.models.customers.AddressKind",
+        "CustomerStatusEnum": "canonical.models.customers.CustomerStatus",
+        "DomainEnum": "canonical.models.base.Domain",
+        "LocationKindEnum": "canonical.models.inventory.LocationKind",
+        "ProductStatusEnum": "canonical.models.catalog.ProductStatus",
+        "SystemKindEnum": "canonical.models.base.SystemKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hub.schema.add_problem_responses",

@@ -168,3 +168,20 @@ def test_account_number_known_from_another_system_links_instead_of_duplicating(c
     assert response.status_code == 200
     assert response.json()["id"] == existing.pk
     assert {r["system"] for r in response.json()["external_refs"]} == {"crm", "erp"}
+
+
+def test_changing_account_number_to_one_another_account_holds_is_refused(crm):
+    put(crm, "X1", BODY)
+    put(crm, "X2", {**BODY, "account_number": "A-2002"})
+    response = put(crm, "X2", BODY)
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("/natural-key-conflict")
+    assert Customer.objects.get(account_number="A-2002")
+
+
+def test_bad_reference_shapes_are_400_not_500(crm):
+    for parent in (True, [], {}, {"id": 1, "external_id": "x"}, "bad\x00id"):
+        response = put(crm, "X1", {**BODY, "parent": parent})
+        assert response.status_code == 400, (parent, response.content)
+        assert response.json()["errors"][0]["pointer"] == "/parent"
+    assert crm.get("/api/v1/systems/crm/customers/a%00b").status_code == 404

@@ -1,6 +1,18 @@
 """Filters every canonical list shares."""
 
 import django_filters
+from django import forms
+
+
+class HubIdFilter(django_filters.NumberFilter):
+    """A hub id: an integer within the database's range, so an absurd value is a 400, not a driver overflow."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 class CanonicalFilterSet(django_filters.FilterSet):

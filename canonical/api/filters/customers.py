@@ -1,6 +1,6 @@
 import django_filters
 
-from canonical.api.filters.base import CanonicalFilterSet
+from canonical.api.filters.base import CanonicalFilterSet, HubIdFilter
 from canonical.models import CreditStatus, Customer, CustomerStatus, EntityType
 
 
@@ -11,7 +11,7 @@ class CustomerFilter(CanonicalFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
     tax_id = django_filters.CharFilter()
     account_number = django_filters.CharFilter()
-    parent = django_filters.NumberFilter(field_name="parent_id")
+    parent = HubIdFilter(field_name="parent_id", help_text="Hub id of the parent account.")
     group = django_filters.CharFilter(field_name="group__code")
 
     class Meta:
