@@ -1,0 +1,117 @@
+"""Admin for invoices, returns (RMA) and credit memos."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils import timezone
+
+from canonical.admin.common import (
+    BigTableAdmin,
+    ExternalRefsMixin,
+    ReadOnlyTabularInline,
+    UpdatedWithinFilter,
+)
+from canonical.models import (
+    OPEN_INVOICE_STATUSES,
+    CreditMemo,
+    EntityType,
+    Invoice,
+    InvoiceLine,
+    ReturnAuthorization,
+    ReturnLine,
+)
+
+
+class InvoiceLineInline(ReadOnlyTabularInline):
+    model = InvoiceLine
+    fields = ("product", "order_line", "quantity", "unit_price", "amount")
+    select_related = ("product", "order_line")
+
+
+class DueFilter(admin.SimpleListFilter):
+    title = "due"
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue (open, past due date)"), ("open", "Open (posted or disputed)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "overdue":
+            return queryset.filter(status__in=OPEN_INVOICE_STATUSES, due_date__lt=timezone.localdate())
+        if self.value() == "open":
+            return queryset.filter(status__in=OPEN_INVOICE_STATUSES)
+        return queryset
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ExternalRefsMixin, BigTableAdmin):
+    external_ref_entity = EntityType.INVOICE
+    list_display = ("number", "customer", "order", "status", "amount", "amount_paid", "balance", "currency",
+                    "issued_at", "due_date")
+    list_select_related = ("customer", "order")
+    list_filter = ("status", DueFilter, "currency", UpdatedWithinFilter)
+    search_fields = ("number__exact", "order__number__exact", "customer__account_number__exact")
+    search_help_text = "Exact invoice number, order number or customer account number."
+    autocomplete_fields = ("customer", "order", "shipment")
+    # Status moves only through the invoice transition table (services), never by editing it here.
+    readonly_fields = ("status", "balance", "history", "external_refs", "created_at", "updated_at")
+    ordering = ("-id",)
+    inlines = [InvoiceLineInline]
+
+    @admin.display(description="Balance")
+    def balance(self, obj: Invoice):
+        if obj.amount is None or obj.amount_paid is None:
+            return "–"
+        return obj.amount - obj.amount_paid
+
+
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(BigTableAdmin):
+    list_display = ("invoice", "product", "quantity", "unit_price", "amount")
+    list_select_related = ("invoice", "product")
+    search_fields = ("invoice__number__exact", "product__sku__exact")
+    search_help_text = "Exact invoice number or SKU."
+    autocomplete_fields = ("invoice", "order_line", "product")
+    ordering = ("-id",)
+
+
+class ReturnLineInline(ReadOnlyTabularInline):
+    model = ReturnLine
+    fields = ("order_line", "product", "quantity_requested", "quantity_received")
+    select_related = ("order_line__product",)
+
+    @admin.display(description="Product")
+    def product(self, obj: ReturnLine) -> str:
+        return obj.order_line.product.sku
+
+
+@admin.register(ReturnAuthorization)
+class ReturnAuthorizationAdmin(ExternalRefsMixin, admin.ModelAdmin):
+    external_ref_entity = EntityType.RETURN
+    list_display = ("number", "order", "customer", "status", "reason", "requested_at", "received_at")
+    list_select_related = ("order", "customer")
+    list_filter = ("status", UpdatedWithinFilter)
+    search_fields = ("number", "order__number__exact", "customer__account_number__exact")
+    autocomplete_fields = ("order", "customer")
+    # Status moves only through the return transition table (services), never by editing it here.
+    readonly_fields = ("status", "history", "external_refs", "created_at", "updated_at")
+    inlines = [ReturnLineInline]
+
+
+@admin.register(ReturnLine)
+class ReturnLineAdmin(admin.ModelAdmin):
+    list_display = ("rma", "order_line", "quantity_requested", "quantity_received")
+    list_select_related = ("rma", "order_line")
+    search_fields = ("rma__number", "order_line__order__number__exact")
+    autocomplete_fields = ("rma", "order_line")
+
+
+@admin.register(CreditMemo)
+class CreditMemoAdmin(ExternalRefsMixin, admin.ModelAdmin):
+    external_ref_entity = EntityType.CREDIT_MEMO
+    list_display = ("number", "customer", "rma", "invoice", "amount", "currency", "issued_at")
+    list_select_related = ("customer", "rma", "invoice")
+    list_filter = ("currency", UpdatedWithinFilter)
+    search_fields = ("number", "customer__account_number__exact", "rma__number", "invoice__number__exact")
+    autocomplete_fields = ("customer", "rma", "invoice")
+    readonly_fields = ("history", "external_refs", "created_at", "updated_at")

@@ -1,0 +1,178 @@
+"""Building blocks shared by the canonical admins: list filters, big-table defaults, external refs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin
+from django.db.models import Model
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+
+from canonical.admin.paginators import EstimatedCountPaginator
+from canonical.models import AuditEntry, BusinessEvent, EntityType, ExternalRef
+
+# Which admin page shows the canonical record behind an ExternalRef of each entity type.
+ENTITY_ADMIN = {
+    EntityType.CUSTOMER: "canonical_customer",
+    EntityType.CONTACT: "canonical_contact",
+    EntityType.ADDRESS: "canonical_address",
+    EntityType.PRODUCT: "canonical_product",
+    EntityType.PRICE_LIST: "canonical_pricelist",
+    EntityType.CONTRACT_PRICE: "canonical_contractprice",
+    EntityType.LOCATION: "canonical_location",
+    EntityType.ORDER: "canonical_order",
+    EntityType.SHIPMENT: "canonical_shipment",
+    EntityType.INVOICE: "canonical_invoice",
+    EntityType.RETURN: "canonical_returnauthorization",
+    EntityType.CREDIT_MEMO: "canonical_creditmemo",
+    EntityType.PURCHASE_ORDER: "canonical_purchaseorder",
+    EntityType.ADVANCE_SHIP_NOTICE: "canonical_advanceshipnotice",
+}
+
+EXTERNAL_REFS_SHOWN = 20
+
+
+def admin_change_url(record: Model) -> str:
+    opts = record._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.pk])
+
+
+def admin_changelist_url(model: type[Model], **params) -> str:
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def entity_change_url(entity_type: str, object_id) -> str | None:
+    admin_name = ENTITY_ADMIN.get(entity_type)
+    if admin_name is None:
+        return None
+    try:
+        return reverse(f"admin:{admin_name}_change", args=[object_id])
+    except NoReverseMatch:
+        return None
+
+
+def link(url: str, text) -> str:
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def join_links(links) -> str:
+    return format_html_join(" · ", "{}", ((item,) for item in links))
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    """Defaults for tables that grow to millions of rows: no COUNT(*) of the whole table, no facets."""
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    list_per_page = 50
+
+
+class ReadOnlyTabularInline(admin.TabularInline):
+    """Child rows shown on their parent's page. They change through services, not by hand here."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    select_related: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.fields and not cls.readonly_fields:
+            cls.readonly_fields = tuple(cls.fields)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.select_related(*self.select_related) if self.select_related else queryset
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields or [f.name for f in self.model._meta.fields if f.name != "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ExternalRefsMixin:
+    """Read-only blocks for a canonical record's change page: its external references, and links to
+    its business events and audit trail (the entity type doubles as aggregate and audit object type).
+    """
+
+    external_ref_entity: str
+
+    @admin.display(description="History")
+    def history(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "–"
+        entity = str(self.external_ref_entity)
+        return join_links([
+            link(admin_changelist_url(BusinessEvent, aggregate_type=entity, aggregate_id=obj.pk), "business events"),
+            link(admin_changelist_url(AuditEntry, object_type=entity, object_id=obj.pk), "audit trail"),
+        ])
+
+    @admin.display(description="External references")
+    def external_refs(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "–"
+        refs = list(
+            ExternalRef.objects.filter(entity_type=self.external_ref_entity, object_id=obj.pk)
+            .select_related("system")
+            .order_by("system__code", "external_id")[: EXTERNAL_REFS_SHOWN + 1]
+        )
+        all_url = admin_changelist_url(ExternalRef, entity_type=self.external_ref_entity, object_id=obj.pk)
+        if not refs:
+            return format_html('None yet. <a href="{}">Search external references</a>', all_url)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            (
+                (ref.system.code, ref.external_id, timezone.localtime(ref.updated_at).strftime("%Y-%m-%d %H:%M"))
+                for ref in refs[:EXTERNAL_REFS_SHOWN]
+            ),
+        )
+        more = "all of them" if len(refs) > EXTERNAL_REFS_SHOWN else "open the list"
+        return format_html(
+            '<table class="external-refs"><thead><tr><th>System</th><th>External id</th><th>Updated</th></tr>'
+            '</thead><tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
+            rows,
+            all_url,
+            more,
+        )
+
+
+class UpdatedWithinFilter(admin.SimpleListFilter):
+    """"Updated: last hour / day / week" on an indexed timestamp. Subclass to use another field."""
+
+    title = "updated"
+    parameter_name = "updated_within"
+    field_name = "updated_at"
+    _windows = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
+
+    def lookups(self, request, model_admin):
+        return [("hour", "Last hour"), ("day", "Last 24 hours"), ("week", "Last 7 days"), ("older", "Older than 7 days")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if value == "older":
+            return queryset.filter(**{f"{self.field_name}__lt": timezone.now() - self._windows["week"]})
+        window = self._windows.get(value)
+        if window is None:
+            return queryset
+        return queryset.filter(**{f"{self.field_name}__gte": timezone.now() - window})
+
+
+def updated_within_filter(field_name: str, title: str) -> type[UpdatedWithinFilter]:
+    return type(
+        f"{field_name.title().replace('_', '')}WithinFilter",
+        (UpdatedWithinFilter,),
+        {"field_name": field_name, "title": title, "parameter_name": f"{field_name}_within"},
+    )

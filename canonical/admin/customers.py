@@ -1,0 +1,129 @@
+"""Admin for customer accounts, their groups, addresses and contacts."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from canonical.admin.common import (
+    ExternalRefsMixin,
+    UpdatedWithinFilter,
+    admin_change_url,
+    admin_changelist_url,
+    join_links,
+    link,
+)
+from canonical.models import Address, Contact, Customer, CustomerGroup, EntityType, Order
+
+
+class AddressInline(admin.TabularInline):
+    model = Address
+    extra = 0
+    fields = ("kind", "line1", "line2", "city", "region", "postal_code", "country", "is_default")
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ("name", "email", "phone", "role", "is_primary")
+
+
+class HierarchyFilter(admin.SimpleListFilter):
+    title = "hierarchy"
+    parameter_name = "hierarchy"
+
+    def lookups(self, request, model_admin):
+        return [("top", "Top-level accounts"), ("child", "Child accounts (ship-tos, branches)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "top":
+            return queryset.filter(parent__isnull=True)
+        if self.value() == "child":
+            return queryset.filter(parent__isnull=False)
+        return queryset
+
+
+class RoleFilter(admin.SimpleListFilter):
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request, model_admin):
+        return [("sold_to", "Sold-to"), ("bill_to", "Bill-to"), ("ship_to", "Ship-to")]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"sold_to", "bill_to", "ship_to"}:
+            return queryset.filter(**{f"is_{self.value()}": True})
+        return queryset
+
+
+@admin.register(CustomerGroup)
+class CustomerGroupAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "customers", "updated_at")
+    search_fields = ("code", "name")
+    readonly_fields = ("created_at", "updated_at")
+
+    @admin.display(description="Customers")
+    def customers(self, obj: CustomerGroup) -> str:
+        return link(admin_changelist_url(Customer, group__id__exact=obj.pk), "accounts in this group")
+
+
+@admin.register(Customer)
+class CustomerAdmin(ExternalRefsMixin, admin.ModelAdmin):
+    external_ref_entity = EntityType.CUSTOMER
+    list_display = (
+        "account_number", "name", "roles", "status", "credit_status", "credit_limit", "currency",
+        "payment_terms", "parent", "group", "updated_at",
+    )
+    list_select_related = ("parent", "group")
+    list_filter = ("status", "credit_status", RoleFilter, HierarchyFilter, "payment_terms", "group",
+                   UpdatedWithinFilter)
+    search_fields = ("account_number", "name", "normalised_name", "=tax_id")
+    search_help_text = "Account number, name or exact tax id."
+    autocomplete_fields = ("parent", "merged_into")
+    readonly_fields = ("normalised_name", "related", "history", "external_refs", "created_at", "updated_at")
+    inlines = [AddressInline, ContactInline]
+    fieldsets = (
+        (None, {"fields": ("account_number", "name", "normalised_name", "status", "tax_id")}),
+        ("Hierarchy and roles", {"fields": ("parent", "group", "is_sold_to", "is_bill_to", "is_ship_to",
+                                            "merged_into")}),
+        ("Credit and terms", {"fields": ("currency", "payment_terms", "credit_limit", "credit_status")}),
+        ("Links", {"fields": ("related", "history", "external_refs", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="Roles")
+    def roles(self, obj: Customer) -> str:
+        names = [("sold-to", obj.is_sold_to), ("bill-to", obj.is_bill_to), ("ship-to", obj.is_ship_to)]
+        return ", ".join(name for name, on in names if on)
+
+    @admin.display(description="Related")
+    def related(self, obj: Customer) -> str:
+        if obj.pk is None:
+            return "–"
+        links = [
+            link(admin_changelist_url(Customer, parent__id__exact=obj.pk), "child accounts"),
+            link(admin_changelist_url(Order, customer__id__exact=obj.pk), "orders"),
+        ]
+        if obj.parent_id:
+            links.insert(0, link(admin_change_url(obj.parent), f"parent: {obj.parent}"))
+        return join_links(links)
+
+
+@admin.register(Address)
+class AddressAdmin(ExternalRefsMixin, admin.ModelAdmin):
+    external_ref_entity = EntityType.ADDRESS
+    list_display = ("customer", "kind", "line1", "city", "region", "postal_code", "country", "is_default")
+    list_select_related = ("customer",)
+    list_filter = ("kind", "is_default", "country")
+    search_fields = ("customer__account_number", "customer__name", "line1", "city", "postal_code")
+    autocomplete_fields = ("customer",)
+    readonly_fields = ("history", "external_refs", "created_at", "updated_at")
+
+
+@admin.register(Contact)
+class ContactAdmin(ExternalRefsMixin, admin.ModelAdmin):
+    external_ref_entity = EntityType.CONTACT
+    list_display = ("name", "customer", "role", "email", "phone", "is_primary")
+    list_select_related = ("customer",)
+    list_filter = ("is_primary",)
+    search_fields = ("name", "email", "customer__account_number", "customer__name")
+    autocomplete_fields = ("customer",)
+    readonly_fields = ("history", "external_refs", "created_at", "updated_at")
