@@ -34,6 +34,8 @@ EVENT_TYPES: dict[str, int] = {
     "return.rejected": 1,
     "return.received": 1,
     "return.credited": 1,
+    "return.updated": 1,
+    "credit_memo.updated": 1,
     "credit_memo.issued": 1,
     "purchase_order.created": 1,
     "purchase_order.updated": 1,

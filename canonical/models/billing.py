@@ -12,6 +12,7 @@ from canonical.models.catalog import Product
 from canonical.models.customers import Customer
 from canonical.models.fulfilment import Shipment
 from canonical.models.orders import Order, OrderLine
+from canonical.state import TransitionTable
 
 
 class InvoiceStatus(models.TextChoices):
@@ -22,6 +23,16 @@ class InvoiceStatus(models.TextChoices):
 
 
 OPEN_INVOICE_STATUSES = frozenset({InvoiceStatus.POSTED, InvoiceStatus.DISPUTED})
+# A dispute is resolved back to posted (or settled by payment or credit); a credited invoice is final.
+INVOICE_TRANSITIONS = TransitionTable(
+    "Invoice",
+    {
+        InvoiceStatus.POSTED: {InvoiceStatus.PAID, InvoiceStatus.DISPUTED, InvoiceStatus.CREDITED},
+        InvoiceStatus.DISPUTED: {InvoiceStatus.POSTED, InvoiceStatus.PAID, InvoiceStatus.CREDITED},
+        InvoiceStatus.PAID: {InvoiceStatus.DISPUTED, InvoiceStatus.CREDITED},
+        InvoiceStatus.CREDITED: set(),
+    },
+)
 
 
 class Invoice(TimeStamped):
@@ -74,6 +85,19 @@ class ReturnStatus(models.TextChoices):
     RECEIVED = "received", "Received"
     CREDITED = "credited", "Credited"
     REJECTED = "rejected", "Rejected"
+
+
+R = ReturnStatus
+RETURN_TRANSITIONS = TransitionTable(
+    "Return",
+    {
+        R.REQUESTED: {R.AUTHORISED, R.REJECTED},
+        R.AUTHORISED: {R.RECEIVED, R.REJECTED},
+        R.RECEIVED: {R.CREDITED, R.REJECTED},
+        R.CREDITED: set(),
+        R.REJECTED: set(),
+    },
+)
 
 
 class ReturnAuthorization(TimeStamped):

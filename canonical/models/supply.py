@@ -9,6 +9,7 @@ from canonical.models.base import System, TimeStamped, money_field, quantity_fie
 from canonical.models.catalog import Product
 from canonical.models.inventory import Location
 from canonical.models.orders import Order, OrderLine
+from canonical.state import TransitionTable
 
 
 class PurchaseOrderKind(models.TextChoices):
@@ -23,6 +24,21 @@ class PurchaseOrderStatus(models.TextChoices):
     PARTIALLY_RECEIVED = "partially_received", "Partially received"
     RECEIVED = "received", "Received"
     CANCELLED = "cancelled", "Cancelled"
+
+
+P = PurchaseOrderStatus
+# An acknowledged PO that the buyer changes is sent again; receipts close it.
+PURCHASE_ORDER_TRANSITIONS = TransitionTable(
+    "Purchase order",
+    {
+        P.DRAFT: {P.SENT, P.CANCELLED},
+        P.SENT: {P.ACKNOWLEDGED, P.PARTIALLY_RECEIVED, P.RECEIVED, P.CANCELLED},
+        P.ACKNOWLEDGED: {P.SENT, P.PARTIALLY_RECEIVED, P.RECEIVED, P.CANCELLED},
+        P.PARTIALLY_RECEIVED: {P.RECEIVED},
+        P.RECEIVED: set(),
+        P.CANCELLED: set(),
+    },
+)
 
 
 class PurchaseOrder(TimeStamped):
@@ -82,6 +98,12 @@ class PurchaseOrderLine(models.Model):
         return f"{self.purchase_order_id}/{self.line_number}"
 
 
+class AcknowledgementStatus(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    CHANGED = "changed", "Accepted with changes"
+    REJECTED = "rejected", "Rejected"
+
+
 class SupplierAcknowledgement(models.Model):
     """One acknowledgement or revision from the supplier; revisions are kept, never overwritten."""
 
@@ -89,11 +111,7 @@ class SupplierAcknowledgement(models.Model):
     revision = models.PositiveIntegerField(default=1)
     acknowledged_at = models.DateTimeField(help_text="When the supplier sent it.")
     received_at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(
-        max_length=20,
-        choices=[("accepted", "Accepted"), ("changed", "Accepted with changes"), ("rejected", "Rejected")],
-        default="accepted",
-    )
+    status = models.CharField(max_length=20, choices=AcknowledgementStatus.choices, default=AcknowledgementStatus.ACCEPTED)
     note = models.TextField(blank=True)
 
     class Meta:

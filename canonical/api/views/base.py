@@ -20,7 +20,13 @@ from rest_framework.views import APIView
 from canonical.access import acting_system, domain_read_assert, write_as_assert
 from canonical.context import Actor, new_correlation_id
 from canonical.models import System
-from canonical.services.refs import UpsertResult, external_ref_resolve, system_get, unknown_reference
+from canonical.services.refs import (
+    UpsertResult,
+    external_ref_resolve,
+    system_get,
+    system_of_record_assert,
+    unknown_reference,
+)
 
 
 def actor_for(request) -> Actor:
@@ -110,6 +116,8 @@ class ExternalRecordView(APIView):
     def put(self, request, system: str, external_id: str):
         target = system_get(code=system)
         write_as_assert(request.user, target)
+        # Ownership first: a non-owner learns who owns the domain, not what is wrong with its body.
+        system_of_record_assert(system=target, domain=self.domain)
         serializer = self.write_serializer_class(data=request.data, context={"system": target, "request": request})
         serializer.is_valid(raise_exception=True)
         result = type(self).upsert(
