@@ -61,6 +61,9 @@ class Connector(models.Model):
     breaker_state = models.CharField(max_length=10, choices=BreakerState.choices, default=BreakerState.CLOSED)
     breaker_failures = models.PositiveIntegerField(default=0, help_text="Consecutive failures.")
     breaker_opened_at = models.DateTimeField(null=True, blank=True)
+    breaker_probe_until = models.DateTimeField(
+        null=True, blank=True, help_text="While half-open: the probe's claim; another worker may probe after it."
+    )
 
     verify_inbound_signature = models.BooleanField(default=False)
     signature_tolerance_seconds = models.PositiveIntegerField(default=300)
@@ -91,14 +94,18 @@ class Connector(models.Model):
 
 
 class RateWindow(models.Model):
-    """Requests sent by all workers to one connector within one time slot (the shared rate limit)."""
+    """The shared rate limit of one connector, as a single row every worker updates atomically.
 
-    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="+")
-    slot = models.BigIntegerField(help_text="Start of the window, in milliseconds since the epoch.")
-    count = models.PositiveIntegerField(default=0)
+    ``slot`` is the earliest time (microseconds since the epoch) the next request may start;
+    a sender takes it with one conditional UPDATE that moves it on by 1/rate seconds. Requests
+    are thus spaced at least 1/rate apart, so no sliding second ever holds more than the rate
+    (a fixed per-second window would let a burst at the end of one second meet one at the start
+    of the next). ``count`` is the number of requests let through, for the admin.
+    """
 
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["connector", "slot"], name="ratewindow_unique_slot")]
+    connector = models.OneToOneField(Connector, on_delete=models.CASCADE, related_name="+")
+    slot = models.BigIntegerField(default=0, help_text="Earliest start of the next request, in µs since the epoch.")
+    count = models.PositiveBigIntegerField(default=0, help_text="Requests let through so far.")
 
     def __str__(self) -> str:
-        return f"{self.connector_id}@{self.slot}: {self.count}"
+        return f"{self.connector_id}: next at {self.slot}, {self.count} sent"

@@ -15,6 +15,7 @@ class InboundStatus(models.TextChoices):
     PROCESSED = "processed", "Processed"
     FAILED = "failed", "Failed (kept, exception opened)"
     REJECTED = "rejected", "Rejected before processing (authentication)"
+    DUPLICATE = "duplicate", "Repeat of an earlier message (answered with its outcome)"
 
 
 class InboundMessage(models.Model):
@@ -35,6 +36,10 @@ class InboundMessage(models.Model):
     errors = models.JSONField(default=list, blank=True)
     response_status = models.PositiveIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True, help_text="The first outcome, returned to repeats.")
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="repeats",
+        help_text="The earlier message with the same sender message id, whose outcome answered this one.",
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -1,0 +1,1 @@
+"""The connectors app's HTTP API: inbound partner messages and their status."""

@@ -1,0 +1,499 @@
+"""Inbound partner messages: stored as received, then authenticated, verified, de-duplicated,
+validated, mapped and applied through the canonical services.
+
+The order is the contract (see issue 3, "Inbound messages"):
+
+(a) ``inbound_receive`` stores the raw message in its own committed transaction, before anything
+    can fail, so nothing a partner sent is lost;
+(b)-(d) ``inbound_accept`` checks the API key's system, the HMAC signature where the connector asks
+    for it, and the sender's message id (a repeat is answered with the first outcome);
+(e) ``inbound_process`` / the synchronous path parse, validate, map and call the message type's
+    handler. A failure keeps the message with its errors and opens an exception.
+
+``inbound_reprocess`` is the staff's second try, optionally with an edited body.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from canonical.context import Actor
+from canonical.errors import CanonicalError
+from canonical.models import System
+from canonical.services.events import audit_record
+from connectors.inbound.errors import InboundFailure
+from connectors.inbound.registry import HandlerContext, message_type_get
+from connectors.inbound.steps import failure_from, message_apply
+from connectors.mapping import pointers as json_pointers
+from connectors.models import (
+    Category,
+    Connector,
+    Direction,
+    InboundMessage,
+    InboundMessageRevision,
+    InboundStatus,
+    Severity,
+    Team,
+)
+from connectors.secrets import SecretError, secret_resolve
+from connectors.services.exceptions import exception_raise, exceptions_resolve_for_source
+from connectors.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signature_verify
+from hub.problems import problem_body
+
+logger = logging.getLogger("connectors.inbound")
+
+MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
+MASK = "[masked]"
+DEFAULT_MESSAGE_ID_HEADER = "X-Message-ID"
+STATUS_PATH = "/api/v1/inbound/messages/{id}"
+# An accepted (202) message still waiting after this long is taken up by the sweeper.
+ASYNC_STALE_AFTER = timedelta(minutes=5)
+_LINK_FIELDS = ("customer", "order", "shipment", "invoice", "purchase_order", "supplier")
+
+
+class InboundReprocessRefused(CanonicalError):
+    status_code = 409
+    slug = "inbound-reprocess-refused"
+    title = "Reprocessing refused"
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    """What the partner is answered: status, JSON body and extra headers."""
+
+    status_code: int
+    body: dict
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_problem(self) -> bool:
+        return self.status_code >= 400
+
+
+def status_url(message_id: int) -> str:
+    return STATUS_PATH.format(id=message_id)
+
+
+def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: MASK if name.lower() in MASKED_HEADERS else value for name, value in headers.items()}
+
+
+def inbound_connector_for(system: System) -> Connector | None:
+    return (
+        Connector.objects.filter(system=system, enabled=True, direction__in=[Direction.INBOUND, Direction.BOTH])
+        .order_by("code")
+        .first()
+    )
+
+
+# --- (a) store first ---------------------------------------------------------------------------
+
+
+def inbound_receive(
+    *,
+    system_code: str,
+    message_type: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    content_type: str,
+    remote_addr: str,
+    correlation_id: str,
+) -> InboundMessage:
+    """Store the message exactly as received (credentials masked), committed before anything else.
+
+    Callers run outside any transaction (the API view does), so the row survives whatever
+    happens after.
+    """
+    system = System.objects.filter(code=system_code).first()
+    with transaction.atomic():
+        return InboundMessage.objects.create(
+            system=system,
+            connector=inbound_connector_for(system) if system is not None else None,
+            message_type=message_type[:80],
+            sender=(remote_addr or "")[:150],
+            authenticated=False,
+            headers=masked_headers(headers),
+            # Bytes that are not UTF-8 are kept readable; the first processing pass parses the
+            # original bytes, so such a body still fails as malformed rather than being altered.
+            body=body.decode("utf-8", errors="replace"),
+            content_type=(content_type or "")[:120],
+            correlation_id=correlation_id[:100],
+        )
+
+
+# --- (b)-(d) authenticate, verify, de-duplicate --------------------------------------------------
+
+
+def _reject(message: InboundMessage, outcome: InboundOutcome, *, errors: list[dict], sender: str = "") -> InboundOutcome:
+    message.status = InboundStatus.REJECTED
+    message.errors = errors
+    message.response_status = outcome.status_code
+    message.response_body = outcome.body
+    message.processed_at = timezone.now()
+    fields = ["status", "errors", "response_status", "response_body", "processed_at"]
+    if sender:
+        message.sender = sender[:150]
+        fields.append("sender")
+    message.save(update_fields=fields)
+    return outcome
+
+
+_RESERVED_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "message_id", "message_url"})
+
+
+def _problem(status_code: int, detail: str, *, slug: str, message: InboundMessage, title: str | None = None, **extra):
+    extra = {key: value for key, value in extra.items() if key not in _RESERVED_PROBLEM_MEMBERS}
+    return problem_body(
+        status_code, detail=detail, slug=slug, title=title, message_id=message.pk,
+        message_url=status_url(message.pk), **extra,
+    )
+
+
+def inbound_accept(
+    *,
+    message: InboundMessage,
+    sender_system: System | None,
+    sender: str,
+    auth_error: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> InboundOutcome:
+    """Steps (b) to (e) for a stored message; returns the answer for the partner."""
+    if sender_system is None:
+        detail = auth_error or "An API key is required (Authorization: Bearer <key> or X-API-Key)."
+        logger.info("inbound message %s refused: not authenticated (%s)", message.pk, detail)
+        # No exception is opened: anyone on the internet can reach this endpoint, and a queue item
+        # per anonymous request would let them flood the staff's queue. The row is the record.
+        outcome = InboundOutcome(
+            401, _problem(401, detail, slug="not-authenticated", message=message),
+            {"WWW-Authenticate": 'Bearer realm="hub"'},
+        )
+        return _reject(message, outcome, errors=[{"pointer": "/", "messages": [detail]}])
+
+    message.authenticated = True
+    if message.system_id != sender_system.pk:
+        target = message.system.code if message.system else "(unknown system)"
+        detail = (
+            f"This API key acts for system '{sender_system.code}' and cannot send messages as '{target}'."
+        )
+        logger.warning("inbound message %s refused: %s", message.pk, detail)
+        outcome = InboundOutcome(403, _problem(403, detail, slug="forbidden-system", message=message,
+                                               system=sender_system.code))
+        message.save(update_fields=["authenticated"])
+        return _reject(message, outcome, errors=[{"pointer": "/", "messages": [detail]}], sender=sender)
+
+    connector = message.connector
+    if connector is not None and connector.verify_inbound_signature:
+        failure = _signature_problem(connector, headers, body)
+        if failure:
+            return _signature_refused(message, connector, failure, sender)
+
+    actor = Actor(system=sender_system, correlation_id=message.correlation_id, causation_id=f"inbound:{message.pk}")
+    message.sender = sender[:150]
+    try:
+        sender_message_id = _sender_message_id(connector, headers, body)
+    except InboundFailure as failure:
+        with transaction.atomic():
+            return _fail(message, failure, HandlerContext(message.system, actor, message.pk), actor)
+    if (
+        connector is not None
+        and connector.process_inbound_async
+        and message_type_get(message.message_type) is not None
+    ):
+        return _accept_for_worker(message, sender_message_id)
+    with transaction.atomic():
+        if sender_message_id is not None:
+            original = _claim(message, sender_message_id)
+            if original is not None:
+                return _answer_repeat(message, original)
+        return _run(message, actor, body)
+
+
+def _signature_problem(connector: Connector, headers: Mapping[str, str], body: bytes) -> str:
+    try:
+        secret = secret_resolve(connector.signing_secret_ref)
+    except SecretError as exc:
+        logger.error("connector %s cannot verify inbound signatures: %s", connector.code, exc)
+        return "The hub cannot verify signatures for this connector right now (its signing secret is not available)."
+    try:
+        signature_verify(
+            secret=secret,
+            timestamp=headers.get(TIMESTAMP_HEADER),
+            signature=headers.get(SIGNATURE_HEADER),
+            body=body,
+            tolerance_seconds=connector.signature_tolerance_seconds,
+        )
+    except SignatureError as exc:
+        return str(exc)
+    return ""
+
+
+def _signature_refused(message: InboundMessage, connector: Connector, detail: str, sender: str) -> InboundOutcome:
+    logger.warning(
+        "inbound message %s from connector %s refused: bad signature: %s", message.pk, connector.code, detail
+    )
+    message.authenticated = False
+    message.save(update_fields=["authenticated"])
+    outcome = InboundOutcome(
+        401, _problem(401, detail, slug="bad-signature", title="Signature verification failed", message=message),
+        {"WWW-Authenticate": 'HMAC realm="hub"'},
+    )
+    _reject(message, outcome, errors=[{"pointer": "/", "messages": [detail]}], sender=sender)
+    # Only holders of a valid API key get this far, and every refusal counts on one exception per
+    # connector, so a broken or rotated signing secret is visible without flooding the queue.
+    exception_raise(
+        category=Category.AUTHENTICATION, team=Team.INTEGRATION, severity=Severity.HIGH,
+        title=f"Inbound signatures from connector {connector.code} fail verification",
+        fingerprint=f"inbound-signature:{connector.pk}",
+        actor=Actor(system=message.system, correlation_id=message.correlation_id),
+        detail=f"Last refusal (message {message.pk}): {detail}",
+        context={"message_id": message.pk, "connector": connector.code},
+        connector=connector, inbound_message=message,
+    )
+    return outcome
+
+
+def _sender_message_id(connector: Connector | None, headers: Mapping[str, str], body: bytes) -> str | None:
+    if connector is not None and connector.message_id_field:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return None  # no id to de-duplicate by; the malformed body fails at parsing
+        value, _ = json_pointers.resolve(document, json_pointers.parse(connector.message_id_field))
+        value = None if value is json_pointers.MISSING or value is None else str(value).strip()
+    else:
+        header = (connector.message_id_header if connector is not None else "") or DEFAULT_MESSAGE_ID_HEADER
+        value = (headers.get(header) or "").strip()
+    if not value:
+        return None
+    if len(value) > 200:
+        raise InboundFailure(
+            400, f"The message id is {len(value)} characters long; at most 200 are accepted.",
+            slug="invalid-message-id", category=Category.VALIDATION,
+        )
+    return value
+
+
+def _claim(message: InboundMessage, sender_message_id: str) -> InboundMessage | None:
+    """Take the sender's message id for ``message``; the earlier message holding it, if any.
+
+    The unique constraint decides between concurrent repeats: the loser waits for the winner's
+    transaction and then reads its outcome.
+    """
+    try:
+        with transaction.atomic():
+            InboundMessage.objects.filter(pk=message.pk).update(sender_message_id=sender_message_id)
+    except IntegrityError:
+        return InboundMessage.objects.get(system_id=message.system_id, sender_message_id=sender_message_id)
+    message.sender_message_id = sender_message_id
+    return None
+
+
+def _answer_repeat(message: InboundMessage, original: InboundMessage) -> InboundOutcome:
+    message.status = InboundStatus.DUPLICATE
+    message.duplicate_of = original
+    message.processed_at = timezone.now()
+    if original.response_status is None:
+        outcome = InboundOutcome(
+            409,
+            _problem(409, f"Message '{original.sender_message_id}' is still being processed; send it again later.",
+                     slug="message-in-flight", message=original),
+            {"Retry-After": "5"},
+        )
+    else:
+        outcome = InboundOutcome(original.response_status, original.response_body)
+    message.response_status = outcome.status_code
+    message.response_body = outcome.body
+    message.save(update_fields=[
+        "status", "duplicate_of", "processed_at", "response_status", "response_body", "authenticated", "sender",
+    ])
+    logger.info("inbound message %s is a repeat of %s; answered with its outcome", message.pk, original.pk)
+    return outcome
+
+
+def _accept_for_worker(message: InboundMessage, sender_message_id: str | None) -> InboundOutcome:
+    from django_q.tasks import async_task
+
+    with transaction.atomic():
+        if sender_message_id is not None:
+            original = _claim(message, sender_message_id)
+            if original is not None:
+                return _answer_repeat(message, original)
+        body = {
+            "message": {"id": message.pk, "url": status_url(message.pk)},
+            "status": InboundStatus.RECEIVED,
+            "detail": "Accepted; it is processed in the background. Follow the url for the outcome.",
+        }
+        message.response_status = 202
+        message.response_body = body
+        message.save(update_fields=["authenticated", "sender", "response_status", "response_body"])
+        transaction.on_commit(lambda: async_task("connectors.inbound.tasks.inbound_process_task", message.pk))
+    return InboundOutcome(202, body, {"Location": status_url(message.pk)})
+
+
+# --- (e) parse, validate, map, apply -------------------------------------------------------------
+
+
+def inbound_process(*, message_id: int) -> InboundOutcome | None:
+    """Process an accepted message in a worker; None when it is no longer waiting (done already)."""
+    with transaction.atomic():
+        message = (
+            InboundMessage.objects.select_for_update(of=("self",)).select_related("system", "connector").filter(pk=message_id).first()
+        )
+        if message is None or message.status != InboundStatus.RECEIVED or not message.authenticated:
+            return None
+        actor = Actor(system=message.system, correlation_id=message.correlation_id, causation_id=f"inbound:{message.pk}")
+        return _run(message, actor, inbound_current_body(message).encode())
+
+
+def inbound_process_stale(*, older_than: timedelta = ASYNC_STALE_AFTER) -> int:
+    """Process accepted messages whose worker task was lost (a killed worker); returns how many."""
+    ids = list(
+        InboundMessage.objects.filter(
+            status=InboundStatus.RECEIVED, authenticated=True, response_status=202,
+            received_at__lt=timezone.now() - older_than,
+        ).order_by("id").values_list("id", flat=True)[:500]
+    )
+    return sum(1 for pk in ids if inbound_process(message_id=pk) is not None)
+
+
+def _run(message: InboundMessage, actor: Actor, body: bytes | str) -> InboundOutcome:
+    """Step (e) inside the caller's transaction: the handler's writes in a savepoint, the outcome after."""
+    ctx = HandlerContext(system=message.system, actor=actor, message_id=message.pk)
+    message.processing_attempts += 1
+    try:
+        with transaction.atomic():
+            result = message_apply(message, body, ctx)
+    except Exception as exc:  # noqa: BLE001 - every failure is kept and queued, see _failure_from
+        return _fail(message, failure_from(exc), ctx, actor)
+    response = {
+        "message": {"id": message.pk, "url": status_url(message.pk)},
+        "status": InboundStatus.PROCESSED,
+        "message_type": message.message_type,
+        "result": result.result,
+    }
+    message.status = InboundStatus.PROCESSED
+    message.processed_at = timezone.now()
+    message.errors = []
+    message.response_status = result.status_code
+    message.response_body = response
+    message.save(update_fields=[
+        "status", "processed_at", "errors", "response_status", "response_body", "processing_attempts",
+        "authenticated", "sender",
+    ])
+    return InboundOutcome(result.status_code, response)
+
+
+def _existing_links(ctx: HandlerContext) -> dict:
+    """The records the handler named that still exist (a rolled-back create is not linked)."""
+    links = {}
+    for name in _LINK_FIELDS:
+        record = ctx.links.get(name)
+        if record is not None and type(record).objects.filter(pk=record.pk).exists():
+            links[name] = record
+    return links
+
+
+def _fail(message: InboundMessage, failure: InboundFailure, ctx: HandlerContext, actor: Actor) -> InboundOutcome:
+    errors = failure.errors or [{"pointer": "/", "field": None, "messages": [failure.detail]}]
+    body = _problem(
+        failure.status_code, failure.detail, slug=failure.slug, title=failure.title, message=message,
+        errors=failure.errors or None, **failure.extra,
+    )
+    message.status = InboundStatus.FAILED
+    message.processed_at = timezone.now()
+    message.errors = errors
+    message.response_status = failure.status_code
+    message.response_body = body
+    message.save(update_fields=[
+        "status", "processed_at", "errors", "response_status", "response_body", "processing_attempts",
+        "authenticated", "sender",
+    ])
+    system_code = message.system.code if message.system else "?"
+    exception_raise(
+        category=failure.category,
+        team=Team.INTEGRATION,
+        severity=failure.severity,
+        title=f"Inbound {message.message_type} from {system_code} failed: {body['title']}",
+        fingerprint=f"inbound-message:{message.pk}",
+        actor=actor,
+        detail=failure.detail,
+        context={
+            "message_id": message.pk, "message_type": message.message_type, "system": system_code,
+            "status": failure.status_code, "problem_type": body["type"], "errors": errors[:50],
+            "sender_message_id": message.sender_message_id,
+        },
+        connector=message.connector,
+        inbound_message=message,
+        **_existing_links(ctx),
+    )
+    logger.info("inbound message %s failed with %s: %s", message.pk, failure.status_code, failure.detail)
+    return InboundOutcome(failure.status_code, body)
+
+
+# --- staff reprocessing ----------------------------------------------------------------------------
+
+
+def inbound_current_body(message: InboundMessage) -> str:
+    """The body processing uses: the latest staff revision, else the body as received."""
+    latest = message.revisions.order_by("-edited_at", "-id").values_list("body", flat=True).first()
+    return message.body if latest is None else latest
+
+
+def inbound_reprocess(
+    *, message: InboundMessage, actor: Actor, body: str | None = None, note: str = ""
+) -> InboundOutcome:
+    """Process a failed message again, optionally with an edited body (kept as a revision with its diff).
+
+    The body as received is never changed. Success resolves the exceptions opened for the
+    message; another failure counts on its exception again.
+    """
+    with transaction.atomic():
+        locked = InboundMessage.objects.select_for_update(of=("self",)).select_related("system", "connector").get(pk=message.pk)
+        if locked.status != InboundStatus.FAILED:
+            raise InboundReprocessRefused(
+                f"Message {locked.pk} is {locked.get_status_display().lower()}; only failed messages are reprocessed.",
+                status=locked.status,
+            )
+        current = inbound_current_body(locked)
+        revision = None
+        if body is not None and body != current:
+            diff = "".join(
+                difflib.unified_diff(
+                    current.splitlines(keepends=True), body.splitlines(keepends=True),
+                    fromfile=f"message-{locked.pk}/before", tofile=f"message-{locked.pk}/after",
+                )
+            )
+            user = actor.user if actor.user is not None and getattr(actor.user, "is_authenticated", False) else None
+            revision = InboundMessageRevision.objects.create(
+                message=locked, body=body, diff=diff, note=note, edited_by=user
+            )
+            current = body
+        before = {"status": locked.status, "response_status": locked.response_status}
+        processing_actor = replace(
+            actor, system=locked.system, correlation_id=locked.correlation_id or actor.correlation_id,
+            causation_id=f"inbound:{locked.pk}",
+        )
+        outcome = _run(locked, processing_actor, current)
+        audit_record(
+            actor=actor, action="inbound.reprocessed", object_type="inbound_message", object_id=locked.pk,
+            before=before,
+            after={"status": locked.status, "response_status": locked.response_status,
+                   "revision": revision.pk if revision else None},
+            note=note,
+        )
+        if locked.status == InboundStatus.PROCESSED:
+            exceptions_resolve_for_source(
+                actor=actor, inbound_message=locked,
+                note="Reprocessed successfully" + (" with an edited body" if revision else "") + (f": {note}" if note else "."),
+            )
+    message.refresh_from_db()
+    return outcome
