@@ -1,18 +1,46 @@
-"""Admin for partner applications (consumers) and their API keys.
+"""Admin for the governance registry: consumers and keys, the API catalog, subscriptions, rate plans, usage.
 
-Keys are issued and revoked only through governance.services, from the actions here;
-the raw key is shown once, in the message after issuing, and never stored.
+Keys are issued, rotated and revoked only through governance.services, from the actions here;
+the raw key is shown once, in the message after issuing, and never stored. API versions move
+through their lifecycle on the board's pages (/governance/), which call the same services; here
+their documents and reports are read-only.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Max, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
+from canonical.admin.common import BigTableAdmin, ReadOnlyTabularInline
 from canonical.context import Actor, new_correlation_id
-from governance.models import ApiKey, Consumer
-from governance.services import api_key_issue, api_key_revoke, consumer_create
+from governance.models import (
+    ApiKey,
+    ApiProduct,
+    ApiSubscription,
+    ApiVersion,
+    Consumer,
+    EventContract,
+    EventContractVersion,
+    RatePlan,
+    Review,
+    SubscriptionStatus,
+    Team,
+    UsageCounter,
+)
+from governance.services import (
+    GovernanceError,
+    KeyNotRotatable,
+    api_key_issue,
+    api_key_revoke,
+    api_key_rotate,
+    consumer_create,
+    subscription_approve,
+    subscription_revoke,
+)
 
 
 def acting(request) -> Actor:
@@ -65,9 +93,10 @@ class ApiKeyInline(KeyDisplayMixin, admin.TabularInline):
 
 @admin.register(Consumer)
 class ConsumerAdmin(admin.ModelAdmin):
-    list_display = ("name", "system", "is_active", "contact_email", "active_keys", "last_used", "created_at")
-    list_select_related = ("system",)
-    list_filter = ("is_active", "system")
+    list_display = ("name", "system", "is_active", "contact_email", "rate_plan", "active_keys", "last_used",
+                    "created_at")
+    list_select_related = ("system", "rate_plan")
+    list_filter = ("is_active", "system", "rate_plan")
     search_fields = ("name", "system__code", "contact_email")
     readonly_fields = ("created_at",)
     inlines = [ApiKeyInline]
@@ -83,7 +112,7 @@ class ConsumerAdmin(admin.ModelAdmin):
         if obj is None:
             # What consumer_create takes; the rest is edited once the consumer exists.
             return ("name", "system", "contact_email")
-        return ("name", "system", "contact_email", "description", "is_active", "created_at")
+        return ("name", "system", "contact_email", "description", "is_active", "rate_plan", "created_at")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -122,14 +151,15 @@ class ConsumerAdmin(admin.ModelAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(KeyDisplayMixin, admin.ModelAdmin):
     list_display = ("key_label", "consumer", "name", "state", "created_at", "expires_at", "last_used_at",
-                    "revoked_at")
+                    "revoked_at", "rotated_from")
     list_select_related = ("consumer__system",)
     list_filter = (KeyStateFilter, "consumer__system")
     search_fields = ("prefix__exact", "consumer__name", "name")
     search_help_text = "Key prefix (the 8 characters after hub_), consumer or key name."
-    fields = ("key_label", "consumer", "name", "state", "created_at", "expires_at", "last_used_at", "revoked_at")
+    fields = ("key_label", "consumer", "name", "state", "created_at", "expires_at", "last_used_at", "revoked_at",
+              "rotated_from")
     readonly_fields = fields
-    actions = ["revoke_keys"]
+    actions = ["rotate_keys", "revoke_keys"]
 
     def has_add_permission(self, request):
         # A key must be generated and hashed by api_key_issue: use the action on consumers.
@@ -155,3 +185,205 @@ class ApiKeyAdmin(KeyDisplayMixin, admin.ModelAdmin):
         if already:
             text += f" {already} already revoked, left as they were."
         self.message_user(request, text, level=messages.SUCCESS if revoked else messages.WARNING)
+
+    @admin.action(description="Rotate selected keys (new key now, old key expires after 7 days)",
+                  permissions=["change"])
+    def rotate_keys(self, request, queryset):
+        actor = acting(request)
+        for key in queryset.select_related("consumer"):
+            try:
+                issued = api_key_rotate(key=key, actor=actor)
+            except KeyNotRotatable as exc:
+                self.message_user(request, str(exc), level=messages.ERROR)
+                continue
+            old = ApiKey.objects.get(pk=key.pk)
+            self.message_user(
+                request,
+                f"New API key for {key.consumer.name}: {issued.raw_key} — copy it now, it is not shown again. "
+                f"The old key hub_{key.prefix}_… keeps working until {old.expires_at:%Y-%m-%d %H:%M %Z}.",
+                level=messages.WARNING,
+            )
+
+
+# --- the API catalog ---------------------------------------------------------------------------
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "owner", "contact_name", "contact_email", "product_count")
+    list_select_related = ("owner",)
+    search_fields = ("name", "slug", "contact_email")
+    prepopulated_fields = {"slug": ("name",)}
+    raw_id_fields = ("owner",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(products_n=Count("products"))
+
+    @admin.display(description="Products", ordering="products_n")
+    def product_count(self, obj: Team) -> int:
+        return obj.products_n
+
+
+class ApiVersionInline(ReadOnlyTabularInline):
+    model = ApiVersion
+    fields = ("version", "status", "published_at", "deprecated_at", "sunset_at", "retired_at")
+    ordering = ("-major", "-minor", "-patch")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("openapi", "compatibility_report", "style_findings")
+
+
+@admin.register(ApiProduct)
+class ApiProductAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "domain", "layer", "owner_team", "required_approvals",
+                    "minimum_deprecation_notice_days", "requires_subscription_approval", "page")
+    list_select_related = ("owner_team",)
+    list_filter = ("layer", "domain", "owner_team", "requires_subscription_approval")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    search_fields = ("name", "slug", "description", "domain")
+    prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("owner_team",)
+    raw_id_fields = ("system_of_record",)
+    inlines = [ApiVersionInline]
+
+    @admin.display(description="Board page")
+    def page(self, obj: ApiProduct) -> str:
+        return format_html('<a href="{}">open</a>', reverse("governance:product", args=[obj.slug]))
+
+
+class ReviewInline(ReadOnlyTabularInline):
+    model = Review
+    fields = ("round", "reviewer", "decision", "comment", "at")
+    select_related = ("reviewer",)
+
+
+@admin.register(ApiVersion)
+class ApiVersionAdmin(admin.ModelAdmin):
+    list_display = ("product", "version", "status", "published_at", "deprecated_at", "sunset_at", "retired_at",
+                    "page")
+    list_select_related = ("product",)
+    list_filter = ("status", "product")
+    search_fields = ("product__name", "product__slug", "version")
+    readonly_fields = ("product", "version", "major", "minor", "patch", "prerelease", "status", "compared_with",
+                       "review_round", "blocked_from", "block_reason", "replacement", "created_by", "created_at",
+                       "submitted_at", "published_at", "deprecated_at", "sunset_at", "retired_at",
+                       "compatibility_report", "style_findings", "style_waivers", "openapi")
+    fields = ("changelog", *readonly_fields)
+    inlines = [ReviewInline]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            queryset = queryset.defer("openapi", "compatibility_report", "style_findings")
+        return queryset
+
+    def has_add_permission(self, request):
+        # Versions arrive through the upload page, which checks them first.
+        return False
+
+    @admin.display(description="Board page")
+    def page(self, obj: ApiVersion) -> str:
+        return format_html('<a href="{}">open</a>', reverse("governance:version", args=[obj.product.slug,
+                                                                                       obj.version]))
+
+
+@admin.register(Review)
+class ReviewAdmin(admin.ModelAdmin):
+    list_display = ("version", "round", "reviewer", "decision", "at")
+    list_select_related = ("version__product", "reviewer")
+    list_filter = ("decision",)
+    search_fields = ("version__product__name", "version__version", "reviewer__username", "comment")
+    readonly_fields = ("version", "round", "reviewer", "decision", "comment", "at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class EventContractVersionInline(ReadOnlyTabularInline):
+    model = EventContractVersion
+    fields = ("version", "created_at", "created_by", "changelog")
+    select_related = ("created_by",)
+
+
+@admin.register(EventContract)
+class EventContractAdmin(admin.ModelAdmin):
+    list_display = ("event_type", "aggregate_type", "compatibility", "transitive", "owner_team", "latest_version")
+    list_select_related = ("owner_team",)
+    list_filter = ("compatibility", "transitive", "owner_team")
+    search_fields = ("event_type", "description")
+    autocomplete_fields = ("owner_team",)
+    inlines = [EventContractVersionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(latest=Max("versions__version"))
+
+    @admin.display(description="Latest schema", ordering="latest")
+    def latest_version(self, obj: EventContract):
+        return obj.latest
+
+
+# --- access: subscriptions, rate plans, usage --------------------------------------------------
+
+
+@admin.register(RatePlan)
+class RatePlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "burst", "per_minute", "per_day", "is_default")
+    search_fields = ("name",)
+
+
+@admin.register(ApiSubscription)
+class ApiSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("consumer", "version", "status", "rate_plan", "requested_at", "decided_at", "decided_by")
+    list_select_related = ("consumer", "version__product", "rate_plan", "decided_by")
+    list_filter = ("status", "version__product")
+    search_fields = ("consumer__name", "version__product__slug", "version__version")
+    fields = ("consumer", "version", "status", "rate_plan", "note", "requested_at", "decided_at", "decided_by",
+              "revoked_at")
+    readonly_fields = ("consumer", "version", "status", "requested_at", "decided_at", "decided_by", "revoked_at")
+    actions = ["approve", "revoke"]
+
+    def has_add_permission(self, request):
+        # Subscriptions are requested through the service (create_consumer --subscribe), which checks the lifecycle.
+        return False
+
+    @admin.action(description="Approve selected pending subscriptions", permissions=["change"])
+    def approve(self, request, queryset):
+        actor = acting(request)
+        done = 0
+        for subscription in queryset.filter(status=SubscriptionStatus.PENDING):
+            try:
+                subscription_approve(subscription=subscription, actor=actor)
+                done += 1
+            except GovernanceError as exc:
+                self.message_user(request, f"{subscription}: {exc}", level=messages.ERROR)
+        self.message_user(request, f"Approved {done} subscription{'s' if done != 1 else ''}.",
+                          level=messages.SUCCESS if done else messages.WARNING)
+
+    @admin.action(description="Revoke selected subscriptions", permissions=["change"])
+    def revoke(self, request, queryset):
+        actor = acting(request)
+        done = 0
+        for subscription in queryset.exclude(status=SubscriptionStatus.REVOKED):
+            subscription_revoke(subscription=subscription, actor=actor, note="revoked in the admin")
+            done += 1
+        self.message_user(request, f"Revoked {done} subscription{'s' if done != 1 else ''}.",
+                          level=messages.SUCCESS if done else messages.WARNING)
+
+
+@admin.register(UsageCounter)
+class UsageCounterAdmin(BigTableAdmin):
+    list_display = ("day", "consumer", "version", "status_class", "count", "last_called_at")
+    list_select_related = ("consumer", "version__product")
+    list_filter = ("status_class", "version__product")
+    search_fields = ("consumer__name",)
+    date_hierarchy = "day"
+    readonly_fields = ("consumer", "version", "day", "status_class", "count", "last_called_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -27,6 +27,10 @@ class Consumer(models.Model):
     contact_email = models.EmailField(blank=True)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    rate_plan = models.ForeignKey(
+        "governance.RatePlan", null=True, blank=True, on_delete=models.SET_NULL, related_name="consumers",
+        help_text="Limits for all of this consumer's calls, unless a subscription has its own plan.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,6 +59,10 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    rotated_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rotated_to", editable=False,
+        help_text="The key this one replaced; it stays valid until the end of the overlap window.",
+    )
 
     objects = ApiKeyQuerySet.as_manager()
 

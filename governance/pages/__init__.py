@@ -1,0 +1,1 @@
+"""The governance board's pages under /governance/ (catalog, product, diff, reviews, deprecation, upload)."""

@@ -1,0 +1,93 @@
+"""The board's decisions: the review queue and the deprecation planner."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from canonical.state import IllegalTransition
+from governance.models import Lifecycle
+from governance.pages.access import CHANGE, REVIEW, acting, board_required
+from governance.pages.forms import DeprecationForm, ReviewForm
+from governance.pages.versions import _version, version_url
+from governance.selectors import days_until, review_queue, usage_of_consumers
+from governance.services import GovernanceError, affected_consumers, api_version_deprecate, api_version_review
+from governance.services.registry import approvals_of
+
+
+@board_required(REVIEW)
+def reviews(request):
+    queue = list(review_queue())
+    for version in queue:
+        version.approval_count = approvals_of(version)
+        counts = ((version.compatibility_report or {}).get("report") or {}).get("counts", {})
+        version.breaking = counts.get("error", 0)
+        version.warnings = counts.get("warning", 0)
+        version.reviewed_by_me = version.reviews.filter(round=version.review_round, reviewer=request.user).exists()
+    return render(request, "governance/reviews.html", {"queue": queue, "form": ReviewForm()})
+
+
+@require_POST
+@board_required(REVIEW)
+def review(request, slug: str, version: str):
+    found = _version(slug, version)
+    form = ReviewForm(request.POST)
+    back = request.POST.get("next") or reverse("governance:reviews")
+    if not back.startswith("/"):
+        back = reverse("governance:reviews")
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"{found}: {errors}")
+        return redirect(back)
+    try:
+        result = api_version_review(version=found, decision=form.cleaned_data["decision"],
+                                    comment=form.cleaned_data["comment"], actor=acting(request))
+    except (GovernanceError, IllegalTransition) as exc:
+        messages.error(request, " ".join([str(exc), *getattr(exc, "reasons", [])]))
+        return redirect(back)
+    if result.published is not None:
+        messages.success(request, f"{found} has {result.approvals} of {result.required} approvals and is published.")
+        for older in result.published.older_majors:
+            if older.status == Lifecycle.PUBLISHED:
+                messages.info(request, f"{older} is an older major version and still published: "
+                                       f"plan its deprecation from the product page.")
+        return redirect(reverse("governance:product", args=[found.product.slug]))
+    if form.cleaned_data["decision"] == "reject":
+        messages.warning(request, f"{found} is rejected and back in draft with your comment.")
+    else:
+        messages.success(request, f"Approved: {found} has {result.approvals} of {result.required} approvals.")
+    return redirect(back)
+
+
+@board_required(CHANGE)
+def deprecate(request, slug: str, version: str):
+    found = _version(slug, version)
+    form = DeprecationForm(request.POST or None, version=found)
+    consumers = affected_consumers(found)
+    usage = usage_of_consumers(found, consumers)
+    rows = [{"consumer": c, "calls": (usage.get(c.pk) or {}).get("calls") or 0,
+             "last_call": (usage.get(c.pk) or {}).get("last_call")} for c in consumers]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            notice = api_version_deprecate(
+                version=found, deprecated_at=data["deprecated_at"], sunset_at=data["sunset_at"],
+                replacement=data["replacement"], notify=data["notify"], note=data["note"], actor=acting(request),
+            )
+        except (GovernanceError, IllegalTransition) as exc:
+            for reason in getattr(exc, "reasons", []) or [str(exc)]:
+                form.add_error(None, reason)
+        else:
+            verb = "rescheduled" if notice.rescheduled else "deprecated"
+            messages.success(
+                request,
+                f"{found} is {verb}: sunset {notice.version.sunset_at:%Y-%m-%d}. {len(notice.consumers)} consumer(s) "
+                f"affected, {len(notice.emailed)} e-mailed.",
+            )
+            return redirect(version_url(found))
+    context = {"version": found, "product": found.product, "form": form, "rows": rows,
+               "sunset_days": days_until(found.sunset_at),
+               "can_plan": found.status in (Lifecycle.PUBLISHED, Lifecycle.DEPRECATED)}
+    return render(request, "governance/deprecate.html", context)

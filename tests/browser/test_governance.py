@@ -1,0 +1,141 @@
+"""The governance board in a real browser: refused upload, major version, approval, deprecation, retirement.
+
+The partner's calls go through the same middleware stack in-process (the live server's
+middleware is loaded once per session, before this test can switch the policy on).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from canonical.context import Actor
+from governance.hub_api import hub_api_ensure_published
+from governance.models import ApiProduct, ApiVersion, Lifecycle
+from governance.services import api_key_issue, consumer_create, subscription_request
+from tests.browser.conftest import PASSWORD, login, screenshot
+from tests.factories import SystemFactory
+
+pytestmark = pytest.mark.browser
+POLICY_MIDDLEWARE = "governance.policy.middleware.GovernancePolicyMiddleware"
+BOARD_PERMISSIONS = ["view_apiproduct", "add_apiversion", "change_apiversion", "review_apiversion"]
+
+
+@pytest.fixture
+def board_member(transactional_db, django_user_model):
+    user = django_user_model.objects.create_user("board-member", "board@example.com", PASSWORD, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="governance",
+                                                        codename__in=BOARD_PERMISSIONS))
+    return user
+
+
+@pytest.fixture
+def partner(transactional_db, settings):
+    """A CRM application subscribed to the hub's canonical API 1.0.0, calling with the policy on."""
+    if POLICY_MIDDLEWARE not in settings.MIDDLEWARE:
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, POLICY_MIDDLEWARE]
+    settings.HUB_POLICY_ENABLED = True
+    settings.HUB_USAGE_FLUSH_SECONDS = 0
+    hub_api_ensure_published(actor=Actor.hub())
+    product = ApiProduct.objects.get(slug="hub-canonical")
+    # The board wants one approval and one day's notice for this walk-through; 1.0.0 went out a month ago.
+    ApiProduct.objects.filter(pk=product.pk).update(required_approvals=1, minimum_deprecation_notice_days=1)
+    ApiVersion.objects.filter(product=product).update(published_at=timezone.now() - timedelta(days=30))
+    consumer = consumer_create(name="CRM sync", system=SystemFactory(code="crm", kind="crm"),
+                               contact_email="crm-team@example.com", actor=Actor.hub())
+    subscription_request(consumer=consumer, version=product.versions.get(version="1.0.0"), actor=Actor.hub())
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_issue(consumer=consumer, actor=Actor.hub()).raw_key}")
+    return client
+
+
+def _flash(page) -> str:
+    return " ".join(page.locator("ul.messages li").all_inner_texts())
+
+
+def test_board_refuses_a_breaking_minor_publishes_a_major_and_retires_the_old_one(
+    page, offline, board_member, partner
+):
+    v1 = ApiVersion.objects.get(product__slug="hub-canonical", version="1.0.0")
+    assert partner.get("/api/v1/customers").status_code == 200
+    breaking = json.loads(json.dumps(v1.openapi))
+    breaking["paths"].pop("/api/v1/customers/{id}")
+
+    login(page, "board-member", next_url="/governance/")
+    assert page.locator("tr.product-row[data-slug=hub-canonical]").is_visible()
+    screenshot(page, "governance-catalog")
+
+    # A breaking change as 1.1.0: the dry run refuses it and says why.
+    page.click("tr.product-row[data-slug=hub-canonical] a")
+    page.click("text=Upload a new version")
+    page.fill("#id_version", "1.1.0")
+    page.fill("#id_document_text", json.dumps(breaking))
+    page.fill("#id_changelog", "Single-customer reads move to the search endpoint.")
+    page.click("#check")
+    verdict = page.locator("#verdict").inner_text()
+    assert "cannot be stored" in verdict
+    assert "Refused: 1.1.0 is a minor release after 1.0.0" in verdict
+    assert "/api/v1/customers/{id}" in page.locator("#reasons").inner_text()
+    assert page.locator("#store-version").count() == 0
+    screenshot(page, "governance-upload-refused")
+    assert not ApiVersion.objects.filter(product__slug="hub-canonical", version="1.1.0").exists()
+
+    # The same document as 2.0.0 passes the dry run and is stored, submitted and approved.
+    page.fill("#id_version", "2.0.0")
+    page.click("#check")
+    assert "Allowed: 2.0.0 is a major release" in page.locator("#verdict").inner_text()
+    page.click("#store-version")
+    assert "is stored as a draft" in _flash(page)
+    page.click("#submit-review")
+    assert "submitted to the board" in _flash(page)
+    page.goto("/governance/reviews/")
+    review = page.locator("#review-hub-canonical-2\\.0\\.0")
+    review.locator("textarea[name=comment]").fill("Breaking change is intended; 1.x gets the usual notice.")
+    review.locator("button[value=approve]").click()
+    assert "is published" in _flash(page)
+    assert ApiVersion.objects.get(product__slug="hub-canonical", version="2.0.0").status == Lifecycle.PUBLISHED
+
+    page.goto("/governance/apis/hub-canonical/versions/2.0.0/diff/")
+    assert page.locator("tr.finding.error").count() >= 1
+    assert page.locator("tr.finding-docs details").first.get_attribute("open") is not None
+    assert "Not in 2.0.0." in page.locator("tr.finding-docs").first.inner_text()
+    screenshot(page, "governance-diff")
+
+    # Publishing the major offers to deprecate 1.0.0; the planner sends the notice.
+    page.goto("/governance/apis/hub-canonical/")
+    page.click("#offer-deprecate-1\\.0\\.0 a")
+    assert "CRM sync" in page.locator("#affected").inner_text()
+    today = timezone.localdate()
+    page.fill("#id_deprecated_on", (today - timedelta(days=10)).isoformat())
+    page.fill("#id_sunset_on", (today - timedelta(days=1)).isoformat())
+    assert page.locator("#id_replacement option:checked").inner_text() == "Canonical data API 2.0.0"
+    page.click("#deprecate")
+    assert "is deprecated" in _flash(page) and "1 e-mailed" in _flash(page)
+    assert page.locator("#version-state").inner_text() == "Deprecated"
+    page.goto("/governance/apis/hub-canonical/")
+    assert page.locator("#timeline .row").count() == 2
+    screenshot(page, "governance-product")
+    page.goto("/governance/apis/hub-canonical/versions/1.0.0/")
+
+    # The partner still gets answers from 1.0.0, with the deprecation headers.
+    served = partner.get("/api/v1/customers")
+    assert served.status_code == 200
+    v1.refresh_from_db()
+    assert served["Deprecation"] == f"@{int(v1.deprecated_at.timestamp())}"
+    assert served["Sunset"].endswith("GMT")
+    assert 'rel="deprecation"' in served["Link"] and 'rel="sunset"' in served["Link"]
+    assert "/governance/notices/hub-canonical/2.0.0/" in served["Link"]
+
+    # After the sunset the board retires it, and the partner is sent to the replacement.
+    page.click("#retire")
+    assert "is retired" in _flash(page)
+    gone = partner.get("/api/v1/customers")
+    assert gone.status_code == 410
+    assert gone.json()["replacement"]["version"] == "2.0.0"
+    assert 'rel="successor-version"' in gone["Link"]
+    assert offline == []
