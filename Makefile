@@ -31,10 +31,10 @@ setup: $(VENV)/.installed
 	$(PY) manage.py createcachetable
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py setup_roles
-	$(PY) manage.py seed_demo
+	$(PY) manage.py demo_setup
 
 run: setup
-	$(PY) manage.py demo_users
+	$(PY) manage.py demo_users --base-url http://$(HOST):$(PORT)
 	$(PY) manage.py run_hub --host $(HOST) --port $(PORT)
 
 setup-test: $(VENV)/.installed-test browser

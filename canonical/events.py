@@ -41,4 +41,5 @@ EVENT_TYPES: dict[str, int] = {
     "purchase_order.updated": 1,
     "supplier.ack_received": 1,
     "supplier.asn_received": 1,
+    "api.deprecated": 1,
 }

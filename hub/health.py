@@ -81,6 +81,15 @@ READINESS_CHECKS: dict[str, Callable[[], Check]] = {
 READINESS_DETAILS: dict[str, Callable[[], object]] = {}
 
 
+def _connector_breakers() -> dict:
+    from connectors.services.breaker import breaker_states
+
+    return breaker_states()
+
+
+READINESS_DETAILS["connector_breakers"] = _connector_breakers
+
+
 def readiness() -> tuple[bool, dict]:
     checks = {name: check() for name, check in READINESS_CHECKS.items()}
     details = {}

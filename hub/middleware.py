@@ -8,6 +8,7 @@ from hub.correlation import correlation_from_headers, reset_correlation_id, set_
 from hub.problems import ProblemJsonResponse
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+INBOUND_PREFIX = "/api/v1/inbound/"
 
 
 class RequestLimitsMiddleware:
@@ -41,6 +42,10 @@ class RequestLimitsMiddleware:
                 limit_bytes=limit,
             )
         content_type = (request.content_type or "").lower()
+        # Partner messages are stored whatever they are, then refused by the inbound pipeline
+        # with the reason; only the size limit applies before that.
+        if request.path.startswith(INBOUND_PREFIX):
+            return None
         if length and content_type != "application/json" and not content_type.endswith("+json"):
             return ProblemJsonResponse(
                 415,

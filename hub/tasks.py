@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
+from connectors.tasks import ensure_dispatch_schedules
 from hub.models import WorkerHeartbeat
 
 WORKER_HEARTBEAT_SCHEDULE = "hub: worker heartbeat"
@@ -32,6 +33,8 @@ def worker_heartbeat() -> WorkerHeartbeat:
 # (name, func, minutes): every schedule the hub needs. Other apps' periodic jobs join this list.
 SCHEDULES: list[tuple[str, str, int]] = [
     (WORKER_HEARTBEAT_SCHEDULE, "hub.tasks.worker_heartbeat", 1),
+    # Messages accepted with 202 whose worker task was lost (a killed worker) are processed again.
+    ("connectors: inbound sweeper", "connectors.inbound.tasks.inbound_process_stale_task", 5),
 ]
 
 
@@ -50,4 +53,6 @@ def ensure_schedules() -> list[Schedule]:
             schedule.repeats = -1
             schedule.save()
             ensured.append(schedule)
+    # The delivery dispatcher loops: one schedule per seat, as many as settings.HUB_DISPATCHERS.
+    ensured.extend(ensure_dispatch_schedules())
     return ensured

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from canonical.context import Actor
-from governance.services import api_key_issue, consumer_create
+from governance.hub_api import hub_api_ensure_published
+from governance.services import api_key_issue, consumer_create, consumer_subscribe_all
 from tests.factories import SystemFactory
 
 
@@ -20,14 +24,42 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """HUB_TEST_DB_SUFFIX=x gives a PostgreSQL run its own test database (test_hub_x), so two runs on
+    one server (two checkouts, two terminals) do not drop each other's database."""
+    from django.conf import settings
+
+    suffix = os.environ.get("HUB_TEST_DB_SUFFIX", "").strip()
+    if not suffix:
+        return
+    for alias in settings.DATABASES.values():
+        if alias["ENGINE"].endswith("postgresql"):
+            test = alias.setdefault("TEST", {})
+            test["NAME"] = f"{test.get('NAME') or 'test_' + alias['NAME']}_{suffix}"
+
+
+@pytest.fixture(autouse=True)
+def _api_usage_written_at_once():
+    """The policy buffers usage counts per process; a test must not leave counts for the next one."""
+    with override_settings(HUB_USAGE_FLUSH_SECONDS=0):
+        yield
+
+
 @pytest.fixture
 def partner_client(db):
-    """Make an APIClient authenticated as a consumer acting for the system with the given code."""
+    """Make an APIClient authenticated as a consumer acting for the system with the given code.
+
+    The consumer is subscribed to every published API version (the hub's own API is registered
+    first when it is not), as ``create_consumer --subscribe-all`` does, so the runtime policy lets it in.
+    """
 
     def make(system_code: str = "crm", kind: str = "crm", *, header: str = "bearer") -> APIClient:
         system = SystemFactory(code=system_code, kind=kind)
         consumer = consumer_create(name=f"{system_code}-app-{system.pk}-{id(object())}", system=system, actor=Actor.hub())
         issued = api_key_issue(consumer=consumer, actor=Actor.hub())
+        hub_api_ensure_published(actor=Actor.hub())
+        consumer_subscribe_all(consumer=consumer, actor=Actor.hub())
         client = APIClient()
         if header == "bearer":
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")

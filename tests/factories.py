@@ -273,3 +273,84 @@ class IntegrationExceptionFactory(factory.django.DjangoModelFactory):
         from connectors.services.exceptions import exception_raise
 
         return exception_raise(actor=kwargs.pop("actor", None) or Actor.hub(), **kwargs)
+
+
+# --- governance registry (appended by the governance registry work) ---------------------------
+
+
+def _openapi_document(version: str = "1.0.0") -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Orders", "version": version},
+        "paths": {"/v1/orders": {"get": {"operationId": "listOrders", "summary": "List orders",
+                                         "responses": {"200": {"description": "The orders"}}}}},
+    }
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "governance.Team"
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    contact_email = factory.LazyAttribute(lambda o: f"{o.slug}@example.com")
+
+
+class ApiProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "governance.ApiProduct"
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Orders API {n}")
+    slug = factory.Sequence(lambda n: f"orders-{n}")
+    domain = "orders"
+    layer = "process"
+    owner_team = factory.SubFactory(TeamFactory)
+
+
+class ApiVersionFactory(factory.django.DjangoModelFactory):
+    """A version row as fixture data; lifecycle behaviour is tested through governance.services."""
+
+    class Meta:
+        model = "governance.ApiVersion"
+
+    product = factory.SubFactory(ApiProductFactory)
+    version = "1.0.0"
+    major = factory.LazyAttribute(lambda o: int(o.version.split(".")[0]))
+    minor = factory.LazyAttribute(lambda o: int(o.version.split(".")[1]))
+    patch = factory.LazyAttribute(lambda o: int(o.version.split(".")[2].split("-")[0]))
+    status = "published"
+    openapi = factory.LazyAttribute(lambda o: _openapi_document(o.version))
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class RatePlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "governance.RatePlan"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"plan-{n}")
+
+
+def governance_registry_sample(*, consumer, reviewer) -> dict:
+    """One row of every governance registry model, for admin smoke tests (fixture data, written with the ORM)."""
+    from governance.models import (
+        ApiSubscription,
+        EventContract,
+        EventContractVersion,
+        Review,
+        UsageCounter,
+    )
+
+    version = ApiVersionFactory(product=ApiProductFactory(slug="sample-orders", name="Sample orders API"))
+    plan = RatePlanFactory(name="sample-plan", per_minute=600, per_day=100_000, burst=20)
+    subscription = ApiSubscription.objects.create(consumer=consumer, version=version, status="active",
+                                                  rate_plan=plan)
+    review = Review.objects.create(version=version, round=1, reviewer=reviewer, decision="approve", comment="ok")
+    contract = EventContract.objects.create(event_type="order.created", aggregate_type="order")
+    EventContractVersion.objects.create(contract=contract, version=1, schema={"type": "object"})
+    usage = UsageCounter.objects.create(consumer=consumer, version=version, day=timezone.now().date(),
+                                        status_class="2xx", count=3, last_called_at=timezone.now())
+    return {"version": version, "plan": plan, "subscription": subscription, "review": review,
+            "contract": contract, "usage": usage}

@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Key, subscription, lifecycle and rate plan of every partner call under /api/v<N>/ (governance).
+    "governance.policy.middleware.GovernancePolicyMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -131,7 +133,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["hub.parsers.HubJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "canonical.api.pagination.StableCursorPagination",
@@ -183,7 +185,8 @@ SPECTACULAR_SETTINGS = {
 
 Q_CLUSTER = {
     "name": "hub",
-    "workers": env_int("HUB_Q_WORKERS", 2, minimum=1),
+    # The dispatcher loops (HUB_DISPATCHERS) each hold a worker; one more keeps the schedules running.
+    "workers": env_int("HUB_Q_WORKERS", env_int("HUB_DISPATCHERS", 2, minimum=1) + 1, minimum=1),
     "timeout": env_int("HUB_Q_TIMEOUT", 300, minimum=10),
     "retry": env_int("HUB_Q_TIMEOUT", 300, minimum=10) + 60,
     "max_attempts": 1,
@@ -210,6 +213,11 @@ HUB_DISPATCHERS = env_int("HUB_DISPATCHERS", 2, minimum=1)
 HUB_DISPATCH_BATCH = env_int("HUB_DISPATCH_BATCH", 50, minimum=1)
 HUB_DELIVERY_LEASE_SECONDS = env_int("HUB_DELIVERY_LEASE_SECONDS", 60, minimum=5)
 
+# Runtime API policy (governance): off only for benchmarks and diagnosis. Usage counters are
+# added up in memory and written every HUB_USAGE_FLUSH_SECONDS (0 = on every call).
+HUB_POLICY_ENABLED = env_bool("HUB_POLICY_ENABLED", True)
+HUB_USAGE_FLUSH_SECONDS = env_int("HUB_USAGE_FLUSH_SECONDS", 1, minimum=0)
+
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
@@ -229,13 +237,18 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "json": {"()": "hub.logging.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Every line carries the correlation id of the request or task that wrote it.
+    "filters": {"correlation": {"()": "hub.correlation.CorrelationIdFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation"]}},
     "root": {"handlers": ["console"], "level": env_str("HUB_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_q": {"level": env_str("HUB_Q_LOG_LEVEL", "WARNING")},
+        # httpx logs every request at INFO; deliveries keep their own record of each attempt.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

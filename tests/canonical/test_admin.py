@@ -45,23 +45,35 @@ from canonical.models import (
     SupplierAcknowledgementLine,
 )
 from canonical.services.events import audit_record, event_record
+from connectors.models import (
+    Delivery,
+    DeliveryAttempt,
+    InboundMessage,
+    InboundMessageRevision,
+    Mapping,
+    RateWindow,
+)
 from governance.services import api_key_issue, consumer_create
 from hub.tasks import ensure_schedules, worker_heartbeat
 from tests.factories import (
     CustomerFactory,
     ExternalRefFactory,
+    IntegrationExceptionFactory,
     InventoryPositionFactory,
     LocationFactory,
     OrderFactory,
     OrderLineFactory,
+    OutboundConnectorFactory,
     PriceListItemFactory,
     ProductFactory,
+    SubscriptionFactory,
     SystemFactory,
     SystemOfRecordFactory,
+    governance_registry_sample,
 )
 
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
-OUR_APPS = {"canonical", "governance", "hub"}
+OUR_APPS = {"canonical", "connectors", "governance", "hub"}
 # Apps the dataset fixture fills; any other app's admin needs rows from its own tests to be checked here.
 POPULATED_APPS = OUR_APPS | {"auth", "django_q"}
 OURS = [(model, model_admin) for model, model_admin in REGISTERED if model._meta.app_label in OUR_APPS]
@@ -127,6 +139,8 @@ def dataset(db, admin_user):
                  before={"status": "received"}, after={"status": "validated"})
     consumer = consumer_create(name="ERP connector", system=erp, actor=Actor.hub())
     api_key_issue(consumer=consumer, actor=Actor.hub())
+    governance_registry_sample(consumer=consumer, reviewer=admin_user)
+    _connectors_sample(erp=erp, order=order, user=admin_user, now=now)
     worker_heartbeat()
     ensure_schedules()
     Group.objects.get_or_create(name="operations")
@@ -138,6 +152,24 @@ def dataset(db, admin_user):
     assert OrmQ.objects.exists()
     return {"order": order, "customer": customer, "product": product, "position": position, "erp": erp,
             "item": item, "consumer": consumer}
+
+
+def _connectors_sample(*, erp, order, user, now) -> None:
+    """One row of every connectors model: a connector with its mapping, rate window and subscription,
+    a delivery with an attempt, an inbound message with a staff revision, and an exception."""
+    connector = OutboundConnectorFactory(system=erp, rate_limit_per_second=5)
+    Mapping.objects.create(name="erp-order-out", direction="outbound", spec={"fields": {"id": "id"}})
+    RateWindow.objects.create(connector=connector, slot=0, count=1)
+    subscription = SubscriptionFactory(connector=connector)
+    event = BusinessEvent.objects.filter(aggregate_type="order", aggregate_id=order.pk).first()
+    delivery = Delivery.objects.create(subscription=subscription, event=event, status="dead", attempts=1,
+                                       next_attempt_at=now, last_status_code=500)
+    DeliveryAttempt.objects.create(delivery=delivery, number=1, started_at=now, status_code=500, outcome="dead")
+    message = InboundMessage.objects.create(system=erp, message_type="order.status", body='{"status": "x"}',
+                                            status="failed", authenticated=True)
+    InboundMessageRevision.objects.create(message=message, body='{"status": "allocated"}', diff="-x\n+allocated",
+                                          edited_by=user)
+    IntegrationExceptionFactory(delivery=delivery, inbound_message=message, connector=connector, order=order)
 
 
 def _whole_table_counts(queries) -> list[str]:

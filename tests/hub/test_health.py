@@ -10,9 +10,11 @@ from django.db import OperationalError
 from django.utils import timezone
 from django_q.models import Schedule
 
+from connectors.tasks import DISPATCH_SCHEDULE_PREFIX
 from hub import health
 from hub.models import WorkerHeartbeat
 from hub.tasks import WORKER_HEARTBEAT_SCHEDULE, ensure_schedules, worker_heartbeat, worker_name
+from tests.factories import OutboundConnectorFactory
 
 
 def test_healthz_answers_without_touching_the_database(client):
@@ -36,7 +38,7 @@ def test_readyz_is_ready_with_a_fresh_heartbeat(client):
     assert body["status"] == "ok"
     assert set(body["checks"]) == {"database", "migrations", "worker"}
     assert all(check["ok"] is True and check["detail"] for check in body["checks"].values())
-    assert body["details"] == {}
+    assert body["details"] == {"connector_breakers": {}}  # no connectors yet
 
 
 @pytest.mark.django_db
@@ -94,8 +96,21 @@ def test_readyz_needs_no_login_and_shows_detail_providers(client, monkeypatch):
     monkeypatch.setitem(health.READINESS_DETAILS, "broken", lambda: 1 / 0)
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["details"] == {"circuit_breakers": {"erp-rest": "open"},
-                                          "broken": {"error": "ZeroDivisionError"}}
+    details = response.json()["details"]
+    assert details["circuit_breakers"] == {"erp-rest": "open"}
+    assert details["broken"] == {"error": "ZeroDivisionError"}
+
+
+@pytest.mark.django_db
+def test_readyz_shows_each_sending_connectors_circuit_breaker(client):
+    worker_heartbeat()
+    OutboundConnectorFactory(code="erp-rest", breaker_state="open", breaker_failures=5,
+                             breaker_opened_at=timezone.now())
+    OutboundConnectorFactory(code="shop-hook")
+    breakers = client.get("/readyz").json()["details"]["connector_breakers"]
+    assert breakers["erp-rest"]["state"] == "open" and breakers["erp-rest"]["consecutive_failures"] == 5
+    assert "probe_at" in breakers["erp-rest"]
+    assert breakers["shop-hook"] == {"state": "closed", "consecutive_failures": 0}
 
 
 @pytest.mark.django_db
@@ -110,7 +125,7 @@ def test_worker_heartbeat_upserts_one_row_per_worker_and_prunes_dead_ones():
 
 @pytest.mark.django_db
 def test_ensure_schedules_creates_the_heartbeat_schedule_once_and_repairs_it():
-    [schedule] = ensure_schedules()
+    schedule = _by_name(ensure_schedules())[WORKER_HEARTBEAT_SCHEDULE]
     assert (schedule.name, schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
         WORKER_HEARTBEAT_SCHEDULE, "hub.tasks.worker_heartbeat", Schedule.MINUTES, 1, -1)
     next_run = schedule.next_run
@@ -130,5 +145,18 @@ def test_ensure_schedules_creates_the_heartbeat_schedule_once_and_repairs_it():
 def test_the_scheduled_function_is_importable_by_the_cluster():
     from django.utils.module_loading import import_string
 
-    [schedule] = ensure_schedules()
-    assert import_string(schedule.func) is worker_heartbeat
+    for schedule in ensure_schedules():
+        assert callable(import_string(schedule.func)), schedule.name
+    assert import_string(_by_name(ensure_schedules())[WORKER_HEARTBEAT_SCHEDULE].func) is worker_heartbeat
+
+
+@pytest.mark.django_db
+def test_ensure_schedules_runs_the_dispatchers_and_the_inbound_sweeper(settings):
+    settings.HUB_DISPATCHERS = 3
+    names = set(_by_name(ensure_schedules()))
+    assert {"connectors: inbound sweeper", WORKER_HEARTBEAT_SCHEDULE} <= names
+    assert len([name for name in names if name.startswith(DISPATCH_SCHEDULE_PREFIX)]) == 3
+
+
+def _by_name(schedules) -> dict:
+    return {schedule.name: schedule for schedule in schedules}

@@ -5,17 +5,17 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from canonical.api.filters.base import CanonicalFilterSet
-from canonical.api.filters.orders import CustomerExternalFilterMixin, IdFilter, status_filter
+from canonical.api.filters.base import CanonicalFilterSet, HubIdFilter, IsoDateTimeFilter
+from canonical.api.filters.orders import CustomerExternalFilterMixin, status_filter
 from canonical.models import CreditMemo, EntityType, Invoice, InvoiceStatus, ReturnAuthorization, ReturnStatus
 
 
 def _customer():
-    return IdFilter(field_name="customer_id", help_text="Hub id of the customer account.")
+    return HubIdFilter(field_name="customer_id", help_text="Hub id of the customer account.")
 
 
 def _order():
-    return IdFilter(field_name="order_id", help_text="Hub id of the order.")
+    return HubIdFilter(field_name="order_id", help_text="Hub id of the order.")
 
 
 class InvoiceFilter(CustomerExternalFilterMixin, CanonicalFilterSet):
@@ -24,8 +24,8 @@ class InvoiceFilter(CustomerExternalFilterMixin, CanonicalFilterSet):
     customer = _customer()
     order = _order()
     number = django_filters.CharFilter(help_text="The invoice number.")
-    issued_since = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
-    issued_before = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="lt")
+    issued_since = IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
+    issued_before = IsoDateTimeFilter(field_name="issued_at", lookup_expr="lt")
 
     class Meta:
         model = Invoice
@@ -47,13 +47,13 @@ class ReturnFilter(CustomerExternalFilterMixin, CanonicalFilterSet):
 class CreditMemoFilter(CustomerExternalFilterMixin, CanonicalFilterSet):
     entity_type = EntityType.CREDIT_MEMO
     customer = _customer()
-    order = IdFilter(
+    order = HubIdFilter(
         method="filter_order", help_text="Hub id of the order whose return or invoice the memo credits."
     )
-    rma = IdFilter(field_name="rma_id", help_text="Hub id of the return credited.")
-    invoice = IdFilter(field_name="invoice_id", help_text="Hub id of the invoice credited.")
+    rma = HubIdFilter(field_name="rma_id", help_text="Hub id of the return credited.")
+    invoice = HubIdFilter(field_name="invoice_id", help_text="Hub id of the invoice credited.")
     number = django_filters.CharFilter(help_text="The credit memo number.")
-    issued_since = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
+    issued_since = IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
 
     class Meta:
         model = CreditMemo

@@ -5,7 +5,7 @@ from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from canonical.api.filters.base import CanonicalFilterSet, HubIdFilter
+from canonical.api.filters.base import CanonicalFilterSet, HubIdFilter, IsoDateTimeFilter
 from canonical.models import (
     ContractPrice,
     CustomerGroup,
@@ -78,7 +78,7 @@ class ContractPriceFilter(CanonicalFilterSet):
 
 
 class CustomerGroupFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Only records changed at or after this ISO 8601 time."
     )
     code = django_filters.CharFilter()

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from canonical.api.filters.base import CanonicalFilterSet, HubIdFilter
+from canonical.api.filters.base import CanonicalFilterSet, HubIdFilter, IsoDateTimeFilter
 from canonical.models import EntityType, InventoryPosition, Location, LocationKind
 
 
@@ -19,7 +19,7 @@ class LocationFilter(CanonicalFilterSet):
 
 
 class InventoryPositionFilter(django_filters.FilterSet):
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Only positions changed at or after this ISO 8601 time."
     )
     sku = django_filters.CharFilter(field_name="product__sku")
@@ -28,7 +28,7 @@ class InventoryPositionFilter(django_filters.FilterSet):
     available_lte = django_filters.NumberFilter(
         method="filter_available_lte", help_text="Low stock: available to promise (on hand − reserved) at most this."
     )
-    reported_before = django_filters.IsoDateTimeFilter(
+    reported_before = IsoDateTimeFilter(
         field_name="last_updated_at", lookup_expr="lt",
         help_text="Stale positions: last reported before this ISO 8601 time.",
     )

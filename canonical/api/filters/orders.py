@@ -5,10 +5,9 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef
-from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
-from canonical.api.filters.base import CanonicalFilterSet
+from canonical.api.filters.base import CanonicalFilterSet, HubIdFilter, IsoDateTimeFilter
 from canonical.models import EntityType, ExternalRef, Location, Order, OrderLine, OrderStatus, Product
 
 
@@ -29,17 +28,6 @@ class MultiChoiceFilter(django_filters.MultipleChoiceFilter):
         if not value:
             return qs
         return qs.filter(**{f"{self.field_name}__in": list(value)})
-
-
-@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1})
-class IdFilter(django_filters.NumberFilter):
-    """A hub id: a whole number, so ``1.5`` is refused rather than rounded."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        super().__init__(*args, **kwargs)
 
 
 def status_filter(choices, noun: str) -> MultiChoiceFilter:
@@ -101,13 +89,13 @@ class CustomerExternalFilterMixin(django_filters.FilterSet):
 class OrderFilter(CustomerExternalFilterMixin, CanonicalFilterSet):
     entity_type = EntityType.ORDER
     status = status_filter(OrderStatus.choices, "orders")
-    customer = IdFilter(field_name="customer_id", help_text="Hub id of the sold-to customer.")
+    customer = HubIdFilter(field_name="customer_id", help_text="Hub id of the sold-to customer.")
     sku = django_filters.CharFilter(method="filter_sku", help_text="Only orders with a line for this SKU.")
     location = django_filters.CharFilter(
         method="filter_location", help_text="Only orders with a line shipping from this location (code)."
     )
-    placed_since = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
-    placed_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    placed_since = IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
     number = django_filters.CharFilter(help_text="The order number.")
 
     class Meta:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef
 
-from canonical.api.filters.base import CanonicalFilterSet
-from canonical.api.filters.orders import IdFilter, id_of, status_filter
+from canonical.api.filters.base import CanonicalFilterSet, HubIdFilter, IsoDateTimeFilter
+from canonical.api.filters.orders import id_of, status_filter
 from canonical.models import (
     EntityType,
     Product,
@@ -22,11 +22,11 @@ class PurchaseOrderFilter(CanonicalFilterSet):
     status = status_filter(PurchaseOrderStatus.choices, "purchase orders")
     supplier = django_filters.CharFilter(field_name="supplier__code", help_text="Code of the supplier system.")
     kind = django_filters.ChoiceFilter(choices=PurchaseOrderKind.choices)
-    order = IdFilter(field_name="order_id", help_text="Hub id of the customer order (drop-ship).")
+    order = HubIdFilter(field_name="order_id", help_text="Hub id of the customer order (drop-ship).")
     location = django_filters.CharFilter(field_name="ship_to_location__code", help_text="Code of the receiving location.")
     sku = django_filters.CharFilter(method="filter_sku", help_text="Only purchase orders with a line for this SKU.")
     number = django_filters.CharFilter(help_text="The purchase order number.")
-    ordered_since = django_filters.IsoDateTimeFilter(field_name="ordered_at", lookup_expr="gte")
+    ordered_since = IsoDateTimeFilter(field_name="ordered_at", lookup_expr="gte")
 
     class Meta:
         model = PurchaseOrder

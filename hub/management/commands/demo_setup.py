@@ -1,0 +1,81 @@
+"""Build the whole demo hub: data, integration configuration, API catalog and partner keys (idempotent).
+
+Each app owns its part; this command, in the project on top of them, runs them in order:
+
+1. ``seed_demo`` (canonical): the distributor's systems, customers, catalogue, stock and history;
+2. ``hub_config apply connectors/config/demo.yaml`` (connectors): connectors, mappings, subscriptions;
+3. the governance registry: the hub's own API products published from the live schema, and the
+   canonical event contracts learnt from the events the history wrote;
+4. one partner consumer per demo system, subscribed to every published version, with an API key.
+   Keys are shown once, so new ones are written to ``var/demo-api-keys.txt`` (readable by you only)
+   for the README's curl examples; a consumer that exists keeps its keys.
+"""
+
+from __future__ import annotations
+
+import os
+from io import StringIO
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from canonical.context import Actor
+from canonical.models import System
+from connectors.config import DEMO_CONFIG
+from governance.hub_api import hub_api_ensure_published
+from governance.models import Consumer
+from governance.services import api_key_issue, consumer_create, consumer_subscribe_all
+
+DEMO_KEYS_FILE = Path(settings.BASE_DIR) / "var" / "demo-api-keys.txt"
+
+
+def demo_consumer_name(system: System) -> str:
+    return f"{system.name} (demo)"
+
+
+class Command(BaseCommand):
+    help = "Build the demo hub: demo data, integration configuration, API catalog and partner API keys."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--keys-file", type=Path, default=DEMO_KEYS_FILE,
+                            help="Where new demo API keys are written (they are shown only once).")
+        parser.add_argument("--force", action="store_true", help="Run even though HUB_PRODUCTION is on.")
+
+    def handle(self, *args, keys_file: Path, force: bool, **options):
+        if getattr(settings, "PRODUCTION", False) and not force:
+            raise CommandError("Refusing to load demo data: HUB_PRODUCTION is on. Use --force to override.")
+        verbosity = options.get("verbosity", 1)
+        call_command("seed_demo", stdout=self.stdout, stderr=self.stderr)
+        out = StringIO()
+        call_command("hub_config", "apply", str(DEMO_CONFIG), stdout=out, stderr=self.stderr)
+        summary = out.getvalue().strip().splitlines()
+        self.stdout.write(f"Integration configuration: {summary[-1] if summary else 'applied'}")
+        actor = Actor.hub()
+        hub_api_ensure_published(actor=actor)
+        call_command("register_event_contracts", stdout=StringIO() if verbosity < 2 else self.stdout)
+        self.stdout.write("API catalog: the hub's API products are published; event contracts registered.")
+        issued = self._partner_keys(actor)
+        if issued:
+            keys_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(keys_file, "a", encoding="utf-8") as handle:
+                for system_code, name, raw in issued:
+                    handle.write(f"{system_code}\t{raw}\t{name}\n")
+            os.chmod(keys_file, 0o600)
+            self.stdout.write(f"Partner API keys for {len(issued)} demo systems written to {keys_file}.")
+        elif keys_file.exists():
+            self.stdout.write(f"Partner API keys: see {keys_file}.")
+
+    def _partner_keys(self, actor: Actor) -> list[tuple[str, str, str]]:
+        """A subscribed consumer with a key for each active demo system that has none yet."""
+        issued = []
+        for system in System.objects.filter(is_active=True).order_by("code"):
+            name = demo_consumer_name(system)
+            consumer = Consumer.objects.filter(name=name).first()
+            if consumer is None:
+                consumer = consumer_create(name=name, system=system, contact_email=f"{system.code}@demo.example",
+                                           actor=actor)
+                issued.append((system.code, name, api_key_issue(consumer=consumer, actor=actor).raw_key))
+            consumer_subscribe_all(consumer=consumer, actor=actor)
+        return issued

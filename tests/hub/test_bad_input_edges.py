@@ -1,0 +1,66 @@
+"""Edge cases the schema fuzzer found: each must be a clear 4xx problem, never a 500, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+
+from canonical.models import Customer
+from tests.factories import SystemOfRecordFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def crm(partner_client):
+    client = partner_client("crm")
+    SystemOfRecordFactory(domain="customers", system=client.system)
+    return client
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/orders?customer=9223372036854775808",
+    "/api/v1/invoices?order=9223372036854775808",
+    "/api/v1/returns?order=99999999999999999999",
+    "/api/v1/credit-memos?rma=9223372036854775808",
+    "/api/v1/shipments?customer=-1",
+])
+def test_an_id_filter_out_of_range_is_a_400_naming_the_parameter(crm, url):
+    response = crm.get(url)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    parameter = url.split("?")[1].split("=")[0]
+    assert response.json()["errors"][0]["field"] == parameter
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/inventory?reported_before=0381-02-06T13%3A05%3A27.9-19%3A29",
+    "/api/v1/products?updated_since=0120-11-07T15%3A07%3A01-21%3A43",
+])
+def test_a_time_with_an_offset_postgresql_cannot_hold_is_compared_in_utc(crm, url):
+    assert crm.get(url).status_code == 200
+
+
+def test_a_time_without_a_utc_year_is_a_400(crm):
+    response = crm.get("/api/v1/orders?updated_since=0001-01-01T00%3A00%3A00%2B05%3A00")
+    assert response.status_code == 400
+    assert "outside the range" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("body", "pointer"), [
+    ({"name": "Acme", "group": "cont\x00ractors"}, "/group"),
+    ({"name": "Acme", "addresses": [{"line1": "1 Main St"}, {"city": "Spring\x00field"}]}, "/addresses/1/city"),
+    ({"name": "Acme", "tax\x00id": "x"}, "/tax\\u0000id"),
+])
+def test_a_nul_character_anywhere_in_a_body_is_a_400_naming_where(crm, body, pointer):
+    response = crm.put("/api/v1/systems/crm/customers/CRM-1", body, format="json")
+    assert response.status_code == 400, response.content
+    [error] = response.json()["errors"]
+    assert error["pointer"] == pointer and "NUL" in error["messages"][0]
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("segment", ["abc", "null,null", "1" * 30])
+def test_an_inbound_message_id_that_is_not_a_number_is_not_found(crm, segment):
+    response = crm.get(f"/api/v1/inbound/messages/{segment}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
