@@ -12,6 +12,17 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/hub
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
+# Demo-only credentials for the demo connectors (connectors/config/demo.yaml), used by `make run`
+# and checked by the stand-in partners; set your own in the environment to override them.
+export HUB_DEMO_CRM_SIGNING_SECRET ?= demo-crm-signing-secret
+export HUB_DEMO_ERP_TOKEN ?= demo-erp-token
+export HUB_DEMO_ERP_SIGNING_SECRET ?= demo-erp-signing-secret
+export HUB_DEMO_WMS_API_KEY ?= demo-wms-api-key
+export HUB_DEMO_SHOP_SIGNING_SECRET ?= demo-shop-signing-secret
+export HUB_DEMO_CARRIER_SIGNING_SECRET ?= demo-carrier-signing-secret
+export HUB_DEMO_ACME_PASSWORD ?= demo-acme-password
+export HUB_DEMO_NORTHWIND_TOKEN ?= demo-northwind-token
+
 .PHONY: run test setup setup-test browser test-sqlite test-postgres lint bench clean
 
 $(VENV)/.installed: pyproject.toml
@@ -35,7 +46,7 @@ setup: $(VENV)/.installed
 
 run: setup
 	$(PY) manage.py demo_users --base-url http://$(HOST):$(PORT)
-	$(PY) manage.py run_hub --host $(HOST) --port $(PORT)
+	$(PY) manage.py run_hub --host $(HOST) --port $(PORT) --demo-partners
 
 setup-test: $(VENV)/.installed-test browser
 

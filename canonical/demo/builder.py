@@ -173,6 +173,8 @@ def _batch_write(batch: RowBatch, touched: list[Touch], *, context: HistoryConte
     _reservations_settle(batch, touched, context=context, seed=seed, label=label)
     batch.rows[EVENT].sort(key=itemgetter(EVENT_OCCURRED_AT))
     batch.flush()
+    # History is written as already handed on (no subscriber is sent it); it joins the pull feed here.
+    events_feed_number(relayed_only=True)
 
 
 def _reservations_settle(

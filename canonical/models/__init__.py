@@ -30,7 +30,7 @@ from canonical.models.customers import (
     PaymentTerms,
     normalise_name,
 )
-from canonical.models.events import AuditEntry, BusinessEvent
+from canonical.models.events import AuditEntry, BusinessEvent, EventFeed
 from canonical.models.fulfilment import (
     MILESTONE_RANK,
     MilestoneCode,
@@ -58,7 +58,7 @@ from canonical.models.supply import (
 )
 
 __all__ = [
-    "Address", "AddressKind", "AdvanceShipNotice", "AdvanceShipNoticeLine", "AuditEntry", "BusinessEvent",
+    "Address", "AddressKind", "AdvanceShipNotice", "AdvanceShipNoticeLine", "AuditEntry", "BusinessEvent", "EventFeed",
     "Contact", "ContractPrice", "CreditMemo", "CreditStatus", "Customer", "CustomerGroup", "CustomerStatus",
     "Domain", "EntityType", "ExternalRef", "InventoryPosition", "Invoice", "InvoiceLine", "InvoiceStatus",
     "Location", "LocationKind", "MILESTONE_RANK", "MilestoneCode", "OPEN_INVOICE_STATUSES",

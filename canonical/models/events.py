@@ -14,8 +14,10 @@ from canonical.models.base import System
 class BusinessEvent(models.Model):
     """One business fact, written in the same transaction as the change that caused it.
 
-    ``id`` is the outbox position (monotonic, the pull feed's cursor); ``event_id`` is the
-    globally unique id receivers de-duplicate by.
+    ``event_id`` is the globally unique id receivers de-duplicate by. ``feed_position`` is
+    the pull feed's cursor, numbered by the relay in commit order (see EventFeed): ``id``
+    cannot be the cursor, because an event with a lower id can commit after one with a
+    higher id, and a poller that had moved past the higher one would never see it.
     """
 
     event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -34,6 +36,10 @@ class BusinessEvent(models.Model):
     relayed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the relay turned this event into deliveries for its subscribers."
     )
+    feed_position = models.BigIntegerField(
+        null=True, blank=True, unique=True, editable=False,
+        help_text="Position in the pull feed (GET /api/v1/events), given when the relay hands the event on.",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -49,10 +55,28 @@ class BusinessEvent(models.Model):
             models.Index(fields=["recorded_at"], name="event_recorded_idx"),
             # The relay scans only events it has not handed on yet; this index stays small.
             models.Index(fields=["id"], condition=Q(relayed_at__isnull=True), name="event_unrelayed_idx"),
+            models.Index(fields=["id"], condition=Q(feed_position__isnull=True), name="event_unnumbered_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.aggregate_type}:{self.aggregate_id}#{self.sequence}"
+
+
+class EventFeed(models.Model):
+    """The pull feed's high-water mark: one row, locked by whoever numbers events.
+
+    Holding this row's lock from numbering until commit makes feed positions follow commit
+    order: a reader that sees position p also sees every position below p.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_position = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="event_feed_single_row")]
+
+    def __str__(self) -> str:
+        return f"event feed at {self.last_position}"
 
 
 class AuditEntry(models.Model):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from canonical.context import Actor
 from canonical.events import EVENT_TYPES
-from canonical.models import AuditEntry, BusinessEvent
+from canonical.models import AuditEntry, BusinessEvent, EventFeed
 
 
 class UnknownEventType(ValueError):
@@ -78,3 +78,38 @@ def audit_record(
         note=note,
         correlation_id=actor.correlation_id,
     )
+
+
+def events_feed_number(*, event_ids: list[int] | None = None, relayed_only: bool = False) -> int:
+    """Give feed positions to events that have none, in id order; return how many were numbered.
+
+    ``event_ids`` limits it to those events (the relay's batch); ``relayed_only`` to events
+    already handed on (history written in bulk, which no subscriber is sent). Must run in the
+    transaction that makes the events visible to the feed: the EventFeed row stays locked
+    until it commits, so positions follow commit order.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Feed positions must be given inside the transaction that hands the events on.")
+    if event_ids is not None and not event_ids:
+        return 0
+    EventFeed.objects.get_or_create(pk=1)
+    feed = EventFeed.objects.select_for_update().get(pk=1)
+    table = BusinessEvent._meta.db_table
+    where, params = ["feed_position IS NULL"], []
+    if event_ids is not None:
+        where.append(f"id IN ({', '.join(['%s'] * len(event_ids))})")
+        params.extend(event_ids)
+    if relayed_only:
+        where.append("relayed_at IS NOT NULL")
+    # One statement for any number of rows (PostgreSQL and SQLite 3.33+ both take UPDATE ... FROM).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET feed_position = %s + numbered.rn FROM ("
+            f"SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM {table} WHERE {' AND '.join(where)}"
+            f") AS numbered WHERE {table}.id = numbered.id",
+            [feed.last_position, *params],
+        )
+        numbered = cursor.rowcount
+    if numbered:
+        EventFeed.objects.filter(pk=1).update(last_position=feed.last_position + numbered)
+    return numbered

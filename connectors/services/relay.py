@@ -12,7 +12,11 @@ both. ``(subscription, event)`` is unique, so even a race cannot deliver an even
 to one subscriber.
 
 On PostgreSQL concurrent relays take disjoint batches (``FOR UPDATE SKIP LOCKED``); on
-SQLite the IMMEDIATE transaction serialises them. The dispatcher does not send an
+SQLite the IMMEDIATE transaction serialises them. In the same transaction the relay gives
+each event its pull-feed position (``events_feed_number``), so the feed at
+``GET /api/v1/events`` shows an event exactly when its deliveries exist, in commit order.
+Events written as history (``relayed_at`` already set, no subscriber is sent them) only
+get their position here when they have none yet. The dispatcher does not send an
 ordered event while an earlier event of the same aggregate is still unrelayed, so
 relays finishing out of order cannot reorder an aggregate's deliveries.
 """
@@ -26,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from canonical.models import BusinessEvent
+from canonical.services.events import events_feed_number
 from connectors.mapping.pointers import MISSING, parse, resolve
 from connectors.models import Delivery, DeliveryStatus, Direction, Subscription
 
@@ -84,26 +89,30 @@ def _events_mark(event_ids: list[int], *, now) -> None:
 
 
 def events_relay(*, limit: int = 500) -> int:
-    """Create the deliveries of up to ``limit`` unrelayed events, oldest first; return how many events."""
-    # A cheap look first (the partial index of unrelayed events), so an idle loop takes no write lock.
-    if not BusinessEvent.objects.filter(relayed_at__isnull=True).exists():
+    """Create the deliveries of up to ``limit`` unrelayed events, oldest first, and give them their
+    feed positions; return how many events."""
+    # A cheap look first (the partial index of unnumbered events), so an idle loop takes no write lock.
+    if not BusinessEvent.objects.filter(feed_position__isnull=True).exists():
         return 0
     with transaction.atomic():
         events = list(
-            BusinessEvent.objects.filter(relayed_at__isnull=True)
+            BusinessEvent.objects.filter(feed_position__isnull=True)
             .order_by("id")
             .select_for_update(skip_locked=True)[:limit]
         )
         if not events:
             return 0
         now = timezone.now()
-        subscriptions = subscriptions_active()
-        deliveries = [
-            delivery_for(subscription, event, now=now)
-            for event in events
-            for subscription in subscriptions
-            if subscription_matches(subscription, event)
-        ]
-        _deliveries_create(deliveries)
-        _events_mark([event.pk for event in events], now=now)
+        unrelayed = [event for event in events if event.relayed_at is None]
+        if unrelayed:
+            subscriptions = subscriptions_active()
+            deliveries = [
+                delivery_for(subscription, event, now=now)
+                for event in unrelayed
+                for subscription in subscriptions
+                if subscription_matches(subscription, event)
+            ]
+            _deliveries_create(deliveries)
+            _events_mark([event.pk for event in unrelayed], now=now)
+        events_feed_number(event_ids=[event.pk for event in events])
     return len(events)

@@ -160,3 +160,15 @@ def test_ensure_schedules_runs_the_dispatchers_and_the_inbound_sweeper(settings)
 
 def _by_name(schedules) -> dict:
     return {schedule.name: schedule for schedule in schedules}
+
+
+@pytest.mark.django_db
+def test_ensure_schedules_command_lists_what_it_ensured():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("ensure_schedules", stdout=out)
+    assert f"{WORKER_HEARTBEAT_SCHEDULE}: hub.tasks.worker_heartbeat every 1 min" in out.getvalue()
+    assert Schedule.objects.filter(name__startswith=DISPATCH_SCHEDULE_PREFIX).count() >= 1

@@ -6,7 +6,6 @@ command exits non-zero, so a supervisor (or the person at the terminal) sees it.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import socket
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+
+from hub.tasks import ensure_schedules
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -52,8 +53,11 @@ class Command(BaseCommand):
         parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes.")
         parser.add_argument("--stop-timeout", type=float, default=20.0,
                             help="Seconds to wait for a clean stop before killing.")
+        parser.add_argument("--demo-partners", action="store_true",
+                            help="Also run stand-in receivers for the demo connectors (manage.py demo_partners).")
 
-    def handle(self, *args, host: str, port: int, web_workers: int, stop_timeout: float, **options):
+    def handle(self, *args, host: str, port: int, web_workers: int, stop_timeout: float, demo_partners: bool,
+               **options):
         if web_workers < 1:
             raise CommandError("--web-workers must be at least 1.")
         self._check_port_free(host, port)
@@ -73,6 +77,9 @@ class Command(BaseCommand):
                 "--graceful-timeout", str(max(int(stop_timeout) - 5, 1)),
             ]))
             children.append(self._start("worker", [sys.executable, str(settings.BASE_DIR / "manage.py"), "qcluster"]))
+            if demo_partners:
+                children.append(self._start("demo partners", [
+                    sys.executable, str(settings.BASE_DIR / "manage.py"), "demo_partners"]))
             self._announce(host, port)
             dead = self._supervise(children, stop_requested, host, port)
         finally:
@@ -97,15 +104,7 @@ class Command(BaseCommand):
                 ) from exc
 
     def _ensure_schedules(self) -> None:
-        try:
-            tasks = importlib.import_module("hub.tasks")
-        except ModuleNotFoundError as exc:
-            if exc.name != "hub.tasks":
-                raise
-            return
-        ensure = getattr(tasks, "ensure_schedules", None)
-        if ensure is not None:
-            ensure()
+        ensure_schedules()
 
     def _start(self, name: str, command: list[str]) -> Child:
         process = subprocess.Popen(
