@@ -25,6 +25,7 @@ from canonical.demo.emit import Emitter
 from canonical.demo.history import DEMO, SCALE, OrderHistory, Origin, Touch
 from canonical.demo.rand import DemoRandom
 from canonical.models import BusinessEvent, InventoryPosition, Order
+from canonical.services.events import events_feed_number
 
 EVENT_OCCURRED_AT = EVENT.fields.index("occurred_at")
 

@@ -36,7 +36,7 @@ def test_events_appear_once_relayed_oldest_first_and_the_cursor_walks_through_th
     shipped = record_event("shipment.dispatched", payload={"shipment": {"number": "SH-1"}})
     events_relay()
 
-    page = poll(erp, limit=1)
+    page = poll(erp, page_size=1)
     assert [e["id"] for e in page["results"]] == [str(created.event_id)]
     assert page["has_more"] is True
     event = page["results"][0]
@@ -44,7 +44,7 @@ def test_events_appear_once_relayed_oldest_first_and_the_cursor_walks_through_th
     assert event["payload"] == created.payload and event["sequence"] == 1
     assert "after=" + str(page["cursor"]) in page["next"]
 
-    second = poll(erp, after=page["cursor"], limit=1)
+    second = poll(erp, after=page["cursor"], page_size=1)
     assert [e["id"] for e in second["results"]] == [str(shipped.event_id)]
     assert second["has_more"] is False
     assert poll(erp, after=second["cursor"])["results"] == []
@@ -83,7 +83,7 @@ def test_a_filtered_poll_moves_the_cursor_past_what_it_skipped(erp):
 
 @pytest.mark.parametrize(("query", "field"), [
     ("after=-1", "after"), ("after=abc", "after"), ("after=99999999999999999999", "after"),
-    ("limit=0", "limit"), ("limit=5000", "limit"), ("type=order.nope", "type"), ("type=ord*er", "type"),
+    ("page_size=0", "page_size"), ("page_size=5000", "page_size"), ("type=order.nope", "type"), ("type=ord*er", "type"),
 ])
 def test_bad_feed_parameters_are_400_naming_the_parameter(erp, query, field):
     response = erp.get(f"{URL}?{query}")

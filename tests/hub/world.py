@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from canonical.context import Actor
@@ -51,6 +52,7 @@ from canonical.models import (
     System,
     SystemOfRecord,
 )
+from canonical.services.events import events_feed_number
 from governance.services import api_key_issue, consumer_create
 
 SYSTEMS = [
@@ -203,4 +205,6 @@ def build_world(*, size: int = 5) -> World:
             payload={"order": {"number": order.number}}, source_system=erp, actor="system:erp", occurred_at=now,
         )
         world.orders.append(order)
+    with transaction.atomic():  # as the relay does: the events join the pull feed
+        events_feed_number()
     return world

@@ -55,7 +55,7 @@ class FeedPageSerializer(serializers.Serializer):
 
 class FeedQuery(serializers.Serializer):
     after = serializers.IntegerField(min_value=0, max_value=2**63 - 1, default=0, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT, required=False)
     type = serializers.ListField(child=serializers.CharField(max_length=80), required=False,
                                  max_length=MAX_TYPE_PATTERNS)
 
@@ -109,7 +109,7 @@ class EventFeedView(APIView):
         parameters=[
             OpenApiParameter("after", OpenApiTypes.INT64, description="The cursor of the previous answer; 0 or "
                              "absent starts at the beginning."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description=f"At most this many events (1–{MAX_LIMIT}, "
+            OpenApiParameter("page_size", OpenApiTypes.INT, description=f"At most this many events (1–{MAX_LIMIT}, "
                              f"default {DEFAULT_LIMIT})."),
             OpenApiParameter("type", OpenApiTypes.STR, many=True, explode=True,
                              description="Only these event types, e.g. order.* or shipment.dispatched."),
@@ -120,7 +120,7 @@ class EventFeedView(APIView):
         raw_types = [part.strip() for value in request.query_params.getlist("type") for part in value.split(",")]
         query = FeedQuery(data={**request.query_params.dict(), "type": [t for t in raw_types if t]})
         query.is_valid(raise_exception=True)
-        after, limit, patterns = query.validated_data["after"], query.validated_data["limit"], \
+        after, page_size, patterns = query.validated_data["after"], query.validated_data["page_size"], \
             query.validated_data.get("type", [])
         # The high-water mark first: every position up to it is committed (positions become visible in
         # order), so when this page is not full the cursor can move past events the caller may not see
@@ -129,9 +129,9 @@ class EventFeedView(APIView):
         events = feed_queryset(request.user).filter(feed_position__gt=after, feed_position__lte=high_water)
         if patterns:
             events = events.filter(_type_filter(patterns))
-        page = list(events.select_related("source_system").order_by("feed_position")[: limit + 1])
-        has_more = len(page) > limit
-        page = page[:limit]
+        page = list(events.select_related("source_system").order_by("feed_position")[: page_size + 1])
+        has_more = len(page) > page_size
+        page = page[:page_size]
         cursor = page[-1].feed_position if has_more else max(after, high_water)
         params = request.query_params.copy()
         params["after"] = str(cursor)
