@@ -67,3 +67,38 @@ def add_problem_responses(result, generator, request, public):
             for code, description in codes.items():
                 responses.setdefault(code, _problem(description))
     return result
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_INTEGER_TYPES = ("SmallIntegerField", "IntegerField", "BigIntegerField", "PositiveSmallIntegerField",
+                  "PositiveIntegerField", "PositiveBigIntegerField", "SmallAutoField", "AutoField", "BigAutoField")
+
+
+def portable_integer_bounds(result, generator, request, public):
+    """The same integer bounds on every database.
+
+    Django gives a model integer field the range of its database column (64-bit on SQLite, 32- or
+    16-bit on PostgreSQL), and DRF passes it on as ``minimum``/``maximum``; the schema, and so the
+    catalog's breaking-change check against the published hub API, would then depend on where it
+    was generated. Column-only bounds are written as the 64-bit range (what SQLite already gives).
+    """
+    from django.db import connection
+
+    ranges = [connection.ops.integer_field_range(name) for name in _INTEGER_TYPES]
+    narrow_max = {high for _, high in ranges if high is not None and high != _INT64_MAX}
+    narrow_min = {low for low, _ in ranges if low is not None and low not in (0, _INT64_MIN)}
+    if not narrow_max and not narrow_min:
+        return result
+    stack = [result]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "integer":
+                if node.get("maximum") in narrow_max:
+                    node["maximum"], node["format"] = _INT64_MAX, "int64"
+                if node.get("minimum") in narrow_min:
+                    node["minimum"], node["format"] = _INT64_MIN, "int64"
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return result

@@ -180,6 +180,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hub.schema.add_problem_responses",
+        "hub.schema.portable_integer_bounds",
     ],
 }
 
