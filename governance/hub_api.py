@@ -61,6 +61,11 @@ HUB_PRODUCTS: tuple[HubProduct, ...] = (
                "their status."),
     HubProduct("hub-events", "Business events API", "events", Layer.SYSTEM, ("events",),
                "The outbox of business events, for partners that poll instead of receiving webhooks."),
+    HubProduct("hub-pricing", "Price and availability API", "orders", Layer.PROCESS, ("pricing/",),
+               "One call for a selling system: contract or list price and its rule, available-to-promise per "
+               "location and the promised date per line, and the customer's credit standing. (Order submission "
+               "and cancellation share the /orders URL with the canonical order reads, so the policy routes "
+               "them with the Canonical data API.)"),
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, Count, Max, OuterRef, Q, Subquery, Sum, When
 from django.utils import timezone
 
 from governance.models import (
@@ -34,9 +34,14 @@ class CatalogFilters:
 
 
 def catalog_products(filters: CatalogFilters):
-    """Products with their owner, newest version and its state, live consumers and next sunset."""
-    newest = ApiVersion.objects.filter(product=OuterRef("pk")).exclude(status=Lifecycle.DRAFT).order_by(
-        "-major", "-minor", "-patch", "prerelease")
+    """Products with their owner, current version and its state, live consumers and next sunset.
+
+    The current version is the newest one consumers can call (published, else deprecated); a product
+    with none shows its newest version in any other state but draft (in review, blocked, retired).
+    """
+    serving = Case(When(status=Lifecycle.PUBLISHED, then=0), When(status=Lifecycle.DEPRECATED, then=1), default=2)
+    newest = (ApiVersion.objects.filter(product=OuterRef("pk")).exclude(status=Lifecycle.DRAFT)
+              .order_by(serving, "-major", "-minor", "-patch", "prerelease"))
     products = (
         ApiProduct.objects.select_related("owner_team", "system_of_record")
         .annotate(
@@ -151,6 +156,7 @@ def version_timeline(versions: list[ApiVersion], *, now: datetime | None = None)
 class ConsumerUsage:
     consumer: Consumer
     subscription: ApiSubscription | None = None
+    via: bool = False  # the subscription is to another release of the same major
     calls: int = 0
     errors: int = 0
     last_call: datetime | None = None
@@ -162,7 +168,8 @@ def usage_by_version(product: ApiProduct, *, days: int = USAGE_DAYS) -> dict[int
     rows: dict[tuple[int, int], ConsumerUsage] = {}
     consumers: dict[int, Consumer] = {}
     subscriptions = (ApiSubscription.objects.filter(version__product=product)
-                     .exclude(status=SubscriptionStatus.REVOKED).select_related("consumer__system"))
+                     .exclude(status=SubscriptionStatus.REVOKED).select_related("consumer__system", "version")
+                     .defer(*(f"version__{name}" for name in _LIGHT)))
     for sub in subscriptions:
         consumers[sub.consumer_id] = sub.consumer
         rows[(sub.version_id, sub.consumer_id)] = ConsumerUsage(consumer=sub.consumer, subscription=sub)
@@ -176,9 +183,18 @@ def usage_by_version(product: ApiProduct, *, days: int = USAGE_DAYS) -> dict[int
     usage = list(usage)
     missing = {u["consumer_id"] for u in usage} - set(consumers)
     consumers.update({c.pk: c for c in Consumer.objects.filter(pk__in=missing).select_related("system")})
+    majors = dict(product.versions.values_list("pk", "major"))
     for u in usage:
         key = (u["version_id"], u["consumer_id"])
-        row = rows.setdefault(key, ConsumerUsage(consumer=consumers[u["consumer_id"]]))
+        row = rows.get(key)
+        if row is None:
+            # Calls are counted against the release that served them; the subscription may be to an
+            # earlier release of the same major, which covers it.
+            covering = next((r.subscription for (version_id, consumer_id), r in rows.items()
+                             if consumer_id == u["consumer_id"] and r.subscription is not None
+                             and majors.get(version_id) == majors.get(u["version_id"])), None)
+            row = rows[key] = ConsumerUsage(consumer=consumers[u["consumer_id"]], subscription=covering,
+                                            via=covering is not None)
         row.calls, row.errors, row.last_call = u["calls"] or 0, u["errors"] or 0, u["last_call"]
     result: dict[int, list[ConsumerUsage]] = {}
     for (version_id, _), row in rows.items():
@@ -198,6 +214,19 @@ def usage_of_consumers(version: ApiVersion, consumers: list[Consumer], *, days: 
     return {r["consumer_id"]: r for r in rows}
 
 
+def successor_of(version: ApiVersion) -> ApiVersion | None:
+    """The newest published version of a later major: where a deprecated version's consumers should go."""
+    return (ApiVersion.objects.filter(product_id=version.product_id, major__gt=version.major,
+                                      status=Lifecycle.PUBLISHED)
+            .defer(*_LIGHT).order_by("-major", "-minor", "-patch").first())
+
+
+def subscribers_of_major(version: ApiVersion) -> set[int]:
+    """Ids of consumers with an active subscription to any release of ``version``'s major."""
+    return set(ApiSubscription.objects.filter(version__product_id=version.product_id, version__major=version.major,
+                                              status=SubscriptionStatus.ACTIVE).values_list("consumer_id", flat=True))
+
+
 def review_queue():
     return (
         ApiVersion.objects.filter(status=Lifecycle.IN_REVIEW)
@@ -205,6 +234,40 @@ def review_queue():
         .defer("openapi")
         .order_by("submitted_at")
     )
+
+
+def pending_subscriptions():
+    """Subscription requests waiting for the board, oldest first."""
+    return (
+        ApiSubscription.objects.filter(status=SubscriptionStatus.PENDING)
+        .select_related("consumer__system", "version__product__owner_team", "rate_plan")
+        .defer(*(f"version__{name}" for name in _LIGHT))
+        .order_by("requested_at")
+    )
+
+
+def subscriptions_of(version: ApiVersion):
+    """Everyone subscribed to one version (revoked ones last), with their plan and who decided."""
+    return (
+        ApiSubscription.objects.filter(version=version)
+        .select_related("consumer__system", "rate_plan", "decided_by")
+        .order_by(Case(When(status=SubscriptionStatus.REVOKED, then=1), default=0), "consumer__name")
+    )
+
+
+def subscribable_consumers(version: ApiVersion):
+    """Active consumers without a live subscription to ``version``: who the board could subscribe."""
+    live = ApiSubscription.objects.filter(version=version).exclude(status=SubscriptionStatus.REVOKED)
+    return (Consumer.objects.filter(is_active=True).exclude(pk__in=live.values("consumer_id"))
+            .select_related("system").order_by("name"))
+
+
+def board_queue_counts() -> dict[str, int]:
+    """What waits for the board: versions in review and subscription requests."""
+    return {
+        "versions": ApiVersion.objects.filter(status=Lifecycle.IN_REVIEW).count(),
+        "subscriptions": ApiSubscription.objects.filter(status=SubscriptionStatus.PENDING).count(),
+    }
 
 
 def days_until(moment: datetime | None, *, now: datetime | None = None) -> int | None:

@@ -38,16 +38,22 @@ class Location:
 
     ``pointer`` is an RFC 6901 JSON pointer ("" is the whole document). ``document`` says which
     document it points into: "new" whenever the node exists there, else "old" (a removed operation
-    or property only exists in the old document).
+    or property only exists in the old document). ``old_pointer`` is set when the node is at
+    another place in the old document, so both can be shown side by side.
     """
 
     pointer: str = ""
     path: str | None = None
     method: str | None = None
     document: str = "new"
+    # Where the same node is in the old document, when that is elsewhere (a schema moved behind a $ref).
+    old_pointer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "method": self.method, "pointer": self.pointer, "document": self.document}
+        data = {"path": self.path, "method": self.method, "pointer": self.pointer, "document": self.document}
+        if self.old_pointer is not None:
+            data["old_pointer"] = self.old_pointer
+        return data
 
     @property
     def operation(self) -> str:

@@ -191,10 +191,12 @@ def finding_for(change: SchemaChange, ctx: SchemaContext) -> Finding | None:
         return None
     check_id, severity, message = judged
     in_new = change.new_pointer is not None
+    moved = in_new and change.old_pointer is not None and change.old_pointer != change.new_pointer
     location = Location(
         pointer=change.new_pointer if in_new else (change.old_pointer or ""),
         path=ctx.path,
         method=ctx.method.upper(),
         document="new" if in_new else "old",
+        old_pointer=change.old_pointer if moved else None,
     )
     return Finding(check_id, severity, ctx.direction, location, message, old=change.old, new=change.new)

@@ -14,6 +14,7 @@ VIEW = "governance.view_apiproduct"
 UPLOAD = "governance.add_apiversion"
 CHANGE = "governance.change_apiversion"
 REVIEW = "governance.review_apiversion"
+SUBSCRIPTIONS = "governance.change_apisubscription"
 
 
 def board_required(permission: str = VIEW):

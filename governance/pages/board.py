@@ -9,10 +9,17 @@ from django.views.decorators.http import require_POST
 
 from canonical.state import IllegalTransition
 from governance.models import Lifecycle
-from governance.pages.access import CHANGE, REVIEW, acting, board_required
+from governance.pages.access import CHANGE, REVIEW, SUBSCRIPTIONS, acting, board_required, can
 from governance.pages.forms import DeprecationForm, ReviewForm
-from governance.pages.versions import _version, version_url
-from governance.selectors import days_until, review_queue, usage_of_consumers
+from governance.pages.versions import _version, offer_deprecation, version_url
+from governance.selectors import (
+    days_until,
+    pending_subscriptions,
+    review_queue,
+    subscribers_of_major,
+    successor_of,
+    usage_of_consumers,
+)
 from governance.services import GovernanceError, affected_consumers, api_version_deprecate, api_version_review
 from governance.services.registry import approvals_of
 
@@ -25,8 +32,11 @@ def reviews(request):
         counts = ((version.compatibility_report or {}).get("report") or {}).get("counts", {})
         version.breaking = counts.get("error", 0)
         version.warnings = counts.get("warning", 0)
-        version.reviewed_by_me = version.reviews.filter(round=version.review_round, reviewer=request.user).exists()
-    return render(request, "governance/reviews.html", {"queue": queue, "form": ReviewForm()})
+        version.round_reviews = list(version.reviews.filter(round=version.review_round).select_related("reviewer"))
+        version.reviewed_by_me = any(r.reviewer_id == request.user.pk for r in version.round_reviews)
+    context = {"queue": queue, "form": ReviewForm(), "requests": list(pending_subscriptions()),
+               "can_decide_subscriptions": can(request, SUBSCRIPTIONS)}
+    return render(request, "governance/reviews.html", context)
 
 
 @require_POST
@@ -49,10 +59,7 @@ def review(request, slug: str, version: str):
         return redirect(back)
     if result.published is not None:
         messages.success(request, f"{found} has {result.approvals} of {result.required} approvals and is published.")
-        for older in result.published.older_majors:
-            if older.status == Lifecycle.PUBLISHED:
-                messages.info(request, f"{older} is an older major version and still published: "
-                                       f"plan its deprecation from the product page.")
+        offer_deprecation(request, result.published)
         return redirect(reverse("governance:product", args=[found.product.slug]))
     if form.cleaned_data["decision"] == "reject":
         messages.warning(request, f"{found} is rejected and back in draft with your comment.")
@@ -67,8 +74,13 @@ def deprecate(request, slug: str, version: str):
     form = DeprecationForm(request.POST or None, version=found)
     consumers = affected_consumers(found)
     usage = usage_of_consumers(found, consumers)
-    rows = [{"consumer": c, "calls": (usage.get(c.pk) or {}).get("calls") or 0,
-             "last_call": (usage.get(c.pk) or {}).get("last_call")} for c in consumers]
+    successor = found.replacement or successor_of(found)
+    moved = subscribers_of_major(successor) if successor else set()
+    rows = sorted(
+        ({"consumer": c, "calls": (usage.get(c.pk) or {}).get("calls") or 0,
+          "last_call": (usage.get(c.pk) or {}).get("last_call"), "moved": c.pk in moved} for c in consumers),
+        key=lambda row: (-row["calls"], row["consumer"].name),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -87,7 +99,7 @@ def deprecate(request, slug: str, version: str):
                 f"affected, {len(notice.emailed)} e-mailed.",
             )
             return redirect(version_url(found))
-    context = {"version": found, "product": found.product, "form": form, "rows": rows,
+    context = {"version": found, "product": found.product, "form": form, "rows": rows, "successor": successor,
                "sunset_days": days_until(found.sunset_at),
                "can_plan": found.status in (Lifecycle.PUBLISHED, Lifecycle.DEPRECATED)}
     return render(request, "governance/deprecate.html", context)

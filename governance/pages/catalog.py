@@ -49,9 +49,15 @@ def product_detail(request, slug: str):
     versions = versions_of(product)
     usage = usage_by_version(product)
     now = timezone.now()
+    # Calls are counted against the newest live release of a major, whichever release was subscribed to.
+    serving: dict[int, ApiVersion] = {}
+    for v in versions:  # newest first
+        if v.status in (Lifecycle.PUBLISHED, Lifecycle.DEPRECATED):
+            serving.setdefault(v.major, v)
     rows = [
         {"version": v, "consumers": usage.get(v.pk, []), "sunset_days": days_until(v.sunset_at, now=now),
-         "base_path": base_path(v) if product.path_prefixes else ""}
+         "base_path": base_path(v) if product.path_prefixes else "",
+         "served_by": serving[v.major] if v.major in serving and serving[v.major].pk != v.pk else None}
         for v in versions
     ]
     # Publishing a new major offers to deprecate the older ones, for as long as they stay published.
@@ -78,6 +84,15 @@ def contract_detail(request, event_type: str):
     return render(request, "governance/contract.html", {"contract": contract, "versions": versions})
 
 
+def served_at(version: ApiVersion) -> str:
+    """Where consumers call a version: the hub's path for the APIs it serves, else the document's server."""
+    if version.product.path_prefixes:
+        return base_path(version)
+    servers = (version.openapi or {}).get("servers") or [{}]
+    url = servers[0].get("url") if isinstance(servers[0], dict) else ""
+    return url if isinstance(url, str) else ""
+
+
 def notice(request, slug: str, version: str):
     """What a partner reads behind the Link headers: the version's lifecycle dates and its successor.
 
@@ -93,6 +108,6 @@ def notice(request, slug: str, version: str):
         "version": found,
         "product": found.product,
         "sunset_days": days_until(found.sunset_at),
-        "replacement_path": base_path(found.replacement) if found.replacement else "",
+        "replacement_path": served_at(found.replacement) if found.replacement else "",
     }
     return render(request, "governance/notice.html", context)

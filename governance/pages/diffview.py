@@ -49,7 +49,7 @@ class FindingRow:
 
 def finding_rows(findings: list[dict], old_document: Any, new_document: Any) -> list[FindingRow]:
     return [
-        FindingRow(finding=f, old=excerpt(old_document, f["location"]["pointer"]),
+        FindingRow(finding=f, old=excerpt(old_document, f["location"].get("old_pointer") or f["location"]["pointer"]),
                    new=excerpt(new_document, f["location"]["pointer"]))
         for f in findings
     ]

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from governance.diff import OpenAPIDocumentError, parse_document
-from governance.models import ApiVersion, Lifecycle, ReviewDecision
+from governance.models import ApiVersion, Consumer, Lifecycle, RatePlan, ReviewDecision
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
@@ -112,3 +112,44 @@ class DeprecationForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class WaiverForm(forms.Form):
+    """Waive one style finding of a draft: the finding's check, path and method, and why."""
+
+    check_id = forms.CharField(max_length=80, widget=forms.HiddenInput)
+    path = forms.CharField(max_length=500, widget=forms.HiddenInput)
+    method = forms.CharField(max_length=10, required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, error_messages={"required": "Give the reason for the waiver."})
+
+    def waiver(self) -> dict:
+        data = self.cleaned_data
+        return {"check_id": data["check_id"], "path": data["path"], "method": data["method"] or None,
+                "reason": data["reason"]}
+
+
+class SubscribeForm(forms.Form):
+    consumer = forms.ModelChoiceField(queryset=Consumer.objects.none(), empty_label="— choose a consumer —")
+    rate_plan = forms.ModelChoiceField(queryset=RatePlan.objects.order_by("name"), required=False,
+                                       empty_label="— the consumer's plan —",
+                                       help_text="Limits for calls to this API; empty uses the consumer's "
+                                                 "own plan, or the default plan.")
+    note = forms.CharField(required=False, max_length=500, label="Note for the audit trail")
+
+    def __init__(self, *args, consumers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consumer"].queryset = consumers
+        self.fields["consumer"].label_from_instance = lambda c: f"{c.name} ({c.system.code})"
+
+
+class SubscriptionDecisionForm(forms.Form):
+    """Approve a pending subscription, or decline / revoke one; taking access away needs a reason."""
+
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("revoke", "Decline or revoke")])
+    note = forms.CharField(required=False, max_length=500)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "revoke" and not (data.get("note") or "").strip():
+            self.add_error("note", "Say why: the reason is kept in the audit trail.")
+        return data

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance.pages import board, catalog, versions
+from governance.pages import board, catalog, subscriptions, versions
 
 app_name = "governance"
 
@@ -20,6 +20,9 @@ urlpatterns = [
     path(_VERSION + "diff/", versions.version_diff, name="diff"),
     path(_VERSION + "submit/", versions.version_submit, name="submit"),
     path(_VERSION + "withdraw/", versions.version_withdraw, name="withdraw"),
+    path(_VERSION + "waive/", versions.version_waive, name="waive"),
+    path(_VERSION + "subscribe/", subscriptions.subscribe, name="subscribe"),
+    path("subscriptions/<int:pk>/decide/", subscriptions.decide, name="subscription-decide"),
     path(_VERSION + "retire/", versions.version_retire, name="retire"),
     path(_VERSION + "block/", versions.version_block, name="block"),
     path(_VERSION + "unblock/", versions.version_unblock, name="unblock"),

@@ -12,11 +12,11 @@ from django.views.decorators.http import require_POST
 
 from canonical.state import IllegalTransition
 from governance.diff import compare_openapi
-from governance.models import ApiProduct, ApiVersion
-from governance.pages.access import CHANGE, REVIEW, UPLOAD, acting, board_required, can
+from governance.models import ApiProduct, ApiVersion, Lifecycle
+from governance.pages.access import CHANGE, REVIEW, SUBSCRIPTIONS, UPLOAD, acting, board_required, can
 from governance.pages.diffview import finding_rows
-from governance.pages.forms import ReasonForm, UploadForm
-from governance.selectors import days_until, versions_of
+from governance.pages.forms import ReasonForm, SubscribeForm, UploadForm, WaiverForm
+from governance.selectors import days_until, subscribable_consumers, subscriptions_of, versions_of
 from governance.services import (
     GovernanceError,
     api_version_block,
@@ -25,6 +25,7 @@ from governance.services import (
     api_version_submit,
     api_version_unblock,
     api_version_upload,
+    api_version_waive,
     api_version_withdraw,
 )
 from governance.services.registry import approvals_of, findings_of
@@ -46,18 +47,33 @@ def version_url(version: ApiVersion) -> str:
 def version_detail(request, slug: str, version: str):
     found = _version(slug, version)
     report = found.compatibility_report or {}
+    can_change = can(request, CHANGE)
+    can_subscribe = can(request, SUBSCRIPTIONS)
+    waivable = found.status == Lifecycle.DRAFT and can_change
+    style_findings = [
+        {**finding, "waiver_form": WaiverForm(initial={
+            "check_id": finding["check_id"], "path": finding["location"].get("path"),
+            "method": finding["location"].get("method") or ""}, prefix=f"w{index}")
+         if waivable and not finding.get("waived") and finding["location"].get("path") else None}
+        for index, finding in enumerate(found.style_findings)
+    ]
     context = {
         "version": found,
         "product": found.product,
         "verdict": report.get("verdict"),
         "counts": (report.get("report") or {}).get("counts", {}),
-        "style_findings": found.style_findings,
+        "style_findings": style_findings,
+        "style_blockers": sum(1 for f in style_findings if f["severity"] == "error" and not f.get("waived")),
         "reviews": found.reviews.select_related("reviewer").order_by("-at"),
         "approvals": approvals_of(found),
         "sunset_days": days_until(found.sunset_at),
-        "can_change": can(request, CHANGE),
+        "can_change": can_change,
         "can_review": can(request, REVIEW),
+        "can_subscribe": can_subscribe,
         "reason_form": ReasonForm(),
+        "subscriptions": list(subscriptions_of(found)),
+        "subscribe_form": (SubscribeForm(consumers=subscribable_consumers(found))
+                           if can_subscribe and found.status == Lifecycle.PUBLISHED else None),
     }
     return render(request, "governance/version.html", context)
 
@@ -122,6 +138,14 @@ def version_upload(request, slug: str):
     return render(request, "governance/upload.html", context)
 
 
+def offer_deprecation(request, published) -> None:
+    """Publishing a new major offers to deprecate the older majors that are still published."""
+    for older in published.older_majors:
+        if older.status == Lifecycle.PUBLISHED:
+            messages.info(request, f"{older} is an older major version and still published: "
+                                   f"plan its deprecation from the product page.")
+
+
 def _act(request, slug: str, version: str, action, success: str):
     found = _version(slug, version)
     try:
@@ -141,9 +165,27 @@ def version_submit(request, slug: str, version: str):
         result = api_version_submit(version=found, actor=acting(request))
         if result.published is not None:
             messages.info(request, f"{found.product.name} needs no approvals: {found.version} is published.")
+            offer_deprecation(request, result.published)
         return result
 
     return _act(request, slug, version, submit, "{version} is submitted to the board for review.")
+
+
+@require_POST
+@board_required(CHANGE)
+def version_waive(request, slug: str, version: str):
+    """Waive one style finding of a draft, with the reason (the form sits next to the finding)."""
+    found = _version(slug, version)
+    prefix = request.POST.get("prefix", "")
+    form = WaiverForm(request.POST, prefix=prefix if prefix.startswith("w") and prefix[1:].isdigit() else None)
+    if not form.is_valid():
+        errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Not waived: {errors}")
+        return redirect(version_url(found) + "#style-heading")
+    return _act(request, slug, version,
+                lambda v: api_version_waive(version=v, waivers=[form.waiver()], actor=acting(request)),
+                f"Waived {form.cleaned_data['check_id']} for {form.cleaned_data['path']}: the reason is kept "
+                "with the version.")
 
 
 @require_POST

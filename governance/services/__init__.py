@@ -38,6 +38,7 @@ from governance.services.registry import (
     api_version_submit,
     api_version_unblock,
     api_version_upload,
+    api_version_waive,
     api_version_withdraw,
     team_create,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "api_version_submit",
     "api_version_unblock",
     "api_version_upload",
+    "api_version_waive",
     "api_version_withdraw",
     "consumer_create",
     "consumer_subscribe_all",

@@ -28,6 +28,7 @@ from governance.models import (
     Team,
 )
 from governance.services.checks import VersionCheck, api_version_check, previous_version, semver_of
+from governance.style import WaiverError, lint_openapi, parse_waivers
 
 
 class GovernanceError(ValueError):
@@ -165,6 +166,41 @@ def api_version_upload(
         # Raised after the block so the audit entry of the refusal is kept.
         raise refused
     return created
+
+
+def api_version_waive(*, version: ApiVersion, waivers: Iterable[Mapping[str, Any]], actor: Actor) -> ApiVersion:
+    """Accept style findings of a draft, each for one operation and with a reason, kept with the version.
+
+    The document cannot change once uploaded (a fix is a new version); a waiver is how its authors
+    and the board agree that a finding stands, so the draft can go to review.
+    """
+    with transaction.atomic():
+        version = _locked(version)
+        if version.status != Lifecycle.DRAFT:
+            raise GovernanceError(f"{version} is {version.get_status_display().lower()}; "
+                                  "style findings can only be waived while it is a draft.")
+        try:
+            added = parse_waivers(waivers)
+        except WaiverError as exc:
+            raise GovernanceError("The waivers are not valid.", exc.problems) from None
+        if not added:
+            raise GovernanceError("Name the finding to waive: check id, path, method and a reason.")
+        known = {(w["check_id"], w["path"], w.get("method")) for w in version.style_waivers}
+        user = _user(actor)
+        now = timezone.now().isoformat()
+        fresh = [{**w.to_dict(), "by": user.get_username() if user else actor.label, "at": now}
+                 for w in added if (w.check_id, w.path, w.method) not in known]
+        findings = lint_openapi(version.openapi, [*version.style_waivers, *fresh])
+        unmatched = [w for w in added if not any(w.covers(f) for f in findings)]
+        if unmatched:
+            raise GovernanceError(f"{version} has no such style finding to waive.",
+                                  [f"{w.check_id} {w.method or '*'} {w.path}" for w in unmatched])
+        version.style_waivers = [*version.style_waivers, *fresh]
+        version.style_findings = [f.to_dict() for f in findings]
+        version.save(update_fields=["style_waivers", "style_findings"])
+        audit_record(actor=actor, action="api_version.style_waived", object_type="api_version",
+                     object_id=version.pk, after={"version": version.label, "waivers": fresh})
+    return version
 
 
 def _style_blockers(version: ApiVersion) -> list[str]:
@@ -354,6 +390,7 @@ __all__ = [
     "api_version_submit",
     "api_version_unblock",
     "api_version_upload",
+    "api_version_waive",
     "api_version_withdraw",
     "approvals_of",
     "findings_of",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -83,9 +85,13 @@ def subscription_revoke(*, subscription: ApiSubscription, actor: Actor, note: st
     return subscription
 
 
-def consumer_subscribe_all(*, consumer: Consumer, actor: Actor) -> list[ApiSubscription]:
-    """Subscribe a consumer to every published version (for demos and tests)."""
+def consumer_subscribe_all(
+    *, consumer: Consumer, actor: Actor, product_slugs: Iterable[str] | None = None
+) -> list[ApiSubscription]:
+    """Subscribe a consumer to every published version (for demos and tests), or to those of some products."""
     versions = ApiVersion.objects.filter(status=Lifecycle.PUBLISHED).select_related("product").order_by("pk")
+    if product_slugs is not None:
+        versions = versions.filter(product__slug__in=list(product_slugs))
     return [subscription_request(consumer=consumer, version=v, actor=actor) for v in versions]
 
 

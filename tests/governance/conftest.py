@@ -20,7 +20,7 @@ from tests.factories import ApiProductFactory, SystemFactory, TeamFactory
 
 POLICY_MIDDLEWARE = "governance.policy.middleware.GovernancePolicyMiddleware"
 BOARD_PERMISSIONS = ["view_apiproduct", "add_apiversion", "change_apiversion", "review_apiversion",
-                     "view_apiversion", "view_consumer"]
+                     "view_apiversion", "view_consumer", "change_apisubscription"]
 
 
 @pytest.fixture
