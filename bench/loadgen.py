@@ -13,8 +13,9 @@ Spec (JSON)::
      "max_requests": 200000,
      "requests": [{"method": "POST", "path": "/x/{n}", "body": "{\"at\": \"{ts}\"}", "headers": {...}}]}
 
-Each request gets a unique sequence number ``n``; ``{n}`` in the path or body becomes
-that number and ``{ts}`` an ISO 8601 time unique to it. Requests rotate over the list.
+Each request gets a unique sequence number ``n``; ``{n}`` in the path, the body or a header
+value becomes that number and ``{ts}`` an ISO 8601 time unique to it. Requests rotate over
+the list.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ class Template:
         ts = (_TS_BASE + timedelta(microseconds=n)).isoformat()
         path = self.path.replace("{n}", str(n)).replace("{ts}", ts)
         lines = [f"{self.method} {path} HTTP/1.1"]
-        lines += [f"{name}: {value}" for name, value in self.headers.items()]
+        lines += [
+            f"{name}: {value.replace('{n}', str(n)).replace('{ts}', ts) if '{' in value else value}"
+            for name, value in self.headers.items()
+        ]
         body = b""
         if self.body is not None:
             body = self.body.replace("{n}", str(n)).replace("{ts}", ts).encode()

@@ -16,7 +16,11 @@ BENCH = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("load generator self-test", ["loadgen.py", "--selftest"]),
     ("canonical upsert vs bare DRF insert", ["upsert_vs_bare.py"]),
+    ("inbound shipment milestones vs bare DRF insert", ["inbound_vs_bare.py"]),
+    ("delivery throughput, 10,000 events, django-q2", ["delivery_throughput.py"]),
+    ("outbox lag at 200 events/s for 60 s", ["outbox_lag.py"]),
     ("order list pages, 1,000,000 orders", ["list_orders.py", "--reuse-db"]),
+    ("order submission and quote vs bare DRF insert", ["order_submit.py"]),
 ]
 VERDICTS = ("PASS", "MISS", "INVALID")
 
