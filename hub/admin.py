@@ -8,7 +8,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.utils import timezone
 
-from hub.models import WorkerHeartbeat
+# The hub's extensions of other apps' admins (they call hub workflows, which those apps cannot import).
+from hub import invoice_admin  # noqa: F401
+from hub.models import IdempotencyRecord, WorkerHeartbeat
 
 HUB_NAME = "Distribution Integration Hub"
 
@@ -42,3 +44,21 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
     @admin.display(description="Within the readiness window", boolean=True)
     def is_fresh(self, obj: WorkerHeartbeat) -> bool:
         return timezone.now() - obj.beat_at <= timedelta(seconds=settings.HUB_WORKER_HEARTBEAT_MAX_AGE)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    """The Idempotency-Keys partners sent to the process APIs and the answers kept for them; read-only."""
+
+    list_display = ("key", "scope", "method", "path", "status", "response_status", "created_at", "expires_at")
+    list_filter = ("status", "method")
+    search_fields = ("=key", "=scope", "correlation_id")
+    ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in IdempotencyRecord._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -35,6 +35,8 @@ SCHEDULES: list[tuple[str, str, int]] = [
     (WORKER_HEARTBEAT_SCHEDULE, "hub.tasks.worker_heartbeat", 1),
     # Messages accepted with 202 whose worker task was lost (a killed worker) are processed again.
     ("connectors: inbound sweeper", "connectors.inbound.tasks.inbound_process_stale_task", 5),
+    # Idempotency-Keys past their retention (HUB_IDEMPOTENCY_KEY_HOURS, at least 24 h) are deleted.
+    ("hub: idempotency key purge", "hub.idempotency.idempotency_records_purge", 60),
 ]
 
 

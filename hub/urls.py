@@ -6,6 +6,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from hub.health import healthz, readyz
+from hub.pages.credit import credit_holds, credit_holds_decide
+from hub.pages.timeline import order_timeline_page
 from hub.portal import home
 
 handler404 = "hub.views.handler404"
@@ -15,11 +17,22 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("portal/credit-holds/", credit_holds, name="credit-holds"),
+    path("portal/credit-holds/decide/", credit_holds_decide, name="credit-holds-decide"),
+    path("portal/stewardship/", include("hub.pages.stewardship_urls")),
+    # Before the admin's own URLs: an admin page of the hub's (it reads connectors, which canonical cannot).
+    path("admin/canonical/order/<int:pk>/timeline/", order_timeline_page, name="order-timeline-page"),
     path("admin/", admin.site.urls),
     path("governance/", include("governance.pages.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Process APIs of the hub, before the canonical routes they extend.
+    path("api/v1/", include("hub.api.timeline")),
+    path("api/v1/", include("hub.api.disputes")),
+    path("api/v1/", include("hub.api.supply")),
+    path("api/v1/", include("hub.api.orders")),
+    path("api/v1/", include("hub.api.pricing")),
     path("api/v1/", include("canonical.api.urls")),
     path("api/v1/", include("connectors.api.urls")),
 ]

@@ -77,7 +77,7 @@ class InvoiceLineAdmin(BigTableAdmin):
 
 class ReturnLineInline(ReadOnlyTabularInline):
     model = ReturnLine
-    fields = ("order_line", "product", "quantity_requested", "quantity_received")
+    fields = ("order_line", "product", "quantity_requested", "quantity_received", "refusal_reason")
     select_related = ("order_line__product",)
 
     @admin.display(description="Product")
@@ -100,7 +100,7 @@ class ReturnAuthorizationAdmin(ExternalRefsMixin, admin.ModelAdmin):
 
 @admin.register(ReturnLine)
 class ReturnLineAdmin(admin.ModelAdmin):
-    list_display = ("rma", "order_line", "quantity_requested", "quantity_received")
+    list_display = ("rma", "order_line", "quantity_requested", "quantity_received", "refusal_reason")
     list_select_related = ("rma", "order_line")
     search_fields = ("rma__number", "order_line__order__number__exact")
     autocomplete_fields = ("rma", "order_line")

@@ -12,7 +12,7 @@ from canonical.admin.common import (
     join_links,
     link,
 )
-from canonical.models import Address, Contact, Customer, CustomerGroup, EntityType, Order
+from canonical.models import Address, Contact, Customer, CustomerGroup, DuplicateDismissal, EntityType, Order
 
 
 class AddressInline(admin.TabularInline):
@@ -74,18 +74,21 @@ class CustomerAdmin(ExternalRefsMixin, admin.ModelAdmin):
         "payment_terms", "parent", "group", "updated_at",
     )
     list_select_related = ("parent", "group")
-    list_filter = ("status", "credit_status", RoleFilter, HierarchyFilter, "payment_terms", "group",
+    list_filter = ("status", "onboarding", "credit_status", RoleFilter, HierarchyFilter, "payment_terms", "group",
                    UpdatedWithinFilter)
     search_fields = ("account_number", "name", "normalised_name", "=tax_id")
     search_help_text = "Account number, name or exact tax id."
-    autocomplete_fields = ("parent", "merged_into")
-    readonly_fields = ("normalised_name", "related", "history", "external_refs", "created_at", "updated_at")
+    autocomplete_fields = ("parent",)
+    # Merging and onboarding go through their services (the data stewards' review, ERP activation).
+    readonly_fields = ("normalised_name", "merged_into", "onboarding", "activation_requested_at", "activated_at",
+                       "related", "history", "external_refs", "created_at", "updated_at")
     inlines = [AddressInline, ContactInline]
     fieldsets = (
         (None, {"fields": ("account_number", "name", "normalised_name", "status", "tax_id")}),
         ("Hierarchy and roles", {"fields": ("parent", "group", "is_sold_to", "is_bill_to", "is_ship_to",
                                             "merged_into")}),
         ("Credit and terms", {"fields": ("currency", "payment_terms", "credit_limit", "credit_status")}),
+        ("Onboarding", {"fields": ("onboarding", "activation_requested_at", "activated_at")}),
         ("Links", {"fields": ("related", "history", "external_refs", "created_at", "updated_at")}),
     )
 
@@ -127,3 +130,19 @@ class ContactAdmin(ExternalRefsMixin, admin.ModelAdmin):
     search_fields = ("name", "email", "customer__account_number", "customer__name")
     autocomplete_fields = ("customer",)
     readonly_fields = ("history", "external_refs", "created_at", "updated_at")
+
+
+@admin.register(DuplicateDismissal)
+class DuplicateDismissalAdmin(admin.ModelAdmin):
+    """The data stewards' "not duplicates" decisions: a record of what was decided, not edited here."""
+
+    list_display = ("customer_low", "customer_high", "reason", "decided_by", "decided_at")
+    list_select_related = ("customer_low", "customer_high", "decided_by")
+    search_fields = ("customer_low__account_number", "customer_high__account_number", "reason")
+    readonly_fields = ("customer_low", "customer_high", "reason", "decided_by", "decided_at", "correlation_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

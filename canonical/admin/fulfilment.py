@@ -71,7 +71,8 @@ class ShipmentMilestoneAdmin(BigTableAdmin):
     search_fields = ("shipment__number__exact", "shipment__tracking_number__exact")
     search_help_text = "Exact shipment or tracking number."
     autocomplete_fields = ("shipment",)
-    readonly_fields = ("received_at",)
+    # The event is the milestone's link to its deliveries (visibility latency: manage.py shipment_latency).
+    readonly_fields = ("received_at", "event")
     ordering = ("-id",)
 
     @admin.display(description="Heard after")

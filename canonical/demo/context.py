@@ -73,7 +73,7 @@ RETURN = Table(ReturnAuthorization, (
     "id", "number", "order", "customer", "status", "reason", "decision_reason", "requested_at", "received_at",
     *STAMPS,
 ))
-RETURN_LINE = Table(ReturnLine, ("rma", "order_line", "quantity_requested", "quantity_received"))
+RETURN_LINE = Table(ReturnLine, ("rma", "order_line", "quantity_requested", "quantity_received", "refusal_reason"))
 CREDIT_MEMO = Table(CreditMemo, (
     "id", "number", "customer", "rma", "invoice", "currency", "amount", "issued_at", *STAMPS,
 ))

@@ -220,7 +220,8 @@ def _return(story: Story, ctx: HistoryContext, emit: Emitter, invoice: list | No
     for line, quantity in chosen:
         got = quantity if received else 0
         line.returned += got
-        emit.row(RETURN_LINE, (rma_id, line.id, quantity, got))
+        refusal = f"window: {decision}." if status == ReturnStatus.REJECTED else ""
+        emit.row(RETURN_LINE, (rma_id, line.id, quantity, got, refusal))
     emit.ref("erp", EntityType.RETURN, f"R{story.core}", rma_id, steps[0][1])
     head = {"id": rma_id, "number": number, "order": story.order_id, "order_number": story.number}
     previous = ""

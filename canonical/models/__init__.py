@@ -27,8 +27,13 @@ from canonical.models.customers import (
     Customer,
     CustomerGroup,
     CustomerStatus,
+    DuplicateDismissal,
+    Onboarding,
     PaymentTerms,
+    address_key,
+    name_key,
     normalise_name,
+    tax_key,
 )
 from canonical.models.events import AuditEntry, BusinessEvent, EventFeed
 from canonical.models.fulfilment import (
@@ -67,4 +72,5 @@ __all__ = [
     "PurchaseOrderLine", "PurchaseOrderStatus", "Reservation", "ReservationStatus", "ReturnAuthorization",
     "ReturnLine", "ReturnStatus", "Shipment", "ShipmentLine", "ShipmentMilestone", "SupplierAcknowledgement",
     "SupplierAcknowledgementLine", "System", "SystemKind", "SystemOfRecord", "normalise_name",
+    "DuplicateDismissal", "Onboarding", "address_key", "name_key", "tax_key",
 ]

@@ -124,6 +124,9 @@ class ReturnLine(models.Model):
     order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_lines")
     quantity_requested = quantity_field()
     quantity_received = quantity_field()
+    refusal_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the return rules refused this line (empty when it passed)."
+    )
 
     class Meta:
         constraints = [

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from canonical.models.base import System, TimeStamped, quantity_field
+from canonical.models.events import BusinessEvent
 from canonical.models.inventory import Location
 from canonical.models.orders import Order, OrderLine
 
@@ -67,10 +69,18 @@ class ShipmentMilestone(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="milestones")
     code = models.CharField(max_length=20, choices=MilestoneCode.choices)
     occurred_at = models.DateTimeField(help_text="When it happened, by the source system's clock.")
-    received_at = models.DateTimeField(auto_now_add=True, help_text="When the hub heard of it.")
+    received_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When the hub heard of it: when the partner's message arrived (before any queueing).",
+    )
     source_system = models.ForeignKey(System, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     location_text = models.CharField(max_length=200, blank=True)
     detail = models.CharField(max_length=500, blank=True)
+    event = models.ForeignKey(
+        BusinessEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The shipment.milestone event that carries it to subscribers (visibility latency is measured "
+        "to that event's first delivery).",
+    )
 
     class Meta:
         ordering = ["shipment", "occurred_at", "id"]
@@ -79,6 +89,7 @@ class ShipmentMilestone(models.Model):
                 fields=["shipment", "code", "occurred_at"], name="milestone_unique_per_shipment_time"
             )
         ]
+        indexes = [models.Index(fields=["received_at"], name="milestone_received_idx")]
 
     def __str__(self) -> str:
         return f"{self.shipment_id} {self.code} @ {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from canonical.services.refs import external_refs_for
+
+
+class FieldsBuiltOnce:
+    """For read-only representations on hot paths: the fields are built and bound once per class.
+
+    DRF builds a ModelSerializer's fields anew for every instance (model introspection, one
+    field object per column, validators), which costs more than representing the record; an
+    event payload and the answer of a milestone post each make two or three such serializers.
+    A serializer with this mixin keeps the fields of its first context-free instance and reuses
+    them: representing a record only reads them. Use it only for output serializers whose fields
+    depend on the class alone; with a context (a request, a view) fields are built as usual,
+    since a field may read it.
+    """
+
+    _built_fields: dict[type, BindingDict] = {}
+
+    @property
+    def fields(self):
+        if self.context:
+            return self._own_fields
+        built = FieldsBuiltOnce._built_fields.get(type(self))
+        if built is None:
+            built = FieldsBuiltOnce._built_fields[type(self)] = self._own_fields
+        return built
+
+    @cached_property
+    def _own_fields(self):
+        return serializers.Serializer.fields.func(self)
 
 
 class ExternalRefSerializer(serializers.Serializer):

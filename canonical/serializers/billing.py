@@ -42,7 +42,7 @@ class ReturnLineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReturnLine
-        fields = ["id", "order_line", "line_number", "sku", "quantity_requested", "quantity_received"]
+        fields = ["id", "order_line", "line_number", "sku", "quantity_requested", "quantity_received", "refusal_reason"]
 
 
 class ReturnSerializer(CanonicalSerializer):

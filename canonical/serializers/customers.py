@@ -22,6 +22,9 @@ class ContactSerializer(serializers.ModelSerializer):
 
 class CustomerSerializer(CanonicalSerializer):
     parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    merged_into = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The account this one was merged into (status merged)."
+    )
     group = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     addresses = AddressSerializer(many=True, read_only=True)
     contacts = ContactSerializer(many=True, read_only=True)
@@ -34,7 +37,7 @@ class CustomerSerializer(CanonicalSerializer):
         fields = [
             "id", "account_number", "name", "status", "parent", "group", "roles", "tax_id", "currency",
             "payment_terms", "credit_limit", "credit_status", "addresses", "contacts", "external_refs",
-            "created_at", "updated_at",
+            "onboarding", "merged_into", "created_at", "updated_at",
         ]
 
     def get_roles(self, customer: Customer) -> list[str]:

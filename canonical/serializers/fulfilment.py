@@ -6,7 +6,7 @@ from django.db.models import Prefetch
 from rest_framework import serializers
 
 from canonical.models import EntityType, Shipment, ShipmentLine, ShipmentMilestone
-from canonical.serializers.base import CanonicalSerializer, _RefsPrefetchingListSerializer
+from canonical.serializers.base import CanonicalSerializer, FieldsBuiltOnce, _RefsPrefetchingListSerializer
 
 
 class ShipmentLineSerializer(serializers.ModelSerializer):
@@ -19,15 +19,16 @@ class ShipmentLineSerializer(serializers.ModelSerializer):
         fields = ["id", "order_line", "line_number", "sku", "quantity"]
 
 
-class ShipmentMilestoneSerializer(serializers.ModelSerializer):
+class ShipmentMilestoneSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     source_system = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = ShipmentMilestone
         fields = ["id", "code", "occurred_at", "received_at", "source_system", "location_text", "detail"]
+        read_only_fields = fields
 
 
-class ShipmentSummarySerializer(serializers.ModelSerializer):
+class ShipmentSummarySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """The shipment header alone: what milestone events and responses carry, at no extra query."""
 
     class Meta:

@@ -1,7 +1,12 @@
 """Writes to invoices (the invoices' system of record), returns and credit memos (the returns' one).
 
 Invoice and return statuses change only along INVOICE_TRANSITIONS and RETURN_TRANSITIONS.
-Quantities received on returns roll up into the order lines' returned quantities.
+Quantities invoiced (on invoices not credited) roll up into the order lines' invoiced quantities,
+and an order whose every line is invoiced moves from shipped to invoiced. Quantities received on
+returns roll up into the order lines' returned quantities.
+
+Return-to-credit: the ERP's credit memo for a received return credits it (requests and warehouse
+receipts are in canonical.services.returns).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from django.db.models import Sum
 
 from canonical.context import Actor
 from canonical.models import (
+    ORDER_TRANSITIONS,
     CreditMemo,
     Domain,
     EntityType,
@@ -21,6 +27,7 @@ from canonical.models import (
     InvoiceLine,
     InvoiceStatus,
     Order,
+    OrderStatus,
     ReturnAuthorization,
     ReturnLine,
     ReturnStatus,
@@ -28,7 +35,13 @@ from canonical.models import (
 )
 from canonical.models.billing import INVOICE_TRANSITIONS, RETURN_TRANSITIONS
 from canonical.services.events import event_record
-from canonical.services.orders import document_find, line_problem, number_taken_refuse, order_payload
+from canonical.services.orders import (
+    document_find,
+    line_problem,
+    number_taken_refuse,
+    order_payload,
+    order_status_change,
+)
 from canonical.services.refs import (
     UpsertResult,
     changed_fields,
@@ -78,6 +91,7 @@ def invoice_upsert(*, system: System, external_id: str, data: dict, actor: Actor
         )
         created = invoice is None
         previous_status = None if created else invoice.status
+        previous_order_id = None if created else invoice.order_id
         if created:
             invoice = Invoice(**header, status=status)
             invoice.save()
@@ -92,6 +106,12 @@ def invoice_upsert(*, system: System, external_id: str, data: dict, actor: Actor
         if changes:
             invoice.save()
         external_ref_bind(system=system, entity_type=EntityType.INVOICE, external_id=external_id, object_id=invoice.pk)
+        if created or {"lines", "status", "order"} & set(changes):
+            pointers = {i["order_line_id"]: f"/lines/{n}/quantity" for n, i in enumerate(lines) if i["order_line_id"]}
+            for order_id in sorted({previous_order_id, invoice.order_id} - {None}):
+                order = Order.objects.select_for_update().get(pk=order_id)
+                _invoiced_quantities_sync(order=order, actor=actor, pointers=pointers)
+                order_invoiced_advance(order=order, actor=actor)
         if created or changes:
             payload = {"invoice": InvoiceSerializer(invoice_queryset().get(pk=invoice.pk)).data}
             status_event = INVOICE_STATUS_EVENTS.get(status) if "status" in changes else None
@@ -125,6 +145,61 @@ def _invoice_lines_apply(*, invoice: Invoice, lines: list[dict], created: bool) 
         [InvoiceLine(invoice=invoice, amount=(w["quantity"] * w["unit_price"]).quantize(_CENT), **w) for w in wanted]
     )
     return not created
+
+
+def _line_quantities_roll_up(
+    *, order: Order, actor: Actor, totals: dict, field: str, bound: str, too_many, pointers: dict[int, str]
+) -> list[int]:
+    """Set each locked line's ``field`` to its total from ``totals``; a total above the line's ``bound``
+    is refused at the line with ``too_many(line, total)``. One order.updated event names the lines changed."""
+    changed = []
+    for line in order.lines.select_for_update().order_by("line_number"):
+        total = totals.get(line.pk) or Decimal("0")
+        if total > getattr(line, bound):
+            raise line_problem(too_many(line, total), pointers.get(line.pk, "/lines"))
+        if total != getattr(line, field):
+            setattr(line, field, total)
+            line.save(update_fields=[field, "updated_at"])
+            changed.append(line.line_number)
+    if changed:
+        order.save(update_fields=["updated_at"])
+        event_record(
+            event_type="order.updated", aggregate_type="order", aggregate_id=order.pk, actor=actor,
+            payload={"order": order_payload(order), "changed": ["lines"], "lines": changed},
+        )
+    return changed
+
+
+def _invoiced_quantities_sync(*, order: Order, actor: Actor, pointers: dict[int, str]) -> list[int]:
+    """A locked order's invoiced quantities = its lines on invoices that are not credited (a credited
+    invoice was reversed; the ERP invoices again). More than ordered is refused at the line."""
+    totals = dict(
+        InvoiceLine.objects.filter(order_line__order=order)
+        .exclude(invoice__status=InvoiceStatus.CREDITED)
+        .values("order_line")
+        .annotate(total=Sum("quantity"))
+        .values_list("order_line", "total")
+    )
+    return _line_quantities_roll_up(
+        order=order, actor=actor, totals=totals, field="quantity_invoiced", bound="quantity_ordered",
+        pointers=pointers,
+        too_many=lambda line, total: (f"Order {order.number} line {line.line_number}: invoices would bill {total} "
+                                      f"but only {line.quantity_ordered} is ordered."),
+    )
+
+
+def order_invoiced_advance(*, order: Order, actor: Actor) -> bool:
+    """Move a locked, shipped order to invoiced once every line is invoiced in full; True when it moved.
+
+    Called when invoices change and when shipments complete an order, so the order moves whichever
+    comes last. Never moves an order back.
+    """
+    if not ORDER_TRANSITIONS.can(order.status, OrderStatus.INVOICED):
+        return False
+    lines = list(order.lines.values_list("quantity_ordered", "quantity_invoiced"))
+    if not lines or any(invoiced < ordered for ordered, invoiced in lines):
+        return False
+    return order_status_change(order=order, status=OrderStatus.INVOICED, actor=actor, reason="fully invoiced")
 
 
 # Returns (RMA)
@@ -211,25 +286,12 @@ def _returned_quantities_sync(*, order_id: int, actor: Actor, pointers: dict[int
         .annotate(total=Sum("quantity_received"))
         .values_list("order_line", "total")
     )
-    changed = []
-    for line in order.lines.select_for_update().order_by("line_number"):
-        returned = totals.get(line.pk) or Decimal("0")
-        if returned > line.quantity_shipped:
-            raise line_problem(
-                f"Order {order.number} line {line.line_number}: {returned} received back is more than the "
-                f"{line.quantity_shipped} shipped.",
-                pointers.get(line.pk, "/lines"),
-            )
-        if returned != line.quantity_returned:
-            line.quantity_returned = returned
-            line.save(update_fields=["quantity_returned", "updated_at"])
-            changed.append(line.line_number)
-    if changed:
-        order.save(update_fields=["updated_at"])
-        event_record(
-            event_type="order.updated", aggregate_type="order", aggregate_id=order.pk,
-            payload={"order": order_payload(order), "changed": ["lines"], "lines": changed}, actor=actor,
-        )
+    _line_quantities_roll_up(
+        order=order, actor=actor, totals=totals, field="quantity_returned", bound="quantity_shipped",
+        pointers=pointers,
+        too_many=lambda line, total: (f"Order {order.number} line {line.line_number}: {total} received back is "
+                                      f"more than the {line.quantity_shipped} shipped."),
+    )
 
 
 # Credit memos
@@ -240,6 +302,8 @@ def credit_memo_upsert(*, system: System, external_id: str, data: dict, actor: A
     from canonical.serializers.billing import CreditMemoSerializer
 
     system_of_record_assert(system=system, domain=Domain.RETURNS)
+    if data["rma"] is not None and data["rma"].status == ReturnStatus.REJECTED:
+        raise line_problem(f"Return {data['rma'].number} was rejected; there is nothing to credit.", "/rma")
     values = {
         "number": data["number"],
         "customer_id": data["customer"].pk,
@@ -273,4 +337,28 @@ def credit_memo_upsert(*, system: System, external_id: str, data: dict, actor: A
                 aggregate_type="credit_memo", record=memo, payload=payload, actor=actor,
                 event_type="credit_memo.issued" if created else "credit_memo.updated",
             )
+        if memo.rma_id is not None:
+            return_credit_when_received(rma=ReturnAuthorization.objects.select_for_update().get(pk=memo.rma_id), actor=actor)
     return UpsertResult(instance=memo, created=created, changes=changes)
+
+
+def return_status_move(*, rma: ReturnAuthorization, status: str, actor: Actor, **extra) -> None:
+    """Move a locked return along RETURN_TRANSITIONS and emit the new status's event."""
+    from canonical.serializers.billing import ReturnSerializer, return_queryset
+
+    RETURN_TRANSITIONS.check(rma.status, status)
+    previous, rma.status = rma.status, status
+    rma.save(update_fields=["status", "updated_at"])
+    payload = {"return": ReturnSerializer(return_queryset().get(pk=rma.pk)).data, "from": previous, "to": status,
+               **extra}
+    _emit(aggregate_type="return", record=rma, event_type=RETURN_STATUS_EVENTS[status], payload=payload, actor=actor)
+
+
+def return_credit_when_received(*, rma: ReturnAuthorization, actor: Actor) -> bool:
+    """A received return with a credit memo is credited. A memo may come before the goods do (the
+    return stays authorised); the receipt then credits it."""
+    if rma.status != ReturnStatus.RECEIVED or not rma.credit_memos.exists():
+        return False
+    memos = list(rma.credit_memos.order_by("issued_at", "pk").values_list("number", flat=True))
+    return_status_move(rma=rma, status=ReturnStatus.CREDITED, actor=actor, credit_memos=memos)
+    return True

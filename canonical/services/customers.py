@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from canonical.context import Actor
 from canonical.models import Address, Contact, Customer, Domain, EntityType, System
@@ -75,3 +79,19 @@ def customer_upsert(*, system: System, external_id: str, data: dict, actor: Acto
                 actor=actor,
             )
     return UpsertResult(instance=customer, created=created, changes=changes)
+
+
+def customer_write(*, system: System, external_id: str, data: dict, actor: Actor) -> UpsertResult:
+    """A write from the customers' system of record, as the PUT API and the inbound customer.upsert
+    message make it: through ``settings.HUB_CUSTOMER_WRITE_SERVICE`` (the hub's onboarding workflow:
+    customer_upsert, then the duplicate check and the ERP activation of a new account), or plain
+    customer_upsert where that setting is empty. canonical cannot import the hub, hence the setting.
+    """
+    path = getattr(settings, "HUB_CUSTOMER_WRITE_SERVICE", "")
+    service = _service(path) if path else customer_upsert
+    return service(system=system, external_id=external_id, data=data, actor=actor)
+
+
+@cache
+def _service(path: str):
+    return import_string(path)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from canonical.context import Actor
 from canonical.events import EVENT_TYPES
 from canonical.models import AuditEntry, BusinessEvent, EventFeed
+from canonical.services.inserts import row_insert
 
 
 class UnknownEventType(ValueError):
@@ -35,18 +35,12 @@ def event_record(
         raise UnknownEventType(f"'{event_type}' is not a registered business event type.")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_record must be called inside transaction.atomic() with the change it records.")
-    aggregate_key = str(aggregate_id)
-    last = (
-        BusinessEvent.objects.filter(aggregate_type=aggregate_type, aggregate_id=aggregate_key)
-        .aggregate(last=Max("sequence"))["last"]
-        or 0
-    )
-    return BusinessEvent.objects.create(
+    event = BusinessEvent(
         event_type=event_type,
         schema_version=EVENT_TYPES[event_type],
         aggregate_type=aggregate_type,
-        aggregate_id=aggregate_key,
-        sequence=last + 1,
+        aggregate_id=str(aggregate_id),
+        sequence=0,  # set by the INSERT below
         payload=payload,
         correlation_id=actor.correlation_id,
         causation_id=actor.causation_id,
@@ -54,6 +48,14 @@ def event_record(
         actor=actor.label,
         occurred_at=occurred_at or timezone.now(),
     )
+    # The next sequence is taken in the INSERT itself: one round trip, on every write's path.
+    table, quote = BusinessEvent._meta.db_table, connection.ops.quote_name
+    next_sequence = (
+        f"SELECT COALESCE(MAX({quote('sequence')}), 0) + 1 FROM {quote(table)} "
+        f"WHERE {quote('aggregate_type')} = %s AND {quote('aggregate_id')} = %s"
+    )
+    row_insert(event, computed={"sequence": (next_sequence, [event.aggregate_type, event.aggregate_id])})
+    return event
 
 
 def audit_record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 
 from canonical.errors import NaturalKeyConflict, NotSystemOfRecord, UnknownReference
 from canonical.models import ExternalRef, System, SystemOfRecord
@@ -56,6 +56,46 @@ def external_ref_find(
     # of=("self",): lock only this row, never rows a default ordering would join in.
     queryset = model.objects.select_for_update(of=("self",)).order_by() if lock else model.objects
     return queryset.filter(pk=object_id).first()
+
+
+def external_record_lock(
+    *, system: System, entity_type: str, external_id: str, model: type[models.Model], owner_of: str | None = None
+):
+    """The record ``system`` knows by ``external_id``, locked until the transaction ends, or None.
+
+    One statement (plain SQL: the ORM's subquery compilation costs more than the query, and this
+    runs on every milestone a warehouse reports): the external id, the row and its lock. With
+    ``owner_of`` (a domain) the same statement reads that domain's system of record, and a
+    system that does not own it is refused as system_of_record_assert refuses it, known id or
+    not, before anything else is said about the record.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("external_record_lock must run inside transaction.atomic(); the lock lasts until it ends.")
+    if "\x00" in external_id:  # PostgreSQL cannot store NUL; no record can have such an id
+        record = None
+    else:
+        quote = connection.ops.quote_name
+        meta, ref, sor = model._meta, ExternalRef._meta, SystemOfRecord._meta
+        columns = ", ".join(f"t.{quote(field.column)}" for field in meta.concrete_fields)
+        owner, params = "", []
+        if owner_of is not None:
+            owner = (f", (SELECT o.{quote(sor.get_field('system').column)} FROM {quote(sor.db_table)} o "
+                     f"WHERE o.{quote(sor.get_field('domain').column)} = %s) AS hub_domain_owner_id")
+            params.append(owner_of)
+        sql = (
+            f"SELECT {columns}{owner} FROM {quote(meta.db_table)} t WHERE t.{quote(meta.pk.column)} IN ("
+            f"SELECT r.{quote(ref.get_field('object_id').column)} FROM {quote(ref.db_table)} r "
+            f"WHERE r.{quote(ref.get_field('system').column)} = %s AND r.{quote(ref.get_field('entity_type').column)} = %s "
+            f"AND r.{quote(ref.get_field('external_id').column)} = %s)"
+        )
+        params += [system.pk, entity_type, external_id]
+        if connection.features.has_select_for_update:
+            sql += " FOR UPDATE OF t" if connection.features.has_select_for_update_of else " FOR UPDATE"
+        record = next(iter(model._default_manager.raw(sql, params)), None)
+    if owner_of is not None and (record is None or record.hub_domain_owner_id != system.pk):
+        system_of_record_assert(system=system, domain=owner_of)  # refuses, naming the owner
+    return record
 
 
 def external_ref_resolve(*, system: System, entity_type: str, external_id: str, model: type[models.Model]):

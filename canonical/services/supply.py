@@ -38,6 +38,12 @@ from canonical.services.refs import (
     system_of_record_assert,
     unknown_reference,
 )
+from canonical.services.supply_promises import (
+    InTransit,
+    asn_promises_apply,
+    in_transit_apply,
+    in_transit_state,
+)
 
 
 class NotTheSupplier(CanonicalError):
@@ -87,6 +93,7 @@ def purchase_order_upsert(*, system: System, external_id: str, data: dict, actor
             number=header["number"],
         )
         created = po is None
+        in_transit_before = InTransit(location_id=None, quantities={}) if created else in_transit_state(purchase_order=po)
         if created:
             po = PurchaseOrder(**header, status=status)
             po.save()
@@ -114,8 +121,17 @@ def purchase_order_upsert(*, system: System, external_id: str, data: dict, actor
         external_ref_bind(
             system=system, entity_type=EntityType.PURCHASE_ORDER, external_id=external_id, object_id=po.pk
         )
+        in_transit = []
+        if not created and changes:
+            # Goods received (or a changed receiving location) move what the hub counted in transit.
+            in_transit = in_transit_apply(
+                purchase_order=po, before=in_transit_before, actor=actor, reason="purchase order received",
+                reference=po.number,
+            )
         if created or changes:
             payload = {"purchase_order": _po_payload(po)}
+            if in_transit:
+                payload["in_transit"] = in_transit
             if not created:
                 payload["changed"] = sorted(changes)
                 if "status" in changes:
@@ -292,7 +308,12 @@ def _apply_confirmations(*, po: PurchaseOrder, lines: list[tuple]) -> list[int]:
 def advance_ship_notice_upsert(
     *, supplier: System, purchase_order: PurchaseOrder, number: str, data: dict, actor: Actor
 ) -> UpsertResult:
-    """Create or update the supplier's advance ship notice ``number`` for a PO addressed to it."""
+    """Create or update the supplier's advance ship notice ``number`` for a PO addressed to it.
+
+    What it ships is counted in transit at the PO's receiving location (until the ERP records it
+    received), and the customer order lines waiting on it are promised the expected arrival plus
+    handling (see supply_promises). The supplier.asn_received event, written last, lists both.
+    """
     from canonical.serializers.supply import AdvanceShipNoticeSerializer, advance_ship_notice_queryset
 
     supplier_writer_assert(system=supplier)
@@ -300,6 +321,7 @@ def advance_ship_notice_upsert(
     wanted = Counter((i["po_line_id"], i["quantity"]) for i in data["lines"])
     with transaction.atomic():
         po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order.pk, supplier=supplier)
+        in_transit_before = in_transit_state(purchase_order=po)
         asn = po.ship_notices.filter(number=number).first()
         created = asn is None
         changes: dict = {}
@@ -318,9 +340,17 @@ def advance_ship_notice_upsert(
                  for i in data["lines"]]
             )
         if created or changes:
+            # Orders before stock positions: the order that waits is locked first, as order submission does.
+            promised = asn_promises_apply(asn=asn, actor=actor)
+            in_transit = in_transit_apply(
+                purchase_order=po, before=in_transit_before, actor=actor, reason="advance ship notice",
+                reference=asn.number,
+            )
             payload = {
                 "purchase_order": {"id": po.pk, "number": po.number, "supplier": supplier.code},
                 "advance_ship_notice": AdvanceShipNoticeSerializer(advance_ship_notice_queryset().get(pk=asn.pk)).data,
+                "in_transit": in_transit,
+                "promised_dates": promised,
             }
             if not created:
                 payload["changed"] = sorted(changes)

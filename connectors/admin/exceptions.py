@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
@@ -18,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -57,6 +58,19 @@ def _duration(delta: timedelta) -> str:
     if seconds < 86400:
         return f"{seconds // 3600} h"
     return f"{seconds // 86400} d"
+
+
+def _work_page(exception: IntegrationException) -> tuple[str, str] | None:
+    """(label, url) of the page where exceptions of this category are worked, if one is configured
+    (settings.HUB_EXCEPTION_WORK_PAGES; such pages live in the hub, which this app cannot import)."""
+    configured = getattr(settings, "HUB_EXCEPTION_WORK_PAGES", {}).get(exception.category)
+    if not configured:
+        return None
+    label, url_name = configured
+    try:
+        return label, reverse(url_name, args=[exception.pk])
+    except NoReverseMatch:
+        return None
 
 
 # --- list filters ---------------------------------------------------------------------------
@@ -373,6 +387,7 @@ class IntegrationExceptionAdmin(BigTableAdmin):
             opts = self.model._meta
             extra_context["act_url"] = reverse(f"admin:{opts.app_label}_{opts.model_name}_act",
                                                args=[exception.pk])
+            extra_context["work_page"] = _work_page(exception)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _applicable_actions(self, request, exception: IntegrationException) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from canonical.api.serializers.billing import InvoiceUpsertInput
 from canonical.api.serializers.customers import CustomerUpsertInput
-from canonical.api.serializers.fulfilment import MilestoneInput
+from canonical.api.serializers.fulfilment import MilestoneReportInput
 from canonical.api.serializers.supply import AcknowledgementInput, AdvanceShipNoticeInput
 from canonical.errors import BusinessRuleViolation, UnknownReference
 from canonical.models import (
@@ -29,7 +29,7 @@ from canonical.models import (
 )
 from canonical.serializers.orders import OrderSerializer, order_queryset
 from canonical.services.billing import invoice_upsert
-from canonical.services.customers import customer_upsert
+from canonical.services.customers import customer_write
 from canonical.services.events import event_record
 from canonical.services.fulfilment import shipment_milestone_record
 from canonical.services.orders import DuplicateReference, order_status_change
@@ -46,7 +46,11 @@ from canonical.services.supply import (
     supplier_writer_assert,
 )
 from connectors.inbound.errors import InboundFailure, flatten_field_errors
+from connectors.inbound.onboarding import customer_activated_message
 from connectors.inbound.registry import HandlerContext, HandlerResult
+from connectors.inbound.returns import credit_memo_posted_message, return_receipt_message
+from connectors.models import InboundMessage
+from connectors.services.supply_exceptions import supplier_date_miss_review
 
 
 def validated(serializer_class, data: dict, ctx: HandlerContext, pointer: str) -> dict:
@@ -77,13 +81,15 @@ def customer_upsert_message(ctx: HandlerContext, payload: dict) -> HandlerResult
     if known is not None:
         ctx.links["customer"] = known
     data = validated(CustomerUpsertInput, payload["customer"], ctx, "/customer")
-    outcome = customer_upsert(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
+    # Through the hub's onboarding (duplicate check, ERP activation): see customer_write.
+    outcome = customer_write(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
     customer = outcome.instance
     ctx.links["customer"] = customer
     return HandlerResult(
         201 if outcome.created else 200,
         {
-            "customer": {"id": customer.pk, "account_number": customer.account_number},
+            "customer": {"id": customer.pk, "account_number": customer.account_number, "status": customer.status,
+                         "onboarding": customer.onboarding},
             "created": outcome.created,
             "changed": [] if outcome.created else sorted(outcome.changes),
         },
@@ -187,16 +193,24 @@ def order_acknowledgement_message(ctx: HandlerContext, payload: dict) -> Handler
 
 
 def shipment_milestone_message(ctx: HandlerContext, payload: dict) -> HandlerResult:
-    known = external_ref_find(
-        system=ctx.system, entity_type=EntityType.SHIPMENT, external_id=payload["shipment_id"], model=Shipment
+    def known_shipment():
+        return external_ref_find(
+            system=ctx.system, entity_type=EntityType.SHIPMENT, external_id=payload["shipment_id"], model=Shipment
+        )
+
+    # Looked up only if the message fails (the success path links what the service returns).
+    ctx.links["shipment"] = known_shipment
+    ctx.links["order"] = lambda: getattr(known_shipment(), "order", None)
+    fields = ("code", "occurred_at", "location_text", "detail", "shipment")
+    data = validated(MilestoneReportInput, {k: payload[k] for k in fields if k in payload}, ctx, "")
+    if data.get("shipment") is not None:
+        ctx.links["order"] = data["shipment"]["order"]
+    # Heard of when the partner's message arrived, however long it then waited for a worker.
+    received_at = ctx.received_at or (
+        InboundMessage.objects.filter(pk=ctx.message_id).values_list("received_at", flat=True).first()
     )
-    if known is not None:
-        ctx.links["shipment"] = known
-        ctx.links["order"] = known.order
-    fields = ("code", "occurred_at", "location_text", "detail")
-    data = validated(MilestoneInput, {k: payload[k] for k in fields if k in payload}, ctx, "")
     outcome = shipment_milestone_record(
-        system=ctx.system, external_id=payload["shipment_id"], data=data, actor=ctx.actor
+        system=ctx.system, external_id=payload["shipment_id"], data=data, actor=ctx.actor, received_at=received_at
     )
     milestone = outcome.instance
     shipment = milestone.shipment
@@ -254,6 +268,9 @@ def supplier_acknowledgement_message(ctx: HandlerContext, payload: dict) -> Hand
         supplier=ctx.system, purchase_order=purchase_order, data=data, actor=ctx.actor
     )
     ack = outcome.instance
+    date_miss = None
+    if outcome.created:
+        date_miss = supplier_date_miss_review(purchase_order=purchase_order, actor=ctx.actor, acknowledgement=ack)
     purchase_order.refresh_from_db()
     return HandlerResult(
         201 if outcome.created else 200,
@@ -262,6 +279,7 @@ def supplier_acknowledgement_message(ctx: HandlerContext, payload: dict) -> Hand
                                "status": purchase_order.status},
             "acknowledgement": {"id": ack.pk, "revision": ack.revision, "status": ack.status},
             "created": outcome.created,
+            "date_miss_exception": date_miss.pk if date_miss is not None else None,
         },
     )
 
@@ -289,10 +307,13 @@ def supplier_asn_message(ctx: HandlerContext, payload: dict) -> HandlerResult:
 
 HANDLERS = {
     "customer.upsert": customer_upsert_message,
+    "customer.activated": customer_activated_message,
     "order.status": order_status_message,
     "order.acknowledgement": order_acknowledgement_message,
     "shipment.milestone": shipment_milestone_message,
     "invoice.posted": invoice_posted_message,
     "supplier.acknowledgement": supplier_acknowledgement_message,
     "supplier.asn": supplier_asn_message,
+    "return.receipt": return_receipt_message,
+    "credit_memo.posted": credit_memo_posted_message,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,15 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 class HandlerContext:
     """What a handler works with. Handlers put the business records they touch in ``links``
     (customer, order, shipment, invoice, purchase_order, supplier) as soon as they know them,
-    so that a failure's exception links them too."""
+    so that a failure's exception links them too. A link may also be a function returning the
+    record (or None): it is only called when the message fails, so the success path does not pay
+    for lookups that only an exception needs."""
 
     system: System
     actor: Actor
     message_id: int
     links: dict[str, Any] = field(default_factory=dict)
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -86,9 +86,12 @@ def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: MASK if name.lower() in MASKED_HEADERS else value for name, value in headers.items()}
 
 
+INBOUND_DIRECTIONS = (Direction.INBOUND, Direction.BOTH)
+
+
 def inbound_connector_for(system: System) -> Connector | None:
     return (
-        Connector.objects.filter(system=system, enabled=True, direction__in=[Direction.INBOUND, Direction.BOTH])
+        Connector.objects.filter(system=system, enabled=True, direction__in=INBOUND_DIRECTIONS)
         .order_by("code")
         .first()
     )
@@ -110,23 +113,30 @@ def inbound_receive(
     """Store the message exactly as received (credentials masked), committed before anything else.
 
     Callers run outside any transaction (the API view does), so the row survives whatever
-    happens after.
+    happens after: the one INSERT is its own transaction in autocommit mode (an explicit
+    BEGIN … COMMIT around it would only add two round trips to every message).
     """
-    system = System.objects.filter(code=system_code).first()
-    with transaction.atomic():
-        return InboundMessage.objects.create(
-            system=system,
-            connector=inbound_connector_for(system) if system is not None else None,
-            message_type=message_type[:80],
-            sender=(remote_addr or "")[:150],
-            authenticated=False,
-            headers=masked_headers(headers),
-            # Bytes that are not UTF-8 are kept readable; the first processing pass parses the
-            # original bytes, so such a body still fails as malformed rather than being altered.
-            body=body.decode("utf-8", errors="replace"),
-            content_type=(content_type or "")[:120],
-            correlation_id=correlation_id[:100],
-        )
+    # The system's inbound connector with its system in one query; the system alone when it has none.
+    connector = (
+        Connector.objects.filter(system__code=system_code, enabled=True, direction__in=INBOUND_DIRECTIONS)
+        .select_related("system")
+        .order_by("code")
+        .first()
+    )
+    system = connector.system if connector is not None else System.objects.filter(code=system_code).first()
+    return InboundMessage.objects.create(
+        system=system,
+        connector=connector,
+        message_type=message_type[:80],
+        sender=(remote_addr or "")[:150],
+        authenticated=False,
+        headers=masked_headers(headers),
+        # Bytes that are not UTF-8 are kept readable; the first processing pass parses the
+        # original bytes, so such a body still fails as malformed rather than being altered.
+        body=body.decode("utf-8", errors="replace"),
+        content_type=(content_type or "")[:120],
+        correlation_id=correlation_id[:100],
+    )
 
 
 # --- (b)-(d) authenticate, verify, de-duplicate --------------------------------------------------
@@ -202,7 +212,8 @@ def inbound_accept(
         sender_message_id = _sender_message_id(connector, headers, body)
     except InboundFailure as failure:
         with transaction.atomic():
-            return _fail(message, failure, HandlerContext(message.system, actor, message.pk), actor)
+            ctx = HandlerContext(message.system, actor, message.pk, received_at=message.received_at)
+            return _fail(message, failure, ctx, actor)
     if (
         connector is not None
         and connector.process_inbound_async
@@ -367,7 +378,7 @@ def inbound_process_stale(*, older_than: timedelta = ASYNC_STALE_AFTER) -> int:
 
 def _run(message: InboundMessage, actor: Actor, body: bytes | str) -> InboundOutcome:
     """Step (e) inside the caller's transaction: the handler's writes in a savepoint, the outcome after."""
-    ctx = HandlerContext(system=message.system, actor=actor, message_id=message.pk)
+    ctx = HandlerContext(system=message.system, actor=actor, message_id=message.pk, received_at=message.received_at)
     message.processing_attempts += 1
     try:
         with transaction.atomic():
@@ -397,6 +408,8 @@ def _existing_links(ctx: HandlerContext) -> dict:
     links = {}
     for name in _LINK_FIELDS:
         record = ctx.links.get(name)
+        if callable(record):
+            record = record()
         if record is not None and type(record).objects.filter(pk=record.pk).exists():
             links[name] = record
     return links

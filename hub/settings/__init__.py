@@ -176,6 +176,7 @@ SPECTACULAR_SETTINGS = {
         "PurchaseOrderKindEnum": "canonical.models.supply.PurchaseOrderKind",
         "AcknowledgementStatusEnum": "canonical.models.supply.AcknowledgementStatus",
         "InboundStatusEnum": "connectors.models.inbound.InboundStatus",
+        "TimelineEntryKindEnum": "hub.selectors.timeline.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -218,6 +219,39 @@ HUB_DELIVERY_LEASE_SECONDS = env_int("HUB_DELIVERY_LEASE_SECONDS", 60, minimum=5
 # added up in memory and written every HUB_USAGE_FLUSH_SECONDS (0 = on every call).
 HUB_POLICY_ENABLED = env_bool("HUB_POLICY_ENABLED", True)
 HUB_USAGE_FLUSH_SECONDS = env_int("HUB_USAGE_FLUSH_SECONDS", 1, minimum=0)
+
+# Returns and supply promises (canonical rules; see README "Fulfilment, supply, invoices and returns").
+# An RMA line is authorised within HUB_RETURN_WINDOW_DAYS of the line's last shipment (or, with
+# HUB_RETURN_WINDOW_FROM=invoice, of its first invoice). A supplier's confirmed date later than the
+# date the supply is needed by plus HUB_SUPPLIER_DATE_TOLERANCE_DAYS is a supplier date miss. An
+# ASN promises customers the expected arrival plus HUB_SUPPLY_HANDLING_DAYS (receive, pick, ship;
+# drop-ship goes straight to the customer and adds none).
+HUB_RETURN_WINDOW_DAYS = env_int("HUB_RETURN_WINDOW_DAYS", 30, minimum=0)
+HUB_RETURN_WINDOW_FROM = env_str("HUB_RETURN_WINDOW_FROM", "shipment").strip().lower()
+if HUB_RETURN_WINDOW_FROM not in ("shipment", "invoice"):
+    raise ImproperlyConfigured(f"HUB_RETURN_WINDOW_FROM={HUB_RETURN_WINDOW_FROM!r}: use 'shipment' or 'invoice'.")
+HUB_SUPPLIER_DATE_TOLERANCE_DAYS = env_int("HUB_SUPPLIER_DATE_TOLERANCE_DAYS", 0, minimum=0)
+HUB_SUPPLY_HANDLING_DAYS = env_int("HUB_SUPPLY_HANDLING_DAYS", 1, minimum=0)
+
+# Order process API (hub.workflows.orders; README "Process APIs"). Idempotency keys are kept at
+# least 24 hours (a scheduled task purges older ones); a key whose first request has not finished
+# after HUB_IDEMPOTENCY_STALE_SECONDS (a killed worker) may be taken over by a retry. Promised dates:
+# stock on hand ships HUB_DISPATCH_DAYS after the order; a shortage with no supply on order is
+# promised HUB_SUPPLIER_LEAD_TIME_DAYS out (plus the handling days above).
+HUB_IDEMPOTENCY_KEY_HOURS = env_int("HUB_IDEMPOTENCY_KEY_HOURS", 24, minimum=24)
+HUB_IDEMPOTENCY_STALE_SECONDS = env_int("HUB_IDEMPOTENCY_STALE_SECONDS", 120, minimum=10)
+HUB_DISPATCH_DAYS = env_int("HUB_DISPATCH_DAYS", 1, minimum=0)
+HUB_SUPPLIER_LEAD_TIME_DAYS = env_int("HUB_SUPPLIER_LEAD_TIME_DAYS", 14, minimum=0)
+
+# Customer onboarding (hub.workflows.onboarding; README "Customer onboarding and duplicates"). The CRM's
+# customer writes (PUT /api/v1/systems/{system}/customers/{id} and the inbound customer.upsert message)
+# go through this service: canonical and connectors cannot import the hub, so they find it here.
+HUB_CUSTOMER_WRITE_SERVICE = "hub.workflows.onboarding.customer_onboard_upsert"
+# Exception categories worked on a page of their own: the exception's page in the queue links to it.
+# {category: (button label, URL name taking the exception id)}.
+HUB_EXCEPTION_WORK_PAGES = {
+    "duplicate_customer": ("Review the duplicates", "stewardship:duplicate-review"),
+}
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)

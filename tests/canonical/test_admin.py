@@ -54,6 +54,7 @@ from connectors.models import (
     RateWindow,
 )
 from governance.services import api_key_issue, consumer_create
+from hub.models import IdempotencyRecord
 from hub.tasks import ensure_schedules, worker_heartbeat
 from tests.factories import (
     CustomerFactory,
@@ -141,7 +142,16 @@ def dataset(db, admin_user):
     api_key_issue(consumer=consumer, actor=Actor.hub())
     governance_registry_sample(consumer=consumer, reviewer=admin_user)
     _connectors_sample(erp=erp, order=order, user=admin_user, now=now)
+    from canonical.models import DuplicateDismissal  # the data stewards' decisions (hub onboarding)
+
+    DuplicateDismissal.objects.create(customer_low=customer, customer_high=ship_to, reason="a ship-to, not a twin",
+                                      decided_by=admin_user)
     worker_heartbeat()
+    IdempotencyRecord.objects.create(
+        scope=f"consumer:{consumer.pk}", key="order-1", method="POST", path="/api/v1/orders", fingerprint="0" * 64,
+        status="completed", response_status=201, response_body={"order": {"id": order.pk}}, locked_at=now,
+        completed_at=now, expires_at=now + timedelta(days=1),
+    )
     ensure_schedules()
     Group.objects.get_or_create(name="operations")
     Task.objects.create(id=uuid.uuid4().hex, name="ok-task", func="hub.tasks.worker_heartbeat", started=now,

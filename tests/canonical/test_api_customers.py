@@ -39,9 +39,10 @@ def test_owner_creates_customer_with_ref_and_event(crm):
     assert data["addresses"][0]["city"] == "Springfield"
     customer = Customer.objects.get(pk=data["id"])
     assert customer.normalised_name == "acme plumbing"
-    event = BusinessEvent.objects.get(aggregate_type="customer", aggregate_id=str(customer.pk))
+    event = BusinessEvent.objects.get(aggregate_type="customer", aggregate_id=str(customer.pk), sequence=1)
     assert event.event_type == "customer.created"
-    assert event.sequence == 1
+    # A new account is onboarded: pending until ERP activates it (tests/hub/test_onboarding.py).
+    assert (data["status"], data["onboarding"]) == ("pending", "activation_requested")
     assert event.source_system == crm.system
     assert event.payload["customer"]["account_number"] == "A-1001"
     assert event.correlation_id == response["X-Correlation-ID"]
@@ -51,7 +52,8 @@ def test_same_body_twice_changes_nothing_and_emits_no_second_event(crm):
     assert put(crm, "X1", BODY).status_code == 201
     second = put(crm, "X1", BODY)
     assert second.status_code == 200
-    assert BusinessEvent.objects.count() == 1
+    assert list(BusinessEvent.objects.order_by("id").values_list("event_type", flat=True)) == [
+        "customer.created", "customer.activation_requested"]
     assert Customer.objects.count() == 1
 
 
@@ -60,7 +62,7 @@ def test_change_emits_update_with_next_sequence_and_changed_fields(crm):
     response = put(crm, "X1", {**BODY, "credit_limit": "30000.00"})
     assert response.status_code == 200
     event = BusinessEvent.objects.order_by("-id").first()
-    assert (event.event_type, event.sequence) == ("customer.updated", 2)
+    assert (event.event_type, event.sequence) == ("customer.updated", 3)  # after created, activation_requested
     assert event.payload["changed"] == ["credit_limit"]
 
 

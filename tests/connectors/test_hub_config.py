@@ -67,14 +67,14 @@ def test_demo_configuration_applies_then_a_second_apply_changes_nothing():
     output = hub_config("apply", str(DEMO_CONFIG))
     assert "+ create connector crm-webhook" in output
     assert "+ create subscription shop-webhook: order, shipment and inventory updates" in output
-    assert output.strip().endswith("36 created, 0 updated, 0 unchanged.")
+    assert output.strip().endswith("40 created, 0 updated, 0 unchanged.")
     shop = Subscription.objects.get(connector__code="shop-webhook", name="order, shipment and inventory updates")
     assert shop.event_types == ["order.*", "shipment.*", "inventory.changed"] and shop.ordered
     assert Connector.objects.get(code="erp-rest").secret_ref == "env:HUB_DEMO_ERP_TOKEN"
     assert set(Connector.objects.values_list("system__code", flat=True)) == set(SYSTEMS)
     before = counts()
     again = hub_config("apply", str(DEMO_CONFIG))
-    assert "No changes: the hub already matches" in again and "0 to create, 0 to update, 36 unchanged." in again
+    assert "No changes: the hub already matches" in again and "0 to create, 0 to update, 40 unchanged." in again
     assert "+ create" not in again and "~ update" not in again
     assert counts() == before, "an idempotent apply writes nothing, not even audit entries"
 
@@ -83,7 +83,7 @@ def test_dry_run_shows_the_difference_and_changes_nothing():
     before = counts()
     output = hub_config("apply", str(DEMO_CONFIG), "--dry-run")
     assert "+ create system crm" in output
-    assert "Dry run, nothing changed: 36 to create, 0 to update, 0 unchanged." in output
+    assert "Dry run, nothing changed: 40 to create, 0 to update, 0 unchanged." in output
     assert counts() == before
 
 
@@ -104,7 +104,7 @@ def test_export_then_apply_restores_what_was_changed_by_hand(tmp_path):
     assert "    timeout_seconds: 99.0 → 15.0" in output
     assert "    base_url: 'http://127.0.0.1:1' → 'http://127.0.0.1:9102'" in output
     assert '    event_types: ["order.created"] → ["order.*"]' in output
-    assert "0 to create, 2 to update, 35 unchanged." in output
+    assert "0 to create, 2 to update, 39 unchanged." in output
     hub_config("apply", exported)
     erp = Connector.objects.get(code="erp-rest")
     assert (erp.timeout_seconds, erp.base_url) == (15.0, "http://127.0.0.1:9102")

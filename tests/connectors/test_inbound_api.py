@@ -36,7 +36,9 @@ def test_customer_upsert_from_crm_creates_the_customer_and_is_stored_processed(c
     body = response.json()
     customer = Customer.objects.get(account_number="A-1001")
     assert body["result"] == {
-        "customer": {"id": customer.pk, "account_number": "A-1001"}, "created": True, "changed": [],
+        "customer": {"id": customer.pk, "account_number": "A-1001", "status": "pending",
+                     "onboarding": "activation_requested"},
+        "created": True, "changed": [],
     }
     assert body["message"] == {"id": response.stored.pk, "url": f"/api/v1/inbound/messages/{response.stored.pk}"}
     stored = response.stored

@@ -25,6 +25,7 @@ from tests.factories import (
     PurchaseOrderFactory,
     PurchaseOrderLineFactory,
     ShipmentFactory,
+    SystemFactory,
     SystemOfRecordFactory,
 )
 
@@ -52,8 +53,8 @@ def events(event_type: str):
 def test_every_message_type_has_a_schema_description_and_a_valid_example():
     names = [t.name for t in message_types()]
     assert names == [
-        "customer.upsert", "invoice.posted", "order.acknowledgement", "order.status", "shipment.milestone",
-        "supplier.acknowledgement", "supplier.asn",
+        "credit_memo.posted", "customer.activated", "customer.upsert", "invoice.posted", "order.acknowledgement",
+        "order.status", "return.receipt", "shipment.milestone", "supplier.acknowledgement", "supplier.asn",
     ]
     for message_type in message_types():
         assert message_type.description and message_type.senders
@@ -168,6 +169,18 @@ def test_wms_milestone_updates_the_shipment_once(partner_client):
     second = send(wms, "wms", "shipment.milestone", body, message_id="w-2")  # new message, same milestone
     assert (second.status_code, second.json()["result"]["created"]) == (200, False)
     assert ShipmentMilestone.objects.count() == 1 and events("shipment.dispatched").count() == 1
+
+
+def test_a_failed_milestone_for_a_known_shipment_links_the_shipment_and_its_order(partner_client):
+    wms = partner_client("wms", "wms")
+    SystemOfRecordFactory(domain="shipments", system=SystemFactory(code="tms", kind="tms"))  # not the WMS
+    shipment = ShipmentFactory()
+    ExternalRefFactory(system=wms.system, entity_type="shipment", external_id="WMS-9", object_id=shipment.pk)
+    response = send(wms, "wms", "shipment.milestone",
+                    {"shipment_id": "WMS-9", "code": "dispatched", "occurred_at": "2024-03-05T14:02:00Z"})
+    assert response.status_code == 409, response.content
+    exception = IntegrationException.objects.get(inbound_message=response.stored)
+    assert (exception.shipment, exception.order) == (shipment, shipment.order)
 
 
 def test_milestone_with_an_unknown_code_is_refused_by_the_schema(partner_client):

@@ -232,7 +232,9 @@ def test_async_connector_answers_202_and_the_task_processes_it(crm, django_captu
     assert (status["status"], status["response_status"]) == ("processed", 201)
     assert Customer.objects.filter(account_number="A-1001").exists()
     assert inbound_process_task(response.stored.pk) == "skipped: not waiting"  # a second run changes nothing
-    assert BusinessEvent.objects.count() == 1
+    # The new account's events: created, and (onboarding, hub.workflows.onboarding) sent to ERP.
+    assert list(BusinessEvent.objects.order_by("id").values_list("event_type", flat=True)) == [
+        "customer.created", "customer.activation_requested"]
 
 
 def test_async_failure_is_kept_with_an_exception(crm):

@@ -166,5 +166,81 @@ class CreditMemoUpsertInput(StrictFieldsMixin, serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: [f"{document.number} is not a document of account {customer.account_number}."]}
                 )
+        if rma is not None and rma.status == ReturnStatus.REJECTED:
+            raise serializers.ValidationError({"rma": [f"Return {rma.number} was rejected; there is nothing to credit."]})
         attrs["currency"] = attrs["currency"] or customer.currency
         return attrs
+
+
+class ReturnRequestLineInput(StrictFieldsMixin, serializers.Serializer):
+    line_number = serializers.IntegerField(min_value=1, help_text="The order line to return.")
+    quantity = positive_quantity(help_text="How much of it the customer wants to return.")
+
+
+class ReturnRequestInput(StrictFieldsMixin, serializers.Serializer):
+    external_id = serializers.CharField(
+        max_length=200,
+        help_text="Your id for this request. Sending it again with the same content answers with the RMA already "
+        "made; with other content it is refused (409).",
+    )
+    order = RecordRefField(
+        model=Order, entity_type=EntityType.ORDER,
+        help_text="The order the goods came on: hub id, your id for it, or {\"system\": ..., \"external_id\": ...}.",
+    )
+    customer = RecordRefField(
+        model=Customer, entity_type=EntityType.CUSTOMER, required=False, allow_null=True, default=None,
+        help_text="Defaults to the order's customer; may be its ship-to or bill-to account.",
+    )
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    lines = ReturnRequestLineInput(many=True, allow_empty=False)
+
+    def validate_external_id(self, value):
+        if "\x00" in value or not value.strip():
+            raise serializers.ValidationError("Give your id for the request.")
+        return value.strip()
+
+    def validate_lines(self, value):
+        return unique_line_numbers(value)
+
+    def validate(self, attrs):
+        order = attrs["order"]
+        customer = attrs["customer"] or order.customer
+        if customer.pk not in (order.customer_id, order.ship_to_id, order.bill_to_id):
+            raise serializers.ValidationError({"customer": [_not_your_order(customer, order)]})
+        attrs["customer"] = customer
+        lines = _order_lines(order)
+        errors = []
+        for item in attrs["lines"]:
+            found = lines.get(item["line_number"])
+            item["order_line_id"] = found[0] if found else None
+            errors.append({} if found else {"line_number": [f"Order {order.number} has no line {item['line_number']}."]})
+        if any(errors):
+            raise serializers.ValidationError({"lines": errors})
+        return attrs
+
+
+class ReturnReceiptLineInput(StrictFieldsMixin, serializers.Serializer):
+    line_number = serializers.IntegerField(min_value=1, help_text="The order line the goods belong to.")
+    quantity_received = non_negative_quantity(help_text="Total received back for this line so far.")
+
+
+class ReturnReceiptInput(StrictFieldsMixin, serializers.Serializer):
+    """What the warehouse received back against a return (``rma`` in the context)."""
+
+    received_at = serializers.DateTimeField()
+    lines = ReturnReceiptLineInput(many=True, allow_empty=False)
+
+    def validate_lines(self, value):
+        value = unique_line_numbers(value)
+        rma = self.context["rma"]
+        on_return = dict(rma.lines.values_list("order_line__line_number", "pk"))
+        errors = []
+        for item in value:
+            item["return_line_id"] = on_return.get(item["line_number"])
+            errors.append(
+                {} if item["return_line_id"] else
+                {"line_number": [f"Return {rma.number} has no line for order line {item['line_number']}."]}
+            )
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return value

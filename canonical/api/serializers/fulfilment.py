@@ -21,7 +21,9 @@ class ShipmentLineInput(StrictFieldsMixin, serializers.Serializer):
     quantity = positive_quantity()
 
 
-class ShipmentUpsertInput(StrictFieldsMixin, serializers.Serializer):
+class ShipmentContentInput(StrictFieldsMixin, serializers.Serializer):
+    """What a shipment holds: its number, order, location, carrier and the order lines it carries."""
+
     number = serializers.CharField(max_length=40)
     order = RecordRefField(model=Order, entity_type=EntityType.ORDER, help_text="The order shipped.")
     location = LocationCodeField(help_text="Code of the location shipping it.")
@@ -30,9 +32,9 @@ class ShipmentUpsertInput(StrictFieldsMixin, serializers.Serializer):
         help_text="Code of the carrier system carrying it (lets that carrier post milestones).",
     )
     tracking_number = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
-    lines = ShipmentLineInput(many=True, allow_empty=False)
-    milestones = MilestoneInput(
-        many=True, required=False, help_text="Recorded once each per (code, occurred_at); repeats are ignored."
+    lines = ShipmentLineInput(
+        many=True, allow_empty=False,
+        help_text="Every order line the shipment carries, with its quantity (lines left out are taken off it).",
     )
 
     def validate_lines(self, value):
@@ -52,3 +54,23 @@ class ShipmentUpsertInput(StrictFieldsMixin, serializers.Serializer):
         if any(errors):
             raise serializers.ValidationError({"lines": errors})
         return attrs
+
+
+class ShipmentUpsertInput(ShipmentContentInput):
+    milestones = MilestoneInput(
+        many=True, required=False, help_text="Recorded once each per (code, occurred_at); repeats are ignored."
+    )
+
+
+class MilestoneReportInput(MilestoneInput):
+    """A milestone, optionally with the shipment's content: the warehouse may create or update the
+    shipment (its lines, per order line) in the same call."""
+
+    shipment = ShipmentContentInput(
+        required=False,
+        help_text=(
+            "The shipment as it stands (number, order, lines with quantities per order line). Only the shipments' "
+            "system of record may send it; it is applied before the milestone, creating the shipment when the "
+            "id is new. Carriers leave it out."
+        ),
+    )

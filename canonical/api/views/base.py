@@ -38,6 +38,21 @@ def actor_for(request) -> Actor:
     )
 
 
+def writing_system(request, code: str) -> System:
+    """The system named in a write's URL, which must be the caller's own (system_get, then write_as_assert).
+
+    The caller's system was read with its API key in this very request, so when the URL names it
+    (and it is active) it is used as it is, without reading the same row again; any other code
+    is looked up and refused exactly as before (unknown system 404, another system's records 403).
+    """
+    own = acting_system(request.user)
+    if own is not None and own.code == code and own.is_active:
+        return own
+    target = system_get(code=code)
+    write_as_assert(request.user, target)
+    return target
+
+
 class PartnerOrStaff(BasePermission):
     """API keys (partner systems) and active staff sessions; nobody else."""
 
@@ -114,8 +129,7 @@ class ExternalRecordView(APIView):
         return Response(self.serializer_class(record).data)
 
     def put(self, request, system: str, external_id: str):
-        target = system_get(code=system)
-        write_as_assert(request.user, target)
+        target = writing_system(request, system)
         # Ownership first: a non-owner learns who owns the domain, not what is wrong with its body.
         system_of_record_assert(system=target, domain=self.domain)
         serializer = self.write_serializer_class(data=request.data, context={"system": target, "request": request})

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.response import Response
 
+from canonical.access import AccessDenied, acting_system
 from canonical.api.filters.billing import CreditMemoFilter, InvoiceFilter, ReturnFilter
-from canonical.api.serializers.billing import CreditMemoUpsertInput, InvoiceUpsertInput, ReturnUpsertInput
-from canonical.api.views.base import CanonicalReadViewSet, ExternalRecordView
+from canonical.api.serializers.billing import (
+    CreditMemoUpsertInput,
+    InvoiceUpsertInput,
+    ReturnRequestInput,
+    ReturnUpsertInput,
+)
+from canonical.api.views.base import CanonicalReadViewSet, ExternalRecordView, actor_for
 from canonical.models import CreditMemo, Domain, EntityType, Invoice, ReturnAuthorization
 from canonical.serializers.billing import (
     CreditMemoSerializer,
@@ -17,6 +25,7 @@ from canonical.serializers.billing import (
     return_queryset,
 )
 from canonical.services.billing import credit_memo_upsert, invoice_upsert, return_upsert
+from canonical.services.returns import return_request, return_requester_assert
 
 
 @extend_schema_view(
@@ -52,6 +61,43 @@ class ReturnViewSet(CanonicalReadViewSet):
     queryset = return_queryset()
     serializer_class = ReturnSerializer
     filterset_class = ReturnFilter
+
+    @extend_schema(
+        tags=["returns"],
+        summary="Request a return (RMA) for a customer; authorised or refused by the return rules",
+        description=(
+            "For customer-facing systems (CRM, ecommerce). Each line is checked: it must be within the return "
+            "window (a configured number of days after the line last shipped, or after its first invoice) and "
+            "the quantity at most shipped − returned − what open returns already hold. When every line passes the "
+            "RMA is authorised: 201 with the RMA (`status` authorised; `return.requested` and `return.authorised` "
+            "are emitted, the warehouse and ERP receive them). When any line fails it is recorded as rejected "
+            "(`return.rejected`) and the answer is 422 `return-refused`, with one entry in `errors` per refused "
+            "line and rule (`/lines/{i}/line_number` for the window, `/lines/{i}/quantity` for the quantity), the "
+            "reason in `messages`, and the rejected RMA in `rma`.\n\n"
+            "`external_id` makes the call idempotent: the same id and body answer as the first time (200 for an "
+            "authorised RMA), the same id with another body is refused with 409 `return-request-conflict`."
+        ),
+        request=ReturnRequestInput,
+        responses={200: ReturnSerializer, 201: ReturnSerializer},
+        operation_id="return_request",
+    )
+    def create(self, request):
+        system = acting_system(request.user)
+        if system is None:
+            raise AccessDenied("Return requests need a partner API key of a customer-facing system.")
+        return_requester_assert(system=system)
+        serializer = ReturnRequestInput(data=request.data, context={"system": system, "request": request})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        outcome = return_request(
+            system=system, external_id=data.pop("external_id"), data=data, actor=actor_for(request)
+        )
+        if not outcome.authorised:
+            raise outcome.refused()  # the rejected RMA is kept: the service's transaction has committed
+        return Response(
+            ReturnSerializer(return_queryset().get(pk=outcome.rma.pk)).data,
+            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+        )
 
 
 @ExternalRecordView.documented(tag="returns", noun="return (RMA)")

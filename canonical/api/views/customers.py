@@ -9,7 +9,7 @@ from canonical.api.serializers.customers import CustomerUpsertInput
 from canonical.api.views.base import CanonicalReadViewSet, ExternalRecordView
 from canonical.models import Customer, Domain, EntityType
 from canonical.serializers.customers import CustomerSerializer
-from canonical.services.customers import customer_upsert
+from canonical.services.customers import customer_write
 
 _CUSTOMERS = Customer.objects.select_related("group").prefetch_related("addresses", "contacts")
 
@@ -32,7 +32,8 @@ class CustomerByExternalId(ExternalRecordView):
     model = Customer
     serializer_class = CustomerSerializer
     write_serializer_class = CustomerUpsertInput
-    upsert = staticmethod(customer_upsert)
+    # Through the hub's onboarding (duplicate check, ERP activation): see customer_write.
+    upsert = staticmethod(customer_write)
 
     def get_queryset(self):
         return _CUSTOMERS

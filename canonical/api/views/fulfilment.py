@@ -9,10 +9,15 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from canonical.access import write_as_assert
 from canonical.api.filters.fulfilment import ShipmentFilter
-from canonical.api.serializers.fulfilment import MilestoneInput, ShipmentUpsertInput
-from canonical.api.views.base import CanonicalReadViewSet, ExternalRecordView, PartnerOrStaff, actor_for
+from canonical.api.serializers.fulfilment import MilestoneReportInput, ShipmentUpsertInput
+from canonical.api.views.base import (
+    CanonicalReadViewSet,
+    ExternalRecordView,
+    PartnerOrStaff,
+    actor_for,
+    writing_system,
+)
 from canonical.models import Domain, EntityType, Shipment, System, SystemKind
 from canonical.serializers.fulfilment import (
     MilestoneRecordedSerializer,
@@ -20,7 +25,6 @@ from canonical.serializers.fulfilment import (
     shipment_queryset,
 )
 from canonical.services.fulfilment import shipment_milestone_record, shipment_upsert
-from canonical.services.refs import system_get
 
 
 def carried_by(queryset, system: System):
@@ -72,7 +76,11 @@ class ShipmentMilestones(APIView):
             "named by the carrier's own id for it or by the tracking number. Idempotent per (shipment, code, "
             "occurred_at): a repeat answers 200 with the stored milestone, a new one 201. The shipment's status "
             "only moves forward (created → picked → packed → dispatched → in transit → delivered); an "
-            "exception or a late earlier milestone is recorded without moving it back."
+            "exception or a late earlier milestone is recorded without moving it back.\n\n"
+            "The system of record may send the shipment itself in `shipment` (number, order, lines with their "
+            "quantities per order line): it is created or updated first, shipped quantities roll up into the order "
+            "(partially shipped, then shipped) and consume the lines' reservations. Each milestone keeps when it "
+            "happened (`occurred_at`) and when the hub heard of it (`received_at`)."
         ),
         parameters=[
             OpenApiParameter("system", str, OpenApiParameter.PATH, description="Code of the reporting system."),
@@ -81,14 +89,13 @@ class ShipmentMilestones(APIView):
                 description="That system's id for the shipment (a carrier may give the tracking number).",
             ),
         ],
-        request=MilestoneInput,
+        request=MilestoneReportInput,
         responses={200: MilestoneRecordedSerializer, 201: MilestoneRecordedSerializer},
         operation_id="shipment_milestone_record",
     )
     def post(self, request, system: str, external_id: str):
-        target = system_get(code=system)
-        write_as_assert(request.user, target)
-        serializer = MilestoneInput(data=request.data)
+        target = writing_system(request, system)
+        serializer = MilestoneReportInput(data=request.data, context={"system": target, "request": request})
         serializer.is_valid(raise_exception=True)
         result = shipment_milestone_record(
             system=target, external_id=external_id, data=serializer.validated_data, actor=actor_for(request)

@@ -107,6 +107,12 @@ class _SupplierDocumentView(APIView):
 
 
 class Acknowledgements(_SupplierDocumentView):
+    """Mounted by the hub (hub.api.supply), whose subclass also checks the supplier's dates against the
+    promise window and opens the supplier-management exception: canonical cannot reach that queue."""
+
+    def record(self, *, supplier, purchase_order, data: dict, actor):
+        return supplier_acknowledgement_record(supplier=supplier, purchase_order=purchase_order, data=data, actor=actor)
+
     @extend_schema(
         tags=["purchase orders"],
         summary="List a purchase order's acknowledgements, every revision",
@@ -126,7 +132,9 @@ class Acknowledgements(_SupplierDocumentView):
             "Written only by the supplier system the purchase order is addressed to. Revisions are kept and never "
             "overwritten: repeating a recorded revision answers 200 with it, the same revision number with other "
             "content is refused with 409. Without `revision` the next number is taken (or the latest returned if "
-            "the body repeats it)."
+            "the body repeats it). A confirmed date after the promise window (the date the goods are needed by, "
+            "plus the hub's tolerance), a short confirmation or a rejection opens a supplier-management exception "
+            "listing the customer orders at risk; a later revision back inside the window resolves it."
         ),
         parameters=[_SUPPLIER, _PO_REF],
         request=AcknowledgementInput,
@@ -137,7 +145,7 @@ class Acknowledgements(_SupplierDocumentView):
         supplier, purchase_order = self.purchase_order_for_writing(request, system, po_ref)
         serializer = AcknowledgementInput(data=request.data, context={"purchase_order": purchase_order})
         serializer.is_valid(raise_exception=True)
-        result = supplier_acknowledgement_record(
+        result = self.record(
             supplier=supplier, purchase_order=purchase_order, data=serializer.validated_data,
             actor=actor_for(request),
         )
@@ -209,8 +217,9 @@ read_routes = [("purchase-orders", PurchaseOrderViewSet, "purchase-order")]
 external_routes = [("purchase-orders", PurchaseOrderByExternalId)]
 # A NUL byte can never be an id (PostgreSQL text refuses it): such a path is simply not found.
 _BASE = r"^systems/(?P<system>[^/\x00]+)/purchase-orders/(?P<po_ref>[^/\x00]+)"
+# Served by hub.api.supply (a subclass of Acknowledgements with the promise check).
+ACKNOWLEDGEMENTS_ROUTE = rf"{_BASE}/acknowledgements$"
 extra_urlpatterns = [
-    re_path(rf"{_BASE}/acknowledgements$", Acknowledgements.as_view(), name="purchase-order-acknowledgements"),
     re_path(rf"{_BASE}/advance-ship-notices$", AdvanceShipNotices.as_view(), name="purchase-order-asns"),
     re_path(
         rf"{_BASE}/advance-ship-notices/(?P<number>[^/\x00]+)$", AdvanceShipNoticeByNumber.as_view(),

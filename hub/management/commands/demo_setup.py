@@ -4,11 +4,14 @@ Each app owns its part; this command, in the project on top of them, runs them i
 
 1. ``seed_demo`` (canonical): the distributor's systems, customers, catalogue, stock and history;
 2. ``hub_config apply connectors/config/demo.yaml`` (connectors): connectors, mappings, subscriptions;
-3. the governance registry: the hub's own API products published from the live schema, and the
-   canonical event contracts learnt from the events the history wrote;
-4. one partner consumer per demo system, subscribed to every published version, with an API key.
-   Keys are shown once, so new ones are written to ``var/demo-api-keys.txt`` (readable by you only)
-   for the README's curl examples; a consumer that exists keeps its keys.
+   then ``scan_duplicates`` puts the seeded duplicate accounts in the data stewards' queue;
+3. the governance registry: the hub's own API products published from the live schema, the demo
+   catalog of other teams' APIs with their history (governance.demo), and the canonical event
+   contracts learnt from the events the history wrote;
+4. one partner consumer per demo system, subscribed to every published version of the hub's API,
+   with an API key. Keys are shown once, so new ones are written to ``var/demo-api-keys.txt``
+   (readable by you only) for the README's curl examples; a consumer that exists keeps its keys;
+5. 30 days of API usage counters for the board's pages.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from django.core.management.base import BaseCommand, CommandError
 from canonical.context import Actor
 from canonical.models import System
 from connectors.config import DEMO_CONFIG
-from governance.hub_api import hub_api_ensure_published
+from governance.demo import demo_catalog_build, demo_contract_owners, demo_usage_build
+from governance.hub_api import HUB_PRODUCTS, hub_api_ensure_published
 from governance.models import Consumer
 from governance.services import api_key_issue, consumer_create, consumer_subscribe_all
 
@@ -52,10 +56,16 @@ class Command(BaseCommand):
         call_command("hub_config", "apply", str(DEMO_CONFIG), stdout=out, stderr=self.stderr)
         summary = out.getvalue().strip().splitlines()
         self.stdout.write(f"Integration configuration: {summary[-1] if summary else 'applied'}")
+        # The seeded CRM/ERP twins go to the data stewards' queue (hub.workflows.onboarding).
+        call_command("scan_duplicates", stdout=self.stdout, stderr=self.stderr)
         actor = Actor.hub()
         hub_api_ensure_published(actor=actor)
+        catalog = demo_catalog_build(actor=actor)
         call_command("register_event_contracts", stdout=StringIO() if verbosity < 2 else self.stdout)
-        self.stdout.write("API catalog: the hub's API products are published; event contracts registered.")
+        demo_contract_owners()
+        self.stdout.write(f"API catalog: the hub's API products are published, with {len(catalog.products)} demo "
+                          f"products of other teams ({len(catalog.steps)} steps this run); event contracts "
+                          "registered.")
         issued = self._partner_keys(actor)
         if issued:
             keys_file.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +76,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Partner API keys for {len(issued)} demo systems written to {keys_file}.")
         elif keys_file.exists():
             self.stdout.write(f"Partner API keys: see {keys_file}.")
+        self.stdout.write(f"API usage: {demo_usage_build()} daily counters added for the last 30 days.")
 
     def _partner_keys(self, actor: Actor) -> list[tuple[str, str, str]]:
         """A subscribed consumer with a key for each active demo system that has none yet."""
@@ -77,5 +88,5 @@ class Command(BaseCommand):
                 consumer = consumer_create(name=name, system=system, contact_email=f"{system.code}@demo.example",
                                            actor=actor)
                 issued.append((system.code, name, api_key_issue(consumer=consumer, actor=actor).raw_key))
-            consumer_subscribe_all(consumer=consumer, actor=actor)
+            consumer_subscribe_all(consumer=consumer, actor=actor, product_slugs=[p.slug for p in HUB_PRODUCTS])
         return issued

@@ -1,0 +1,160 @@
+"""Available-to-promise per product and location, and the date the hub promises a line for.
+
+Available to promise at a location is on hand minus what orders have reserved there (active
+warehouses and stores only). The promised date of a line is the date it can ship complete:
+
+* a drop-ship product ships from its supplier: today + ``HUB_SUPPLIER_LEAD_TIME_DAYS``;
+* stock on hand covers it (at one location or over several): today + ``HUB_DISPATCH_DAYS``;
+* otherwise the day the supply on order (open purchase order lines, by their confirmed date,
+  else the PO's confirmed or requested date) covers what stock does not, plus
+  ``HUB_SUPPLY_HANDLING_DAYS`` to receive and pick it; with not enough on order, today +
+  ``HUB_SUPPLIER_LEAD_TIME_DAYS`` + the handling days.
+
+A requested date later than that is kept as the promise. A quote reserves nothing: two quotes
+can be promised the same units; the order that comes first takes them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import F
+
+from canonical.models import InventoryPosition, Product, PurchaseOrderLine, PurchaseOrderStatus
+from canonical.services.allocation import STOCK_LOCATION_KINDS, quantity_text
+
+OPEN_SUPPLY_STATUSES = (
+    PurchaseOrderStatus.SENT, PurchaseOrderStatus.ACKNOWLEDGED, PurchaseOrderStatus.PARTIALLY_RECEIVED,
+)
+_ZERO = Decimal("0")
+
+
+class PromiseSource:
+    STOCK = "stock"
+    SUPPLY = "supply_on_order"
+    LEAD_TIME = "supplier_lead_time"
+    DROP_SHIP = "drop_ship"
+
+
+@dataclass(frozen=True)
+class LocationStock:
+    location: str
+    on_hand: Decimal
+    reserved: Decimal
+    in_transit: Decimal
+    last_updated_at: datetime.datetime | None
+
+    @property
+    def available(self) -> Decimal:
+        return max(self.on_hand - self.reserved, _ZERO)
+
+    def as_dict(self) -> dict:
+        return {
+            "location": self.location,
+            "available_to_promise": quantity_text(self.available),
+            "on_hand": quantity_text(self.on_hand),
+            "reserved": quantity_text(self.reserved),
+            "in_transit": quantity_text(self.in_transit),
+            "last_updated_at": self.last_updated_at.isoformat() if self.last_updated_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class Promise:
+    promised_date: datetime.date
+    source: str
+    available: Decimal  # at all locations together
+
+
+def _days(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def stock_by_product(products: Iterable[Product]) -> dict[int, list[LocationStock]]:
+    """Each product's positions at active stock locations, the most available first (one query)."""
+    ids = {product.pk for product in products}
+    result: dict[int, list[LocationStock]] = defaultdict(list)
+    if not ids:
+        return result
+    rows = (
+        InventoryPosition.objects.filter(
+            product_id__in=ids, location__is_active=True, location__kind__in=STOCK_LOCATION_KINDS
+        )
+        .annotate(location_code=F("location__code"))
+        .order_by()
+        .values_list("product_id", "location_code", "on_hand", "reserved", "in_transit", "last_updated_at")
+    )
+    for product_id, code, on_hand, reserved, in_transit, updated in rows:
+        result[product_id].append(LocationStock(code, on_hand, reserved, in_transit, updated))
+    for stocks in result.values():
+        stocks.sort(key=lambda stock: (-stock.available, stock.location))
+    return result
+
+
+def supply_by_product(products: Iterable[Product], *, today: datetime.date) -> dict[int, list[tuple[datetime.date, Decimal]]]:
+    """Each product's quantities still to come on open purchase orders, by expected date (one query)."""
+    ids = {product.pk for product in products}
+    result: dict[int, list[tuple[datetime.date, Decimal]]] = defaultdict(list)
+    if not ids:
+        return result
+    lead = datetime.timedelta(days=_days("HUB_SUPPLIER_LEAD_TIME_DAYS", 14))
+    rows = PurchaseOrderLine.objects.filter(
+        product_id__in=ids, purchase_order__status__in=OPEN_SUPPLY_STATUSES, quantity__gt=F("received_quantity")
+    ).values_list(
+        "product_id", "quantity", "received_quantity", "confirmed_date", "purchase_order__confirmed_date",
+        "purchase_order__requested_date", "purchase_order__ordered_at",
+    )
+    for product_id, quantity, received, line_date, po_confirmed, po_requested, ordered_at in rows:
+        expected = line_date or po_confirmed or po_requested or (ordered_at + lead).date()
+        result[product_id].append((max(expected, today), quantity - received))
+    for supply in result.values():
+        supply.sort()
+    return result
+
+
+def products_short(lines: Iterable[tuple[Product, Decimal]], stock: dict[int, list[LocationStock]]) -> list[Product]:
+    """The stocked products whose lines together want more than every location has: only their supply matters."""
+    wanted: dict[int, Decimal] = defaultdict(Decimal)
+    products: dict[int, Product] = {}
+    for product, quantity in lines:
+        if not product.drop_ship:
+            wanted[product.pk] += quantity
+            products[product.pk] = product
+    return [products[pk] for pk, quantity in wanted.items()
+            if sum((s.available for s in stock.get(pk, [])), _ZERO) < quantity]
+
+
+def line_promise(
+    *,
+    product: Product,
+    quantity: Decimal,
+    requested_date: datetime.date | None,
+    stock: list[LocationStock],
+    supply: list[tuple[datetime.date, Decimal]],
+    today: datetime.date,
+) -> Promise:
+    """The date the hub promises ``quantity`` of ``product`` for (see the module docstring)."""
+    available = sum((s.available for s in stock), _ZERO)
+    handling = datetime.timedelta(days=_days("HUB_SUPPLY_HANDLING_DAYS", 1))
+    lead = datetime.timedelta(days=_days("HUB_SUPPLIER_LEAD_TIME_DAYS", 14))
+    if product.drop_ship:
+        date, source = today + lead, PromiseSource.DROP_SHIP
+    elif available >= quantity:
+        date, source = today + datetime.timedelta(days=_days("HUB_DISPATCH_DAYS", 1)), PromiseSource.STOCK
+    else:
+        missing, date, source = quantity - available, None, PromiseSource.LEAD_TIME
+        for expected, incoming in supply:
+            missing -= incoming
+            if missing <= 0:
+                date, source = expected + handling, PromiseSource.SUPPLY
+                break
+        if date is None:
+            date = today + lead + handling
+    if requested_date is not None and requested_date > date:
+        date = requested_date
+    return Promise(promised_date=date, source=source, available=available)

@@ -1,0 +1,63 @@
+"""One-statement INSERTs the ORM cannot say in one round trip, for the hot write paths.
+
+``Model.save()`` needs a SELECT first when a column's value depends on other rows (an event's
+sequence within its aggregate), and a savepoint around the INSERT when a repeat must not spoil
+the transaction (a milestone reported twice). On a busy two-core server every round trip to the
+database costs a context switch each way, so the canonical upserts write those rows with a
+single ``INSERT ... RETURNING`` instead. The statements are portable: PostgreSQL and SQLite
+(3.35+) both take scalar subqueries in VALUES, ``ON CONFLICT (...) DO NOTHING`` and ``RETURNING``.
+
+No model signals are sent and ``save()`` is not called: the models written this way keep no
+logic there (see the conventions), and the instance ends up as ``save()`` would leave it.
+"""
+
+from __future__ import annotations
+
+from django.db import models, router, transaction
+
+
+def row_insert(
+    instance: models.Model,
+    *,
+    computed: dict[str, tuple[str, list]] | None = None,
+    unless_taken: list[str] | None = None,
+) -> bool:
+    """INSERT ``instance`` in one statement; True when the row was written.
+
+    ``computed`` maps a field name to ``(sql, params)``, an expression the statement evaluates
+    for that column (e.g. a scalar subquery); its value is read back into the instance with the
+    primary key. ``unless_taken`` names the fields of a unique constraint: when a row with the
+    same values exists, nothing is written, the instance stays unsaved and the answer is False
+    (``INSERT ... ON CONFLICT (...) DO NOTHING``, which needs no savepoint).
+    """
+    meta = instance._meta
+    connection = transaction.get_connection(router.db_for_write(type(instance), instance=instance))
+    quote = connection.ops.quote_name
+    computed = computed or {}
+    columns, values, params = [], [], []
+    for field in meta.concrete_fields:
+        if field.primary_key and getattr(instance, field.attname) is None:
+            continue  # the database numbers it
+        columns.append(quote(field.column))
+        if field.name in computed:
+            sql, sql_params = computed[field.name]
+            values.append(f"({sql})")
+            params.extend(sql_params)
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+    returning = [meta.pk, *(meta.get_field(name) for name in computed)]
+    statement = f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({', '.join(values)})"
+    if unless_taken:
+        statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) DO NOTHING"
+    statement += f" RETURNING {', '.join(quote(field.column) for field in returning)}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    for field, value in zip(returning, row, strict=True):
+        setattr(instance, field.attname, value)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True

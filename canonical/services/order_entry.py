@@ -1,0 +1,317 @@
+"""Orders placed through the hub's order process API: checking a request, then writing the order.
+
+The check collects every refusal of a request at once, each naming the field of the body it
+concerns (a JSON pointer), so a partner can fix them all in one go:
+
+* the customer must be active and a sold-to account;
+* the ship-to must be active, a ship-to account, and the customer itself or an account below it;
+  left out, it is the customer when the customer is a ship-to, else its only ship-to account;
+* the bill-to is the customer when it is a bill-to account, else the nearest bill-to account
+  below it, else the nearest above it;
+* every SKU must exist and be active, every quantity positive, and every line must have a price
+  (canonical.services.pricing, in the customer's currency); a unit price sent with a line must
+  equal the hub's price for it (a stale quote is refused, not silently repriced).
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from canonical.context import Actor
+from canonical.errors import BusinessRuleViolation
+from canonical.models import (
+    Customer,
+    CustomerStatus,
+    EntityType,
+    ExternalRef,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    ProductStatus,
+    System,
+)
+from canonical.services.availability import line_promise, products_short, stock_by_product, supply_by_product
+from canonical.services.credit import credit_chain
+from canonical.services.events import event_record
+from canonical.services.orders import DuplicateReference
+from canonical.services.pricing import Price, prices_find
+from canonical.services.refs import external_ref_bind
+
+_CENT = Decimal("0.01")
+
+
+class OrderRefused(BusinessRuleViolation):
+    slug = "order-refused"
+    title = "Order refused"
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal | None = None
+    requested_date: datetime.date | None = None
+
+
+@dataclass
+class CheckedLine:
+    line_number: int
+    product: Product
+    quantity: Decimal
+    price: Price
+    requested_date: datetime.date | None
+    promised_date: datetime.date
+    promise_source: str
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.quantity * self.price.unit_price).quantize(_CENT)
+
+
+@dataclass
+class CheckedOrder:
+    customer: Customer
+    ship_to: Customer
+    bill_to: Customer
+    currency: str
+    lines: list[CheckedLine]
+    requested_date: datetime.date | None = None
+    customer_po: str = ""
+    problems: list[dict] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def promised_date(self) -> datetime.date | None:
+        return max((line.promised_date for line in self.lines), default=None)
+
+
+def _problem(pointer: str, message: str) -> dict:
+    return {"pointer": pointer, "field": pointer.rsplit("/", 1)[-1], "messages": [message]}
+
+
+def _is_below(account: Customer, ancestor: Customer) -> bool:
+    return any(node.pk == ancestor.pk for node in credit_chain(account))
+
+
+def _default_ship_to(customer: Customer) -> Customer | None:
+    if customer.is_ship_to:
+        return customer
+    sites = list(Customer.objects.filter(parent=customer, is_ship_to=True, status=CustomerStatus.ACTIVE)[:2])
+    return sites[0] if len(sites) == 1 else None
+
+
+def bill_to_for(customer: Customer) -> Customer:
+    """Who is invoiced for ``customer``'s orders (see the module docstring)."""
+    if customer.is_bill_to:
+        return customer
+    below = Customer.objects.filter(parent=customer, is_bill_to=True).order_by("id").first()
+    if below is not None:
+        return below
+    for account in credit_chain(customer)[1:]:
+        if account.is_bill_to:
+            return account
+    return customer
+
+
+def customer_problems(customer: Customer, pointer: str = "/customer") -> list[dict]:
+    problems = []
+    if customer.status != CustomerStatus.ACTIVE:
+        problems.append(_problem(pointer, f"Account {customer.account_number} is {customer.status}, not active."))
+    if not customer.is_sold_to:
+        problems.append(_problem(
+            pointer, f"Account {customer.account_number} is not a sold-to account; order as the account above it."
+        ))
+    return problems
+
+
+def ship_to_problems(customer: Customer, ship_to: Customer, pointer: str = "/ship_to") -> list[dict]:
+    problems = []
+    if ship_to.pk != customer.pk and not _is_below(ship_to, customer):
+        problems.append(_problem(
+            pointer, f"Account {ship_to.account_number} is not in the hierarchy of {customer.account_number}."
+        ))
+    if not ship_to.is_ship_to:
+        problems.append(_problem(pointer, f"Account {ship_to.account_number} is not a ship-to account."))
+    if ship_to.status != CustomerStatus.ACTIVE:
+        problems.append(_problem(pointer, f"Account {ship_to.account_number} is {ship_to.status}, not active."))
+    return problems
+
+
+def products_by_sku(skus) -> dict[str, Product]:
+    wanted = {sku for sku in skus if "\x00" not in sku}
+    return {product.sku: product for product in Product.objects.filter(sku__in=wanted)} if wanted else {}
+
+
+def order_request_check(
+    *,
+    customer: Customer,
+    ship_to: Customer | None,
+    lines: list[LineRequest],
+    requested_date: datetime.date | None = None,
+    customer_po: str = "",
+    today: datetime.date | None = None,
+) -> CheckedOrder:
+    """Check an order request; refuse it with every problem named (OrderRefused, 422) or return it priced."""
+    today = today or timezone.localdate()
+    problems = customer_problems(customer)
+    if ship_to is None:
+        ship_to = _default_ship_to(customer)
+        if ship_to is None:
+            problems.append(_problem(
+                "/ship_to", f"Account {customer.account_number} has several or no ship-to accounts; name one."
+            ))
+    else:
+        problems.extend(ship_to_problems(customer, ship_to))
+    products = products_by_sku(line.sku for line in lines)
+    known = []
+    for index, line in enumerate(lines):
+        product = products.get(line.sku)
+        if product is None:
+            problems.append(_problem(f"/lines/{index}/sku", f"No product with SKU '{line.sku}'."))
+            continue
+        if product.status != ProductStatus.ACTIVE:
+            problems.append(_problem(f"/lines/{index}/sku", f"SKU '{line.sku}' is {product.status}, not active."))
+            continue
+        if line.quantity <= 0:
+            problems.append(_problem(f"/lines/{index}/quantity", "The quantity must be positive."))
+            continue
+        known.append((index, line, product))
+    prices = prices_find(customer=customer, lines=[(product, line.quantity) for _, line, product in known],
+                         on_date=today)
+    stock = stock_by_product(product for _, _, product in known)
+    supply = supply_by_product(products_short(((p, line.quantity) for _, line, p in known), stock), today=today)
+    checked = []
+    for (index, line, product), price in zip(known, prices, strict=True):
+        if price is None:
+            problems.append(_problem(
+                f"/lines/{index}/sku",
+                f"No price for SKU '{line.sku}' and quantity {line.quantity} for account "
+                f"{customer.account_number} in {customer.currency}.",
+            ))
+            continue
+        if line.unit_price is not None and line.unit_price.quantize(_CENT) != price.unit_price:
+            problems.append(_problem(
+                f"/lines/{index}/unit_price",
+                f"The hub's price for SKU '{line.sku}' is {price.unit_price} {price.currency} ({price.rule}), "
+                f"not {line.unit_price}; quote again.",
+            ))
+            continue
+        wanted = line.requested_date or requested_date
+        promise = line_promise(product=product, quantity=line.quantity, requested_date=wanted,
+                               stock=stock.get(product.pk, []), supply=supply.get(product.pk, []), today=today)
+        checked.append(CheckedLine(
+            line_number=index + 1, product=product, quantity=line.quantity, price=price, requested_date=wanted,
+            promised_date=promise.promised_date, promise_source=promise.source,
+        ))
+    if problems:
+        raise OrderRefused(
+            "The order cannot be accepted: " + "; ".join(f"{p['pointer']}: {p['messages'][0]}" for p in problems[:5])
+            + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""),
+            errors=problems,
+        )
+    return CheckedOrder(
+        customer=customer, ship_to=ship_to, bill_to=bill_to_for(customer), currency=customer.currency,
+        lines=checked, requested_date=requested_date, customer_po=customer_po,
+    )
+
+
+_serializers = threading.local()
+
+
+def order_representation(order: Order, lines: list[OrderLine], external_refs: list[dict]) -> dict:
+    """The order as OrderSerializer shows it, from objects in memory (lines with product and location loaded).
+
+    One serializer per thread, its fields built once: building a ModelSerializer's fields costs
+    more than using them, and this runs twice on every order placed.
+    """
+    from canonical.serializers.orders import OrderSerializer
+
+    serializer = getattr(_serializers, "order", None)
+    if serializer is None:
+        serializer = _serializers.order = OrderSerializer()
+    order._prefetched_objects_cache = {"lines": lines}
+    serializer._refs_cache = {order.pk: external_refs}
+    try:
+        return serializer.to_representation(order)
+    finally:
+        order._prefetched_objects_cache = {}
+        serializer._refs_cache = None
+
+
+@dataclass
+class Placement:
+    order: Order
+    lines: list[OrderLine]
+    external_refs: list[dict]
+
+
+def order_place(
+    *,
+    checked: CheckedOrder,
+    status: str,
+    source_system: System | None,
+    actor: Actor,
+    external_id: str = "",
+) -> Placement:
+    """Write a checked order with its lines (status validated, or credit_hold when held) and ``order.created``.
+
+    ``external_id`` is the source system's own id for the order; one system, one id per order.
+    """
+    if status not in (OrderStatus.VALIDATED, OrderStatus.CREDIT_HOLD):
+        raise ValueError(f"An order is placed validated or on credit hold, not {status}.")
+    with transaction.atomic(savepoint=False):
+        if external_id and source_system is not None:
+            taken = (
+                ExternalRef.objects.filter(system=source_system, entity_type=EntityType.ORDER, external_id=external_id)
+                .values_list("object_id", flat=True).first()
+            )
+            if taken is not None:
+                number = Order.objects.filter(pk=taken).values_list("number", flat=True).first()
+                raise DuplicateReference(
+                    f"'{source_system.code}' order '{external_id}' is already hub order {number}.",
+                    number=number, external_id=external_id,
+                    errors=[_problem("/external_id", "Already used for another order.")],
+                )
+        order = Order.objects.create(
+            number=f"new-{uuid.uuid4().hex}",
+            customer=checked.customer, ship_to=checked.ship_to, bill_to=checked.bill_to, status=status,
+            currency=checked.currency, total_amount=checked.total, customer_po=checked.customer_po,
+            placed_at=timezone.now(), requested_date=checked.requested_date, promised_date=checked.promised_date,
+            source_system=source_system, correlation_id=actor.correlation_id,
+        )
+        order.number = f"HUB-{order.pk:07d}"
+        order.save(update_fields=["number"])
+        lines = OrderLine.objects.bulk_create([
+            OrderLine(
+                order=order, line_number=line.line_number, product=line.product, location=None,
+                quantity_ordered=line.quantity, unit_price=line.price.unit_price, price_rule=line.price.rule,
+                requested_date=line.requested_date, promised_date=line.promised_date,
+                is_drop_ship=line.product.drop_ship,
+            )
+            for line in checked.lines
+        ])
+        refs = []
+        if external_id and source_system is not None:
+            external_ref_bind(system=source_system, entity_type=EntityType.ORDER, external_id=external_id,
+                              object_id=order.pk)
+            refs = [{"system": source_system.code, "external_id": external_id}]
+        if any(line.pk is None for line in lines):  # a database that does not return ids from a bulk insert
+            return_lines = list(order.lines.select_related("product", "location").order_by("line_number"))
+        else:
+            return_lines = lines
+        event_record(
+            event_type="order.created", aggregate_type="order", aggregate_id=order.pk,
+            payload={"order": order_representation(order, return_lines, refs)}, actor=actor,
+        )
+    return Placement(order=order, lines=return_lines, external_refs=refs)

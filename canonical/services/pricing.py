@@ -1,0 +1,176 @@
+"""Prices for a customer: which rule gives the unit price of a line, in one pass for many lines.
+
+The rules, first match wins, only prices in the customer's currency and valid on the date:
+
+1. ``contract_customer``: a contract price for the customer, or for an account above it in the
+   hierarchy (the nearest account's contract wins: a site's own contract beats its parent's);
+2. ``contract_group``: a contract price for the customer's group (the nearest account in the
+   hierarchy that has a group);
+3. ``quantity_break`` / ``list_price``: the price list; default lists first, then by code. Within
+   the list the highest break whose minimum quantity the line reaches; ``quantity_break`` when
+   that is above the product's lowest break, ``list_price`` otherwise.
+
+Within a contract, rows with a minimum quantity are contract quantity breaks: the highest one the
+line reaches applies (ties: the most recent ``valid_from``). A line below every minimum has no
+price from that rule. The hub holds no exchange rates: a price in another currency is no price.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q
+
+from canonical.models import ContractPrice, Customer, PriceList, PriceListItem, Product
+from canonical.services.credit import credit_chain
+
+
+class PriceRule:
+    CONTRACT_CUSTOMER = "contract_customer"
+    CONTRACT_GROUP = "contract_group"
+    QUANTITY_BREAK = "quantity_break"
+    LIST_PRICE = "list_price"
+
+    ALL = (CONTRACT_CUSTOMER, CONTRACT_GROUP, QUANTITY_BREAK, LIST_PRICE)
+
+
+@dataclass(frozen=True)
+class Price:
+    unit_price: Decimal
+    rule: str
+    currency: str
+    source: str  # the contract reference or the price list code
+    min_quantity: Decimal
+
+    def as_dict(self) -> dict:
+        return {
+            "unit_price": str(self.unit_price), "rule": self.rule, "currency": self.currency,
+            "source": self.source, "min_quantity": str(self.min_quantity),
+        }
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A contract price or price list row, as much of it as pricing reads (model instances cost more)."""
+
+    pk: int
+    product_id: int
+    min_quantity: Decimal
+    unit_price: Decimal
+    valid_from: datetime.date | None = None
+    customer_id: int | None = None
+    contract_reference: str = ""
+
+
+def _valid_on(on_date: datetime.date) -> Q:
+    return Q(valid_from__lte=on_date) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
+
+
+def _best_break(rows: list, quantity: Decimal):
+    """The row with the highest minimum quantity the line reaches (latest valid_from on a tie), or None."""
+    reached = [row for row in rows if row.min_quantity <= quantity]
+    if not reached:
+        return None
+    return max(reached, key=lambda row: (row.min_quantity, getattr(row, "valid_from", None) or datetime.date.min,
+                                         row.pk))
+
+
+def price_lists_for(*, currency: str | None, on_date: datetime.date) -> list[PriceList]:
+    """Price lists valid on ``on_date`` (in ``currency`` when given), default lists first."""
+    lists = PriceList.objects.filter(
+        (Q(valid_from__isnull=True) | Q(valid_from__lte=on_date)) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
+    ).order_by("-is_default", "code")
+    if currency:
+        lists = lists.filter(currency=currency)
+    return list(lists)
+
+
+def pricing_currency(*, customer: Customer | None, on_date: datetime.date) -> str:
+    """The currency lines are priced in: the customer's, else the first default price list's."""
+    if customer is not None:
+        return customer.currency
+    first = next(iter(price_lists_for(currency=None, on_date=on_date)), None)
+    return first.currency if first is not None else "USD"
+
+
+def prices_find(
+    *,
+    customer: Customer | None,
+    lines: Sequence[tuple[Product, Decimal]],
+    on_date: datetime.date,
+    currency: str | None = None,
+) -> list[Price | None]:
+    """The price of each (product, quantity) for ``customer`` (None: list prices only), in order.
+
+    A fixed number of queries whatever the number of lines. None where no rule gives a price.
+    """
+    currency = currency or pricing_currency(customer=customer, on_date=on_date)
+    product_ids = {product.pk for product, _ in lines}
+    if not product_ids:
+        return []
+    chain = credit_chain(customer) if customer is not None else []
+    rank = {account.pk: index for index, account in enumerate(chain)}
+    group_id = next((account.group_id for account in chain if account.group_id), None)
+
+    contract_rows = []
+    if chain or group_id:
+        owners = Q(customer_id__in=list(rank)) if chain else Q(pk__in=[])
+        if group_id:
+            owners |= Q(customer_group_id=group_id)
+        contract_rows = [
+            _Row(*values) for values in ContractPrice.objects.filter(
+                owners, _valid_on(on_date), product_id__in=product_ids, currency=currency
+            ).values_list("pk", "product_id", "min_quantity", "unit_price", "valid_from", "customer_id",
+                          "contract_reference")
+        ]
+    by_customer: dict[tuple[int, int], list] = defaultdict(list)  # (product, account rank) → rows
+    by_group: dict[int, list] = defaultdict(list)
+    for row in contract_rows:
+        if row.customer_id is not None:
+            by_customer[(row.product_id, rank[row.customer_id])].append(row)
+        else:
+            by_group[row.product_id].append(row)
+
+    items: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))  # product → list → rows
+    list_key: dict[int, tuple] = {}
+    list_code: dict[int, str] = {}
+    valid_list = (Q(price_list__valid_from__isnull=True) | Q(price_list__valid_from__lte=on_date)) & (
+        Q(price_list__valid_to__isnull=True) | Q(price_list__valid_to__gte=on_date))
+    rows = PriceListItem.objects.filter(valid_list, price_list__currency=currency, product_id__in=product_ids)
+    for pk, product_id, min_quantity, unit_price, list_id, is_default, code in rows.values_list(
+        "pk", "product_id", "min_quantity", "unit_price", "price_list_id", "price_list__is_default", "price_list__code"
+    ):
+        items[product_id][list_id].append(_Row(pk, product_id, min_quantity, unit_price))
+        list_key[list_id] = (not is_default, code)
+        list_code[list_id] = code
+
+    prices: list[Price | None] = []
+    for product, quantity in lines:
+        price = None
+        for index in range(len(chain)):
+            row = _best_break(by_customer.get((product.pk, index), []), quantity)
+            if row is not None:
+                price = Price(row.unit_price, PriceRule.CONTRACT_CUSTOMER, currency,
+                              row.contract_reference or f"contract:{row.pk}", row.min_quantity)
+                break
+        if price is None:
+            row = _best_break(by_group.get(product.pk, []), quantity)
+            if row is not None:
+                price = Price(row.unit_price, PriceRule.CONTRACT_GROUP, currency,
+                              row.contract_reference or f"contract:{row.pk}", row.min_quantity)
+        if price is None:
+            for list_id in sorted(items.get(product.pk, {}), key=list_key.__getitem__):
+                rows = items[product.pk][list_id]
+                row = _best_break(rows, quantity)
+                if row is None:
+                    continue
+                lowest = min(r.min_quantity for r in rows)
+                rule = PriceRule.QUANTITY_BREAK if row.min_quantity > lowest else PriceRule.LIST_PRICE
+                price = Price(row.unit_price, rule, currency, list_code[list_id], row.min_quantity)
+                break
+        prices.append(price)
+    return prices

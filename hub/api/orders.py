@@ -1,0 +1,310 @@
+"""POST /api/v1/orders (idempotent order submission) and POST /api/v1/orders/{id}/cancel.
+
+``/api/v1/orders`` is also the canonical order list: ``orders_collection`` sends POST here and
+every other method to the canonical list view, so one URL serves both.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.db import transaction
+from django.urls import path
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from canonical.access import AccessDenied, acting_system
+from canonical.api.fields import StrictFieldsMixin
+from canonical.api.views.base import PartnerOrStaff, actor_for
+from canonical.api.views.orders import OrderViewSet
+from canonical.errors import CanonicalError, UnknownReference
+from canonical.models import Domain, Order, SystemOfRecord
+from canonical.serializers.orders import OrderSerializer, order_queryset
+from canonical.services.order_entry import LineRequest, order_request_check
+from canonical.state import IllegalTransition
+from hub.api.ordering import (
+    MAX_LINES,
+    CreditStandingSerializer,
+    OrderSubmitLineInput,
+    customer_ref_field,
+    ordering_assert,
+)
+from hub.idempotency import (
+    HEADER,
+    ClaimLost,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_key_parse,
+    idempotency_release,
+    idempotency_scope,
+    request_fingerprint,
+)
+from hub.problems import Problem, problem_exception_handler
+from hub.workflows.orders import OrderSubmission, order_cancel, order_submit
+
+_MAX_ID = 2**63 - 1
+
+
+class OrderSubmitInput(StrictFieldsMixin, serializers.Serializer):
+    customer = customer_ref_field(help_text="The sold-to account.")
+    ship_to = customer_ref_field(
+        required=False, allow_null=True,
+        help_text="The customer itself or an account below it; left out: the customer, or its only ship-to.",
+    )
+    lines = OrderSubmitLineInput(many=True, allow_empty=False, max_length=MAX_LINES)
+    requested_date = serializers.DateField(required=False, allow_null=True,
+                                           help_text="For every line that does not name its own.")
+    customer_po = serializers.CharField(required=False, allow_blank=True, max_length=60,
+                                        help_text="The customer's own purchase order number.")
+    external_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=200,
+        help_text="Your own id for the order; the hub records it so you can address the order by it.",
+    )
+
+    def validate_external_id(self, value: str) -> str:
+        if "\x00" in value:
+            raise serializers.ValidationError("Must not contain NUL characters.")
+        return value.strip()
+
+
+class PurchaseOrderSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    supplier = serializers.CharField(help_text="Code of the supplier system.")
+    kind = serializers.CharField()
+    status = serializers.CharField()
+
+
+class CreditHoldSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["account_on_hold", "over_credit_limit"])
+    exception_id = serializers.IntegerField(help_text="The finance exception that tracks the hold.")
+
+
+class OrderSubmitResultSerializer(serializers.Serializer):
+    order = OrderSerializer()
+    outcome = serializers.ChoiceField(
+        choices=["allocated", "backordered", "credit_hold"],
+        help_text="allocated: every stock line reserved; backordered: some is short (purchase orders raised); "
+        "credit_hold: waiting for finance.",
+    )
+    credit = CreditStandingSerializer(help_text="The standing before this order.")
+    credit_hold = CreditHoldSerializer(allow_null=True)
+    purchase_orders = PurchaseOrderSummarySerializer(many=True)
+
+
+class OrderCancelInput(StrictFieldsMixin, serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class KeptPurchaseOrderSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class OrderCancelResultSerializer(serializers.Serializer):
+    order = OrderSerializer()
+    changed = serializers.BooleanField(help_text="False when the order was already cancelled.")
+    reservations_released = serializers.IntegerField()
+    purchase_orders_cancelled = serializers.ListField(child=serializers.CharField())
+    purchase_orders_kept = KeptPurchaseOrderSerializer(many=True,
+                                                       help_text="POs the supplier already has; a buyer decides.")
+
+
+_KEY_PARAMETER = OpenApiParameter(
+    HEADER, str, OpenApiParameter.HEADER, required=True,
+    description=(
+        "A unique key per order you submit (e.g. a UUID), kept for at least 24 hours. The same key with the same "
+        "body answers the first response again (same status and body, header `Idempotent-Replayed: true`); with "
+        "another body 422; while the first request still runs 409 (retry after `Retry-After`)."
+    ),
+)
+
+
+def _submission_body(submission: OrderSubmission) -> dict:
+    order = submission.order
+    resumption = submission.resumption
+    purchase_orders = resumption.purchase_orders if resumption else []
+    return {
+        "order": submission.representation(),
+        "outcome": order.status if order.status in ("allocated", "backordered") else "credit_hold",
+        "credit": submission.credit.as_dict(),
+        "credit_hold": {"reason": submission.credit_hold_reason, "exception_id": submission.credit_exception.pk}
+        if submission.on_credit_hold else None,
+        "purchase_orders": [
+            {"id": po.pk, "number": po.number, "supplier": po.supplier.code, "kind": po.kind, "status": po.status}
+            for po in purchase_orders
+        ],
+    }
+
+
+class OrderSubmitView(APIView):
+    permission_classes = [PartnerOrStaff]
+
+    @extend_schema(
+        tags=["process: orders"],
+        operation_id="order_submit",
+        summary="Submit an order (idempotent with Idempotency-Key)",
+        description=(
+            "Places an order for a customer: checks it (customer active and a sold-to, ship-to in the customer's "
+            "hierarchy, SKUs active, quantities positive, a price for every line; every refusal names its field "
+            "as a JSON pointer), then decides credit. An order that would take the account's exposure (open "
+            "orders + open invoices) over its limit, or whose account is on credit hold, is placed on credit "
+            "hold for finance (`outcome: credit_hold`). Otherwise stock is reserved per line, what is short is "
+            "backordered and ordered from the supplier, and the order goes to the ERP (`order.created`) and the "
+            "warehouse (`order.fulfilment_requested`). Name the customer and ship-to by hub id, your own id, or "
+            "`{\"system\": ..., \"external_id\": ...}`. Needs an `Idempotency-Key` header."
+        ),
+        parameters=[_KEY_PARAMETER],
+        request=OrderSubmitInput,
+        responses={
+            201: OrderSubmitResultSerializer,
+            409: OpenApiResponse(description="The Idempotency-Key's first request is still running, or the "
+                                             "external id is already another order's."),
+            422: OpenApiResponse(description="The order is refused (each problem names its field), or the "
+                                             "Idempotency-Key was used for another request."),
+        },
+        examples=[OpenApiExample("Two lines", request_only=True, value={
+            "customer": {"system": "crm", "external_id": "001A000001"},
+            "ship_to": {"system": "crm", "external_id": "001A000002"},
+            "customer_po": "PO-4471",
+            "lines": [{"sku": "PLB-10001", "quantity": "24", "requested_date": "2030-03-10"},
+                      {"sku": "ELE-10150", "quantity": "2", "unit_price": "41.90"}],
+        })],
+    )
+    def post(self, request):
+        ordering_assert(request.user, staff_permission="canonical.add_order", what="Placing orders")
+        key = idempotency_key_parse(request.headers.get(HEADER))
+        data = request.data  # parsed before the key is claimed: malformed JSON is a 400 that claims nothing
+        claim = idempotency_claim(
+            scope=idempotency_scope(request.user), key=key, method=request.method, path=request.path,
+            fingerprint=request_fingerprint(method=request.method, path=request.path, data=data),
+            correlation_id=getattr(request, "correlation_id", ""),
+        )
+        if claim.replay is not None:
+            return claim.replay
+        try:
+            with transaction.atomic():
+                response = self._submit(request, data)
+                stored = idempotency_complete(record=claim.record, response=response)
+            if not stored:
+                idempotency_release(record=claim.record)
+            return response
+        except ClaimLost:
+            raise Problem(409, f"The {HEADER} '{key}' was taken over by a retry of this request; its answer is "
+                          "the one that counts. Send the request again to get it.", slug="idempotency-key-in-use",
+                          title="Request in progress") from None
+        except (exceptions.APIException, CanonicalError, IllegalTransition) as exc:
+            response = problem_exception_handler(exc, {"request": request, "view": self})
+            if response is None or response.status_code >= 500:
+                idempotency_release(record=claim.record)
+                raise
+            with transaction.atomic():
+                stored = idempotency_complete(record=claim.record, response=response)
+            if not stored:
+                idempotency_release(record=claim.record)
+            return response
+        except BaseException:
+            idempotency_release(record=claim.record)
+            raise
+
+    def _submit(self, request, data) -> Response:
+        system = acting_system(request.user)
+        serializer = OrderSubmitInput(data=data, context={"system": system, "request": request})
+        serializer.is_valid(raise_exception=True)
+        valid = serializer.validated_data
+        checked = order_request_check(
+            customer=valid["customer"], ship_to=valid.get("ship_to"),
+            lines=[LineRequest(sku=line["sku"], quantity=line["quantity"], unit_price=line.get("unit_price"),
+                               requested_date=line.get("requested_date")) for line in valid["lines"]],
+            requested_date=valid.get("requested_date"), customer_po=valid.get("customer_po", ""),
+        )
+        submission = order_submit(checked=checked, source_system=system, actor=actor_for(request),
+                                  external_id=valid.get("external_id", ""))
+        return Response(_submission_body(submission), status=status.HTTP_201_CREATED,
+                        headers={"Location": f"/api/v1/orders/{submission.order.pk}"})
+
+
+def cancel_assert(user, order: Order) -> None:
+    """Staff who may change orders, the system that placed the order, or the orders' system of record."""
+    system = acting_system(user)
+    if system is None:
+        if not user.has_perm("canonical.change_order"):
+            raise AccessDenied("Cancelling an order needs the 'canonical.change_order' permission.")
+        return
+    owner = SystemOfRecord.objects.filter(domain=Domain.ORDERS).values_list("system_id", flat=True).first()
+    if system.pk not in {order.source_system_id, owner}:
+        raise AccessDenied(
+            f"System '{system.code}' did not place order {order.number} and does not own orders; only the system "
+            "that placed it (or the orders' system of record) may cancel it.",
+            system=system.code, order=order.number,
+        )
+
+
+class OrderCancelView(APIView):
+    permission_classes = [PartnerOrStaff]
+
+    @extend_schema(
+        tags=["process: orders"],
+        operation_id="order_cancel",
+        summary="Cancel an order: release its stock and withdraw its open purchase orders",
+        description=(
+            "Releases the stock the order holds, cancels the purchase orders raised for it that the supplier has "
+            "not acknowledged (the supplier is sent the cancellation; acknowledged ones are listed in "
+            "`purchase_orders_kept` for a buyer), and moves the order to cancelled (`order.cancelled`). Cancelling "
+            "a cancelled order changes nothing. An order that has shipped (partially or fully), been invoiced or "
+            "closed cannot be cancelled: 409 naming the current and requested status. The system that placed "
+            "the order, the orders' system of record, and staff may cancel."
+        ),
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="Hub id of the order.")],
+        request=OrderCancelInput,
+        responses={200: OrderCancelResultSerializer},
+    )
+    def post(self, request, id: int):  # noqa: A002 - the path parameter's documented name
+        ordering_assert(request.user, staff_permission="canonical.change_order", what="Cancelling orders")
+        orders = Order.objects.all()
+        system = acting_system(request.user)
+        if system is not None:
+            orders = OrderViewSet().scope_for_system(orders, system)
+        order = orders.filter(pk=id).first() if id <= _MAX_ID else None
+        if order is None:
+            raise UnknownReference(f"No order with id {id}.", order=id)
+        cancel_assert(request.user, order)
+        serializer = OrderCancelInput(data=request.data if request.data else {})
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = order_cancel(order=order, actor=actor_for(request), reason=serializer.validated_data.get("reason", ""))
+        except IllegalTransition as exc:
+            raise Problem(
+                409, f"Order {order.number} is {exc.current} and cannot be cancelled any more.",
+                slug="illegal-transition", title="Illegal status transition",
+                current_status=exc.current, requested_status=exc.target, allowed=exc.allowed,
+                **{"from": exc.current, "to": exc.target},
+            ) from None
+        body = {
+            "order": OrderSerializer(order_queryset().get(pk=order.pk)).data,
+            "changed": result.changed,
+            "reservations_released": result.reservations_released,
+            "purchase_orders_cancelled": [po.number for po in result.purchase_orders.cancelled],
+            "purchase_orders_kept": [{"number": po.number, "reason": why} for po, why in result.purchase_orders.kept],
+        }
+        return Response(body)
+
+
+_submit_view = OrderSubmitView.as_view()
+_list_view = OrderViewSet.as_view({"get": "list"})
+
+
+@functools.wraps(_submit_view)  # carries the submit view's .cls, so the schema documents POST here
+def orders_collection(request, *args, **kwargs):
+    """POST submits an order; anything else is the canonical order list (GET) and its answers."""
+    if request.method == "POST":
+        return _submit_view(request, *args, **kwargs)
+    return _list_view(request, *args, **kwargs)
+
+
+urlpatterns = [
+    path("orders", orders_collection, name="order-submit"),
+    path("orders/<int:id>/cancel", OrderCancelView.as_view(), name="order-cancel"),
+]

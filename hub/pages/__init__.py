@@ -1,0 +1,1 @@
+"""Staff pages of the portal (besides the admin): one module per page."""

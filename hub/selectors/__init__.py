@@ -1,0 +1,1 @@
+"""Reads that span the canonical store and the connectors (timelines, queues)."""

@@ -1,0 +1,177 @@
+"""Reads for the finance queue: orders on credit hold with what finance needs to decide them.
+
+For each held order: the customer, the order's value, how long it has been held (since its
+``order.credit_hold`` event), the credit account's standing (exposure against limit, what is
+available; canonical.services.credit) and the account's open invoices. Filters by customer and
+age, sorted by age or value. The last decisions come from the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import CharField, Count, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
+
+from canonical.models import (
+    OPEN_INVOICE_STATUSES,
+    AuditEntry,
+    BusinessEvent,
+    Customer,
+    Invoice,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
+from canonical.services.credit import CreditStanding, credit_tree_ids, customer_credit_standing
+
+DECISION_ACTIONS = ("order.credit_hold_released", "order.credit_hold_rejected")
+INVOICES_LISTED = 10
+
+AGE_FILTERS: dict[str, tuple[str, timedelta | None, timedelta | None]] = {
+    # value: (label, held at least, held less than)
+    "lt1d": ("Less than a day", None, timedelta(days=1)),
+    "1to3d": ("1 to 3 days", timedelta(days=1), timedelta(days=3)),
+    "gt3d": ("More than 3 days", timedelta(days=3), None),
+    "gt7d": ("More than a week", timedelta(days=7), None),
+}
+SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "age": ("Oldest first", ("held_since", "pk")),
+    "-age": ("Newest first", ("-held_since", "-pk")),
+    "-value": ("Highest value first", ("-total_amount", "held_since")),
+    "value": ("Lowest value first", ("total_amount", "held_since")),
+    "customer": ("Customer A–Z", ("customer__name", "held_since")),
+}
+DEFAULT_SORT = "age"
+
+
+def held_orders(*, customer: int | None = None, age: str = "", sort: str = DEFAULT_SORT,
+                now: datetime | None = None) -> QuerySet:
+    """Orders on credit hold with ``held_since`` (when the hold was placed) and ``line_count``."""
+    now = now or timezone.now()
+    hold_event = (
+        BusinessEvent.objects.filter(
+            aggregate_type="order", aggregate_id=Cast(OuterRef("pk"), CharField()), event_type="order.credit_hold"
+        ).order_by("-id").values("recorded_at")[:1]
+    )
+    lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order").annotate(n=Count("pk"))
+    orders = (
+        Order.objects.filter(status=OrderStatus.CREDIT_HOLD)
+        .select_related("customer", "source_system")
+        .annotate(held_since=Coalesce(Subquery(hold_event), F("updated_at")),
+                  line_count=Coalesce(Subquery(lines.values("n")), 0))
+    )
+    if customer:
+        orders = orders.filter(customer_id=customer)
+    if age in AGE_FILTERS:
+        _, at_least, less_than = AGE_FILTERS[age]
+        if at_least is not None:
+            orders = orders.filter(held_since__lte=now - at_least)
+        if less_than is not None:
+            orders = orders.filter(held_since__gt=now - less_than)
+    return orders.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])[1])
+
+
+@dataclass(frozen=True)
+class HoldSummary:
+    count: int
+    customers: int
+    value_by_currency: list[tuple[str, Decimal]]
+    oldest: datetime | None
+
+
+def hold_summary(queryset: QuerySet) -> HoldSummary:
+    by_currency = list(queryset.order_by().values("currency").annotate(total=Sum("total_amount"))
+                       .values_list("currency", "total").order_by("currency"))
+    totals = queryset.order_by().aggregate(count=Count("pk"), customers=Count("customer", distinct=True))
+    oldest = queryset.order_by("held_since").values_list("held_since", flat=True).first()
+    return HoldSummary(totals["count"], totals["customers"], by_currency, oldest)
+
+
+def customers_on_hold() -> list[tuple[int, str, int]]:
+    """(id, label, held orders) for every customer with an order on hold, for the customer filter."""
+    rows = (
+        Order.objects.filter(status=OrderStatus.CREDIT_HOLD).order_by()
+        .values("customer_id", "customer__name", "customer__account_number")
+        .annotate(n=Count("pk")).order_by("customer__name")
+    )
+    return [(r["customer_id"], f"{r['customer__name']} ({r['customer__account_number']})", r["n"]) for r in rows]
+
+
+@dataclass
+class CustomerCredit:
+    standing: CreditStanding
+    open_invoices: list[Invoice] = field(default_factory=list)
+    open_invoice_count: int = 0
+    open_balance: Decimal = Decimal("0.00")
+    overdue_count: int = 0
+
+    @property
+    def used_percent(self) -> int:
+        if self.standing.limit <= 0:
+            return 100
+        return int(min(self.standing.exposure / self.standing.limit * 100, Decimal(100)))
+
+    @property
+    def over_limit(self) -> Decimal:
+        return max(self.standing.exposure - self.standing.limit, Decimal("0.00"))
+
+
+def credit_by_customer(customers: list[Customer]) -> dict[int, CustomerCredit]:
+    """The credit standing and open invoices of each customer's credit account (its hierarchy's root).
+
+    The standing is computed once per customer; the open invoices of every account tree on
+    the page are read in one query.
+    """
+    found: dict[int, CustomerCredit] = {}
+    trees: dict[int, list[int]] = {}
+    for customer in customers:
+        if customer.pk in found:
+            continue
+        standing = customer_credit_standing(customer=customer)
+        found[customer.pk] = CustomerCredit(standing)
+        root = standing.credit_account_id
+        if root not in trees:
+            trees[root] = credit_tree_ids(Customer(pk=root))
+    all_ids = {pk for ids in trees.values() for pk in ids}
+    invoices = list(
+        Invoice.objects.filter(customer_id__in=all_ids, status__in=OPEN_INVOICE_STATUSES)
+        .select_related("customer").order_by("due_date", "issued_at")
+    )
+    today = timezone.localdate()
+    for credit in found.values():
+        tree = set(trees[credit.standing.credit_account_id])
+        own = [invoice for invoice in invoices if invoice.customer_id in tree]
+        for invoice in own:
+            invoice.balance = invoice.amount - invoice.amount_paid
+            invoice.is_overdue = invoice.due_date is not None and invoice.due_date < today
+        credit.open_invoices = own[:INVOICES_LISTED]
+        credit.open_invoice_count = len(own)
+        credit.open_balance = sum((invoice.balance for invoice in own), Decimal("0.00"))
+        credit.overdue_count = sum(1 for invoice in own if invoice.is_overdue)
+    return found
+
+
+@dataclass(frozen=True)
+class Decision:
+    entry: AuditEntry
+    order: Order | None
+
+    @property
+    def released(self) -> bool:
+        return self.entry.action == "order.credit_hold_released"
+
+
+def recent_decisions(limit: int = 10) -> list[Decision]:
+    """The last credit-hold decisions from the audit log, with each order as it is now."""
+    entries = list(
+        AuditEntry.objects.filter(action__in=DECISION_ACTIONS, object_type="order")
+        .select_related("actor_user").order_by("-at", "-id")[:limit]
+    )
+    ids = [int(entry.object_id) for entry in entries if entry.object_id.isdigit()]
+    orders = Order.objects.select_related("customer").in_bulk(ids)
+    return [Decision(entry, orders.get(int(entry.object_id)) if entry.object_id.isdigit() else None)
+            for entry in entries]

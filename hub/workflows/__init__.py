@@ -1,0 +1,1 @@
+"""Process orchestration across canonical services and connectors: one module per flow."""

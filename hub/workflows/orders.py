@@ -1,0 +1,299 @@
+"""Order submission, resumption and cancellation: the order-to-cash flow across the hub's parts.
+
+``order_submit`` (POST /api/v1/orders) checks and prices the request, decides credit, and
+either holds the order for finance or resumes it at once:
+
+1. the credit account (the root of the customer's hierarchy) is row-locked, so two orders of
+   one account are decided one after the other and cannot both fit under the same limit;
+2. an order that would take exposure (open orders + open invoices) over the limit, or whose
+   account is on credit hold, is placed on ``credit_hold`` (``order.created`` then
+   ``order.credit_hold``) and a finance exception is opened with the figures;
+3. otherwise it is placed ``validated`` (``order.created``, which the ERP's subscription hands
+   to the ERP) and resumed.
+
+``order_resume`` (also called when finance releases a hold) reserves stock per line under row
+locks (canonical.services.allocation), raises purchase orders for what is short and for
+drop-ship lines (canonical.services.procurement; a product with no known supplier opens an
+operations exception instead), and writes ``order.fulfilment_requested`` with what was reserved
+where: the warehouse's instruction, delivered by the WMS subscription to ``order.*``.
+
+``order_cancel`` gives back reservations, withdraws the purchase orders the supplier has not
+acknowledged, and cancels the order through ORDER_TRANSITIONS (``order.cancelled``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+
+from canonical.context import Actor
+from canonical.models import (
+    ORDER_TRANSITIONS,
+    Address,
+    AddressKind,
+    Customer,
+    InventoryPosition,
+    Location,
+    LocationKind,
+    Order,
+    OrderStatus,
+    PurchaseOrder,
+    PurchaseOrderKind,
+)
+from canonical.services.allocation import (
+    AllocationResult,
+    order_allocate,
+    order_reservations_release,
+    quantity_text,
+)
+from canonical.services.credit import CreditStanding, credit_account_for, customer_credit_standing
+from canonical.services.events import event_record
+from canonical.services.order_entry import CheckedOrder, order_place, order_representation
+from canonical.services.orders import order_status_change
+from canonical.services.procurement import (
+    PurchaseOrdersWithdrawal,
+    SupplyNeed,
+    purchase_orders_raise,
+    purchase_orders_withdraw,
+    suppliers_for,
+)
+from canonical.state import IllegalTransition
+from connectors.models import Category, IntegrationException, Severity, Team
+from connectors.services.exceptions import exception_raise
+
+
+@dataclass
+class OrderResumption:
+    allocation: AllocationResult
+    purchase_orders: list[PurchaseOrder] = field(default_factory=list)
+    unsourced_exception: IntegrationException | None = None
+    fulfilment_requested: bool = False
+
+
+@dataclass
+class OrderSubmission:
+    order: Order
+    credit: CreditStanding
+    credit_hold_reason: str = ""
+    credit_exception: IntegrationException | None = None
+    resumption: OrderResumption | None = None
+    lines: list = field(default_factory=list)  # the order's lines as they are now (product, location loaded)
+    external_refs: list[dict] = field(default_factory=list)
+
+    @property
+    def on_credit_hold(self) -> bool:
+        return bool(self.credit_hold_reason)
+
+    def representation(self) -> dict:
+        """The order as the order API shows it, without reading it again."""
+        return order_representation(self.order, self.lines, self.external_refs)
+
+
+def _credit_hold_reason(standing: CreditStanding, order_value: Decimal) -> str:
+    if standing.on_hold:
+        return "account_on_hold"
+    if standing.would_exceed(order_value):
+        return "over_credit_limit"
+    return ""
+
+
+def order_submit(
+    *, checked: CheckedOrder, source_system, actor: Actor, external_id: str = ""
+) -> OrderSubmission:
+    """Place a checked order (canonical.services.order_entry.order_request_check) and carry it on."""
+    with transaction.atomic(savepoint=False):
+        credit_account = credit_account_for(checked.customer)
+        # Serialise credit decisions per account: the second order sees the first one's exposure.
+        list(Customer.objects.select_for_update(of=("self",)).order_by().filter(pk=credit_account.pk)
+             .values_list("pk"))
+        standing = customer_credit_standing(customer=checked.customer)
+        reason = _credit_hold_reason(standing, checked.total)
+        status = OrderStatus.CREDIT_HOLD if reason else OrderStatus.VALIDATED
+        placement = order_place(checked=checked, status=status, source_system=source_system, actor=actor,
+                                external_id=external_id)
+        order = placement.order
+        submission = OrderSubmission(order=order, credit=standing, credit_hold_reason=reason, lines=placement.lines,
+                                     external_refs=placement.external_refs)
+        if reason:
+            submission.credit_exception = _credit_hold_open(order=order, standing=standing, reason=reason,
+                                                            actor=actor)
+        else:
+            submission.resumption = order_resume(order=order, actor=actor, created_lines=placement.lines)
+            submission.lines = submission.resumption.allocation.order_lines
+    return submission
+
+
+def _credit_hold_open(*, order: Order, standing: CreditStanding, reason: str, actor: Actor) -> IntegrationException:
+    value = order.total_amount
+    after = standing.exposure + value
+    facts = {
+        "customer": order.customer.account_number,
+        "customer_id": order.customer_id,
+        "credit_account_id": standing.credit_account_id,
+        "order": order.number,
+        "order_id": order.pk,
+        "order_value": str(value),
+        "currency": standing.currency,
+        "limit": str(standing.limit),
+        "exposure": str(standing.exposure),
+        "open_orders": str(standing.open_orders),
+        "open_invoices": str(standing.open_invoices),
+        "exposure_with_order": str(after),
+        "available": str(standing.available),
+        "credit_status": standing.credit_status,
+        "reason": reason,
+    }
+    event_record(
+        event_type="order.credit_hold", aggregate_type="order", aggregate_id=order.pk, actor=actor,
+        payload={"order_id": order.pk, "number": order.number, "from": OrderStatus.VALIDATED,
+                 "to": OrderStatus.CREDIT_HOLD, "reason": reason, "credit": standing.as_dict(),
+                 "order_value": str(value)},
+    )
+    if reason == "account_on_hold":
+        title = f"Order {order.number} held: account {order.customer.account_number} is on credit hold"
+        detail = (f"The account (or its credit account) is on credit hold. Order value {value} {standing.currency}; "
+                  f"exposure {standing.exposure} against a limit of {standing.limit}.")
+    else:
+        title = f"Order {order.number} held: {after} {standing.currency} would exceed the limit of {standing.limit}"
+        detail = (f"Exposure {standing.exposure} (open orders {standing.open_orders}, open invoices "
+                  f"{standing.open_invoices}) plus this order's {value} is {after}, over the credit limit of "
+                  f"{standing.limit} {standing.currency} for account {order.customer.account_number}.")
+    return exception_raise(
+        category=Category.CREDIT_HOLD, team=Team.FINANCE, severity=Severity.MEDIUM, title=title, detail=detail,
+        fingerprint=f"credit_hold:order:{order.pk}", actor=actor, context=facts,
+        workflow_step="order_submit.credit_check", customer=order.customer, order=order,
+    )
+
+
+def order_resume(*, order: Order, actor: Actor, created_lines: list | None = None) -> OrderResumption:
+    """Carry a validated or released order on: reserve, order what is short, instruct the warehouse.
+
+    Safe to call again on an allocated or backordered order (backorders are topped up; quantities
+    already on a purchase order are not ordered twice). ``created_lines``: see order_allocate.
+    """
+    with transaction.atomic(savepoint=False):
+        allocation = order_allocate(order=order, actor=actor, created_lines=created_lines)
+        order = allocation.order
+        lines = {line.line_number: line for line in allocation.order_lines}
+        needs = []
+        for result in allocation.lines:
+            line = lines[result.line_number]
+            if result.drop_ship:
+                needs.append(SupplyNeed(line=line, quantity=line.quantity_ordered - line.quantity_shipped,
+                                        kind=PurchaseOrderKind.DROP_SHIP, location=None,
+                                        needed_by=line.requested_date or line.promised_date))
+            elif result.backordered > 0:
+                needs.append(SupplyNeed(line=line, quantity=result.backordered, kind=PurchaseOrderKind.REPLENISHMENT,
+                                        location=line.location or _receiving_location(line),
+                                        needed_by=line.requested_date or line.promised_date))
+        resumption = OrderResumption(allocation=allocation)
+        if needs:
+            sources = suppliers_for(need.line.product for need in needs)
+            resumption.purchase_orders = purchase_orders_raise(order=order, needs=needs, sources=sources,
+                                                               actor=actor)
+            unsourced = [need for need in needs if need.line.product_id not in sources]
+            if unsourced:
+                resumption.unsourced_exception = _unsourced_open(order=order, needs=unsourced, actor=actor)
+        if any(line.reserved_now for line in allocation.lines):
+            _fulfilment_request(order=order, allocation=allocation, actor=actor)
+            resumption.fulfilment_requested = True
+    return resumption
+
+
+def _receiving_location(line):
+    """Where replenishment for a line with nothing reserved is received: the product's first stock location."""
+    position = (
+        InventoryPosition.objects.filter(product_id=line.product_id, location__is_active=True,
+                                         location__kind=LocationKind.WAREHOUSE)
+        .select_related("location").order_by("id").first()
+    )
+    if position is not None:
+        return position.location
+    return Location.objects.filter(is_active=True, kind=LocationKind.WAREHOUSE).order_by("code").first()
+
+
+def _unsourced_open(*, order: Order, needs: list[SupplyNeed], actor: Actor) -> IntegrationException:
+    items = [{"line_number": need.line.line_number, "sku": need.line.product.sku,
+              "quantity": quantity_text(need.quantity), "kind": need.kind} for need in needs]
+    skus = ", ".join(item["sku"] for item in items)
+    return exception_raise(
+        category=Category.INVENTORY_SHORTAGE, team=Team.OPERATIONS, severity=Severity.HIGH,
+        title=f"Order {order.number}: no supplier known for {skus}",
+        detail="No supplier knows these products (no supplier catalogue reference, no earlier purchase order), "
+        "so the hub could not order what is short or drop-shipped. Raise the purchase order in the ERP, or record "
+        "the supplier's item reference, and re-run the allocation.",
+        fingerprint=f"order_shortage_unsourced:order:{order.pk}", actor=actor,
+        context={"order": order.number, "order_id": order.pk, "customer": order.customer.account_number,
+                 "lines": items},
+        workflow_step="order_resume.purchase_orders", customer=order.customer, order=order,
+    )
+
+
+def _ship_to_address(customer: Customer) -> dict | None:
+    address = (
+        Address.objects.filter(customer=customer, kind=AddressKind.SHIPPING).order_by("-is_default", "id").first()
+    )
+    if address is None:
+        return None
+    return {"line1": address.line1, "line2": address.line2, "city": address.city, "region": address.region,
+            "postal_code": address.postal_code, "country": address.country}
+
+
+def _fulfilment_request(*, order: Order, allocation: AllocationResult, actor: Actor) -> None:
+    by_location: dict[str, list[dict]] = {}
+    for line in allocation.lines:
+        for location, quantity in line.reserved_now:
+            by_location.setdefault(location, []).append(
+                {"line_number": line.line_number, "sku": line.sku, "quantity": quantity_text(quantity)}
+            )
+    ship_to = order.ship_to
+    event_record(
+        event_type="order.fulfilment_requested", aggregate_type="order", aggregate_id=order.pk, actor=actor,
+        payload={
+            "order_id": order.pk, "number": order.number, "status": order.status,
+            "customer": order.customer_id,
+            "ship_to": {"id": ship_to.pk, "account_number": ship_to.account_number, "name": ship_to.name,
+                        "address": _ship_to_address(ship_to)},
+            "requested_date": order.requested_date.isoformat() if order.requested_date else None,
+            "promised_date": order.promised_date.isoformat() if order.promised_date else None,
+            "pick": [{"location": code, "lines": lines} for code, lines in sorted(by_location.items())],
+        },
+    )
+
+
+@dataclass
+class OrderCancellation:
+    order: Order
+    changed: bool
+    reservations_released: int
+    purchase_orders: PurchaseOrdersWithdrawal
+
+
+def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> OrderCancellation:
+    """Cancel an order: release its stock, withdraw unacknowledged POs, move it to cancelled.
+
+    Cancelling a cancelled order changes nothing. From a status ORDER_TRANSITIONS does not allow
+    (partially shipped, shipped, invoiced, closed) it raises IllegalTransition before any write.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update(of=("self",)).order_by().get(pk=order.pk)
+        if order.status == OrderStatus.CANCELLED:
+            return OrderCancellation(order, False, 0, PurchaseOrdersWithdrawal([], []))
+        if ORDER_TRANSITIONS.can(order.status, OrderStatus.CANCELLED):
+            return _cancel_locked(order=order, actor=actor, reason=reason)
+    # Refused after the block, which wrote nothing: a caller that catches it keeps its transaction.
+    raise IllegalTransition(
+        ORDER_TRANSITIONS.machine, order.status, OrderStatus.CANCELLED, ORDER_TRANSITIONS.allowed_from(order.status)
+    )
+
+
+def _cancel_locked(*, order: Order, actor: Actor, reason: str) -> OrderCancellation:
+    reason = reason or "cancelled by request"
+    released = order_reservations_release(order=order, actor=actor, reason=reason)
+    withdrawal = purchase_orders_withdraw(order=order, actor=actor, reason=f"order {order.number} cancelled")
+    order.refresh_from_db()
+    order_status_change(order=order, status=OrderStatus.CANCELLED, actor=actor, reason=reason)
+    return OrderCancellation(order, True, released, withdrawal)
+

@@ -1,0 +1,322 @@
+"""Credit holds: the release and reject services and the finance queue page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from canonical.context import Actor
+from canonical.models import AuditEntry, BusinessEvent, InventoryPosition, OrderStatus
+from connectors.models import Category, ExceptionStatus, IntegrationException
+from hub.workflows.credit import (
+    CreditHoldRefused,
+    credit_hold_reject,
+    credit_hold_release,
+    credit_holds_reject,
+    credit_holds_release,
+)
+from tests.factories import CustomerFactory, InvoiceFactory
+from tests.hub.credit_support import held_order, stocked_product
+
+pytestmark = pytest.mark.django_db
+
+QUEUE = "/portal/credit-holds/"
+DECIDE = "/portal/credit-holds/decide/"
+
+
+@pytest.fixture
+def finance_user(django_user_model):
+    user = django_user_model.objects.create_user("fiona", password="x-secret-pass-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(
+        content_type__app_label="canonical", codename__in=["release_credit_hold", "view_order", "view_invoice"]))
+    return user
+
+
+@pytest.fixture
+def operations_user(django_user_model):
+    user = django_user_model.objects.create_user("oscar", password="x-secret-pass-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="canonical",
+                                                        codename__in=["view_order", "change_order"]))
+    return user
+
+
+def _as(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _event_types(order) -> list[str]:
+    return list(BusinessEvent.objects.filter(aggregate_type="order", aggregate_id=str(order.pk))
+                .order_by("sequence").values_list("event_type", flat=True))
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+def test_release_resumes_the_order_emits_the_event_resolves_the_exception_and_audits(finance_user):
+    order = held_order()
+    exception = IntegrationException.objects.get(order=order, category=Category.CREDIT_HOLD)
+    assert exception.status == ExceptionStatus.OPEN
+
+    decision = credit_hold_release(order=order, actor=Actor(user=finance_user), note="Paid INV-1 by wire today")
+
+    order.refresh_from_db()
+    assert decision.status == order.status == OrderStatus.ALLOCATED
+    assert order.lines.get().quantity_allocated == Decimal("3")
+    assert InventoryPosition.objects.get().reserved == Decimal("3")
+    events = _event_types(order)
+    assert events[:2] == ["order.created", "order.credit_hold"]
+    assert "order.credit_hold_released" in events
+    assert events.index("order.credit_hold_released") < events.index("order.allocated")
+    assert "order.fulfilment_requested" in events
+    exception.refresh_from_db()
+    assert exception.status == ExceptionStatus.RESOLVED
+    assert exception.resolved_by == finance_user
+    assert exception.resolution_note == "Released from credit hold: Paid INV-1 by wire today"
+    audit = AuditEntry.objects.get(action="order.credit_hold_released", object_id=str(order.pk))
+    assert audit.actor_user == finance_user and audit.note == "Paid INV-1 by wire today"
+    assert audit.before["status"] == OrderStatus.CREDIT_HOLD and audit.after["status"] == OrderStatus.ALLOCATED
+    assert Decimal(audit.before["credit"]["exposure"]) == Decimal("300.00")
+    assert audit.before["credit"]["limit"] == "100.00"
+    assert audit.after["exceptions_resolved"] == [exception.pk]
+
+
+def test_reject_cancels_the_order_and_gives_back_what_it_held(finance_user):
+    order = held_order()
+    decision = credit_hold_reject(order=order, actor=Actor(user=finance_user), note="Account in collections")
+    order.refresh_from_db()
+    assert decision.status == order.status == OrderStatus.CANCELLED
+    assert InventoryPosition.objects.get().reserved == 0
+    assert _event_types(order)[-1] == "order.cancelled"
+    cancelled = BusinessEvent.objects.filter(event_type="order.status_changed", aggregate_id=str(order.pk)).last()
+    assert cancelled.payload["reason"] == "credit hold rejected"
+    exception = IntegrationException.objects.get(order=order, category=Category.CREDIT_HOLD)
+    assert exception.status == ExceptionStatus.RESOLVED
+    assert exception.resolution_note == "Rejected, order cancelled: Account in collections"
+    audit = AuditEntry.objects.get(action="order.credit_hold_rejected", object_id=str(order.pk))
+    assert (audit.before["status"], audit.after["status"]) == (OrderStatus.CREDIT_HOLD, OrderStatus.CANCELLED)
+    # The cancelled order no longer counts towards the customer's exposure.
+    assert Decimal(audit.after["credit"]["exposure"]) == Decimal("0.00")
+
+
+@pytest.mark.parametrize("note", ["", "   "])
+def test_a_note_is_required_and_nothing_changes_without_one(finance_user, note):
+    order = held_order()
+    for decide in (credit_hold_release, credit_hold_reject):
+        with pytest.raises(CreditHoldRefused, match="A note is required"):
+            decide(order=order, actor=Actor(user=finance_user), note=note)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CREDIT_HOLD
+    assert not AuditEntry.objects.filter(action__startswith="order.credit_hold").exists()
+
+
+def test_an_order_decided_already_is_refused_naming_its_status(finance_user):
+    order = held_order()
+    credit_hold_release(order=order, actor=Actor(user=finance_user), note="ok")
+    with pytest.raises(CreditHoldRefused, match=r"is allocated, not on credit hold"):
+        credit_hold_reject(order=order, actor=Actor(user=finance_user), note="too late")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+
+
+def test_bulk_release_reports_per_order_and_one_refusal_does_not_stop_the_others(finance_user):
+    product = stocked_product(on_hand="4")
+    customer = CustomerFactory(credit_limit=Decimal("100.00"))
+    first, second, third = (held_order(customer=customer, product=product, quantity="2") for _ in range(3))
+    credit_hold_reject(order=second, actor=Actor(user=finance_user), note="duplicate order")
+
+    result = credit_holds_release(orders=[first, second.pk, third], actor=Actor(user=finance_user),
+                                  note="Customer paid in full")
+
+    assert [(o.number, o.done, o.status) for o in result.done] == [
+        (first.number, True, OrderStatus.ALLOCATED), (third.number, True, OrderStatus.ALLOCATED)]
+    [skipped] = result.skipped
+    assert skipped.number == second.number and "cancelled, not on credit hold" in skipped.reason
+    assert result.summary() == (
+        f"2 released ({first.number}, {third.number}: now allocated), 1 skipped ({second.number}: Order "
+        f"{second.number} is cancelled, not on credit hold; someone may have decided it already)."
+    )
+    assert AuditEntry.objects.filter(action="order.credit_hold_released").count() == 2
+
+
+def test_bulk_release_of_more_than_the_stock_backorders_the_rest(finance_user):
+    product = stocked_product(on_hand="3")
+    customer = CustomerFactory(credit_limit=Decimal("100.00"))
+    orders = [held_order(customer=customer, product=product, quantity="2") for _ in range(2)]
+    result = credit_holds_release(orders=orders, actor=Actor(user=finance_user), note="approved by CFO")
+    assert [o.status for o in result.done] == [OrderStatus.ALLOCATED, OrderStatus.BACKORDERED]
+    assert InventoryPosition.objects.get().reserved == Decimal("3")
+
+
+def test_bulk_reject_needs_a_note_before_touching_any_order(finance_user):
+    order = held_order()
+    with pytest.raises(CreditHoldRefused):
+        credit_holds_reject(orders=[order], actor=Actor(user=finance_user), note="")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CREDIT_HOLD
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def test_the_queue_shows_held_orders_with_value_exposure_age_and_open_invoices(finance_user):
+    order = held_order(limit="250.00")
+    InvoiceFactory(customer=order.customer, number="INV-OPEN-1", amount=Decimal("40.00"),
+                   due_date=timezone.localdate() - timedelta(days=5))
+    InvoiceFactory(customer=order.customer, number="INV-PAID-1", amount=Decimal("10.00"), status="paid")
+
+    response = _as(finance_user).get(QUEUE)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert order.number in html and order.customer.name in html
+    assert "300.00" in html  # the order's value
+    assert "340.00 of 250.00 USD" in html  # exposure: the held order and the open invoice
+    assert "Over the limit by <span class=\"neg\">90.00</span>" in html
+    assert "INV-OPEN-1" in html and "INV-PAID-1" not in html
+    assert "1 overdue" in html
+    assert 'name="decision" value="release"' in html and 'id="bulk-form"' in html
+    assert 'id="read-only"' not in html
+
+
+def test_users_without_the_finance_permission_see_the_queue_but_no_actions(operations_user):
+    order = held_order()
+    response = _as(operations_user).get(QUEUE)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert order.number in html
+    assert 'name="decision"' not in html and "bulk-form" not in html and "Decide" not in html
+    assert 'id="read-only"' in html
+
+
+def test_posting_a_decision_without_the_permission_is_forbidden(operations_user):
+    order = held_order()
+    response = _as(operations_user).post(DECIDE, {"orders": [order.pk], "decision": "release", "note": "ok"})
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CREDIT_HOLD
+
+
+def test_staff_without_order_access_and_anonymous_visitors_are_kept_out(django_user_model, client):
+    held_order()
+    assert client.get(QUEUE).status_code == 302
+    assert client.post(DECIDE, {}).status_code == 302
+    nobody = django_user_model.objects.create_user("nobody", password="x-secret-pass-1", is_staff=True)
+    assert _as(nobody).get(QUEUE).status_code == 403
+
+
+def test_decisions_are_csrf_protected(finance_user):
+    order = held_order()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(finance_user)
+    response = client.post(DECIDE, {"orders": [order.pk], "decision": "release", "note": "ok"})
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CREDIT_HOLD
+
+
+def test_releasing_one_order_from_the_page(finance_user):
+    order = held_order()
+    client = _as(finance_user)
+    response = client.post(DECIDE, {"orders": [order.pk], "decision": "release", "note": "Prepayment received",
+                                    "next": f"{QUEUE}?sort=-value"}, follow=True)
+    assert response.redirect_chain == [(f"{QUEUE}?sort=-value", 302)]
+    html = response.content.decode()
+    assert f"1 released ({order.number}: now allocated)." in html
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+    # Gone from the queue, listed under the recent decisions with its status now.
+    assert f'<tr class="held" data-order="{order.number}">' not in html
+    assert f'data-order="{order.number}"' in html and "Prepayment received" in html and "Allocated" in html
+
+
+def test_a_decision_without_a_note_or_without_orders_is_refused_with_a_message(finance_user):
+    order = held_order()
+    client = _as(finance_user)
+    response = client.post(DECIDE, {"orders": [order.pk], "decision": "release", "note": "  "}, follow=True)
+    assert "A note is required" in response.content.decode()
+    response = client.post(DECIDE, {"decision": "reject", "note": "no"}, follow=True)
+    assert "Select at least one order." in response.content.decode()
+    response = client.post(DECIDE, {"orders": ["x"], "decision": "approve", "note": "no"}, follow=True)
+    assert response.status_code == 200 and "is not one of the available choices" in response.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CREDIT_HOLD
+    assert not AuditEntry.objects.filter(action__startswith="order.credit_hold").exists()
+
+
+def test_bulk_reject_from_the_page_reports_every_order(finance_user):
+    customer = CustomerFactory(credit_limit=Decimal("100.00"))
+    product = stocked_product()
+    orders = [held_order(customer=customer, product=product) for _ in range(3)]
+    response = _as(finance_user).post(
+        DECIDE, {"orders": [o.pk for o in orders] + [999999], "decision": "reject", "note": "Fraud suspected"},
+        follow=True)
+    html = response.content.decode()
+    assert "3 rejected" in html and "1 skipped (#999999: no longer exists)" in html
+    assert {o.status for o in type(orders[0]).objects.filter(pk__in=[o.pk for o in orders])} == {"cancelled"}
+    assert AuditEntry.objects.filter(action="order.credit_hold_rejected", note="Fraud suspected").count() == 3
+
+
+def test_a_redirect_outside_the_queue_is_not_followed(finance_user):
+    order = held_order()
+    response = _as(finance_user).post(DECIDE, {"orders": [order.pk], "decision": "release", "note": "ok",
+                                               "next": "https://evil.example/"})
+    assert response["Location"] == QUEUE
+
+
+def test_filters_and_sorting(finance_user):
+    product = stocked_product()
+    small_customer = CustomerFactory(name="Alpha Plumbing", credit_limit=Decimal("50.00"))
+    big_customer = CustomerFactory(name="Zeta Heating", credit_limit=Decimal("50.00"))
+    small = held_order(customer=small_customer, product=product, quantity="1")
+    big = held_order(customer=big_customer, product=product, quantity="5")
+    old = held_order(customer=big_customer, product=product, quantity="2")
+    BusinessEvent.objects.filter(aggregate_id=str(old.pk), event_type="order.credit_hold").update(
+        recorded_at=timezone.now() - timedelta(days=4))
+    client = _as(finance_user)
+
+    def listed(**params) -> list[str]:
+        response = client.get(QUEUE, params)
+        assert response.status_code == 200
+        return [row["order"].number for row in response.context["rows"]]
+
+    assert listed() == [old.number, small.number, big.number]  # oldest hold first
+    assert listed(sort="-value") == [big.number, old.number, small.number]
+    assert listed(sort="value") == [small.number, old.number, big.number]
+    assert listed(sort="customer")[0] == small.number
+    assert listed(customer=big_customer.pk) == [old.number, big.number]
+    assert listed(age="gt3d") == [old.number]
+    assert listed(age="lt1d", sort="-age") == [big.number, small.number]
+    assert listed(age="nonsense", sort="sideways") == [old.number, small.number, big.number]
+    assert "No held orders match these filters." in client.get(QUEUE, {"age": "gt7d"}).content.decode()
+
+
+def test_the_queue_costs_a_bounded_number_of_queries(finance_user):
+    customer = CustomerFactory(credit_limit=Decimal("50.00"))
+    product = stocked_product()
+    held_order(customer=customer, product=product)
+    client = _as(finance_user)
+    client.get(QUEUE)
+    with CaptureQueriesContext(connection) as one:
+        client.get(QUEUE)
+    for _ in range(6):
+        held_order(customer=customer, product=product)
+    with CaptureQueriesContext(connection) as seven:
+        client.get(QUEUE)
+    # The standing is computed once per customer, so more orders of one customer cost nothing more.
+    assert len(seven.captured_queries) == len(one.captured_queries)
+
+
+def test_the_home_page_links_to_the_queue(finance_user):
+    held_order()
+    html = _as(finance_user).get("/").content.decode()
+    assert reverse("credit-holds") in html

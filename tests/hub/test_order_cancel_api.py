@@ -1,0 +1,103 @@
+"""POST /api/v1/orders/{id}/cancel: stock back, unacknowledged supplier POs withdrawn, events; not after shipping."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from canonical.models import BusinessEvent, InventoryPosition, Order, PurchaseOrder, SupplierAcknowledgement
+from tests.hub.ordering_support import new_key, shop_build
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop(db):
+    return shop_build()
+
+
+@pytest.fixture
+def crm(partner_client, shop):
+    return partner_client("crm", "crm")
+
+
+def place(client, lines):
+    response = client.post(
+        "/api/v1/orders", {"customer": "CRM-100", "ship_to": "CRM-100-1", "lines": lines}, format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+    )
+    assert response.status_code == 201, response.json()
+    return Order.objects.get(pk=response.json()["order"]["id"])
+
+
+def test_cancel_gives_the_stock_back_and_withdraws_the_purchase_orders(crm, shop):
+    order = place(crm, [{"sku": "WID-1", "quantity": "4"}, {"sku": "BOLT-1", "quantity": "50"},
+                        {"sku": "CRATE-1", "quantity": "1"}])
+    drop = PurchaseOrder.objects.get(kind="drop_ship")
+    SupplierAcknowledgement.objects.create(purchase_order=drop, acknowledged_at=timezone.now())
+    PurchaseOrder.objects.filter(pk=drop.pk).update(status="acknowledged")
+
+    response = crm.post(f"/api/v1/orders/{order.pk}/cancel", {"reason": "customer changed plans"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["order"]["status"] == "cancelled" and body["changed"] is True
+    assert body["reservations_released"] == 1
+    replenishment = PurchaseOrder.objects.get(kind="replenishment")
+    assert body["purchase_orders_cancelled"] == [replenishment.number]
+    assert body["purchase_orders_kept"] == [{"number": drop.number, "reason": "the supplier has it as acknowledged"}]
+    replenishment.refresh_from_db()
+    assert replenishment.status == "cancelled"
+    assert InventoryPosition.objects.get(product=shop.widget, location=shop.east).reserved == 0
+    types = list(BusinessEvent.objects.filter(aggregate_type="order", aggregate_id=str(order.pk))
+                 .order_by("sequence").values_list("event_type", flat=True))
+    assert types[-3:] == ["order.reservations_released", "order.status_changed", "order.cancelled"]
+    withdrawn = BusinessEvent.objects.get(aggregate_type="purchase_order", aggregate_id=str(replenishment.pk),
+                                          event_type="purchase_order.updated")
+    assert (withdrawn.payload["from"], withdrawn.payload["to"]) == ("sent", "cancelled")
+    assert withdrawn.payload["purchase_order"]["supplier"] == "acme-supply"
+
+    again = crm.post(f"/api/v1/orders/{order.pk}/cancel", format="json")
+    assert again.status_code == 200 and again.json()["changed"] is False
+
+
+@pytest.mark.parametrize("status", ["partially_shipped", "shipped", "invoiced", "closed"])
+def test_an_order_past_shipping_cannot_be_cancelled(crm, shop, status):
+    order = place(crm, [{"sku": "WID-1", "quantity": "1"}])
+    Order.objects.filter(pk=order.pk).update(status=status)
+    response = crm.post(f"/api/v1/orders/{order.pk}/cancel", format="json")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["type"].endswith("/illegal-transition")
+    assert (body["from"], body["to"]) == (status, "cancelled")
+    assert (body["current_status"], body["requested_status"]) == (status, "cancelled")
+    assert InventoryPosition.objects.get(product=shop.widget, location=shop.east).reserved == 1  # untouched
+
+
+def test_only_the_placing_system_the_system_of_record_or_staff_may_cancel(partner_client, crm, shop, admin_client):
+    order = place(crm, [{"sku": "WID-1", "quantity": "1"}])
+    shop_client = partner_client("shop", "ecommerce")
+    refused = shop_client.post(f"/api/v1/orders/{order.pk}/cancel", format="json")
+    assert refused.status_code == 403 and "did not place" in refused.json()["detail"]
+    erp = partner_client("erp", "erp")
+    assert erp.post(f"/api/v1/orders/{order.pk}/cancel", format="json").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "pointer"),
+    [
+        ("/api/v1/orders/999999/cancel", {}, 404, None),
+        ("/api/v1/orders/99999999999999999999/cancel", {}, 404, None),
+        ("{order}", {"reason": "x" * 501}, 400, "/reason"),
+        ("{order}", {"why": "x"}, 400, "/why"),
+        ("{order}", ["x"], 400, None),
+    ],
+)
+def test_bad_cancel_requests_are_problems(crm, shop, path, body, status, pointer):
+    order = place(crm, [{"sku": "WID-1", "quantity": "1"}])
+    path = path.replace("{order}", f"/api/v1/orders/{order.pk}/cancel")
+    response = crm.post(path, body, format="json")
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    if pointer:
+        assert pointer in [e["pointer"] for e in response.json()["errors"]]

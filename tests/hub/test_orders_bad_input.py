@@ -1,0 +1,166 @@
+"""Every refusal of POST /api/v1/orders is a problem detail naming what was wrong; nothing is a 500."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from canonical.models import Customer, Order
+from hub.models import IdempotencyRecord
+from tests.hub.ordering_support import new_key, shop_build
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shop(db):
+    return shop_build()
+
+
+@pytest.fixture
+def crm(partner_client, shop):
+    return partner_client("crm", "crm")
+
+
+def body(**overrides):
+    data = {"customer": "CRM-100", "ship_to": "CRM-100-1", "lines": [{"sku": "WID-1", "quantity": "1"}]}
+    data.update(overrides)
+    return data
+
+
+def post(client, data, **headers):
+    headers.setdefault("HTTP_IDEMPOTENCY_KEY", new_key())
+    if isinstance(data, str | bytes):
+        return client.generic("POST", "/api/v1/orders", data, content_type="application/json", **headers)
+    return client.post("/api/v1/orders", data, format="json", **headers)
+
+
+def assert_problem(response, status, *, slug=None, pointer=None):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status and problem["detail"]
+    if slug:
+        assert problem["type"].endswith(f"/{slug}"), problem
+    if pointer:
+        assert pointer in [e["pointer"] for e in problem.get("errors", [])], problem
+    return problem
+
+
+def test_no_idempotency_key_is_a_400_and_places_nothing(crm, shop):
+    response = crm.post("/api/v1/orders", body(), format="json")
+    assert_problem(response, 400, slug="idempotency-key-missing", pointer="header:Idempotency-Key")
+    assert not Order.objects.exists() and not IdempotencyRecord.objects.exists()
+
+
+@pytest.mark.parametrize("key", ["", "   ", '""', "x" * 256, "clé-é", "a\"b", "a\\b", "tab\there"])
+def test_a_key_that_is_not_a_valid_string_is_a_400(crm, shop, key):
+    response = post(crm, body(), HTTP_IDEMPOTENCY_KEY=key)
+    slug = "idempotency-key-missing" if not key.strip() else "idempotency-key-invalid"
+    assert_problem(response, 400, slug=slug)
+    assert not Order.objects.exists()
+
+
+def test_malformed_json_is_a_400_that_does_not_use_up_the_key(crm, shop):
+    key = new_key()
+    assert_problem(post(crm, '{"customer": ', HTTP_IDEMPOTENCY_KEY=key), 400, slug="malformed-json")
+    assert post(crm, body(), HTTP_IDEMPOTENCY_KEY=key).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("data", "pointer"),
+    [
+        (body(customer="CRM-404"), "/customer"),
+        (body(customer=999999), "/customer"),
+        (body(customer={"system": "nope", "external_id": "1"}), "/customer"),
+        (body(customer={"external_id": "CRM-100", "colour": 1}), "/customer"),
+        (body(customer=True), "/customer"),
+        (body(ship_to="CRM-404"), "/ship_to"),
+        (body(lines=[]), "/lines"),
+        (body(lines={"sku": "WID-1"}), "/lines"),
+        (body(lines=[{"sku": "WID-1", "quantity": "1"}] * 201), "/lines"),
+        (body(lines=[{"sku": "WID-1", "quantity": "0"}]), "/lines/0/quantity"),
+        (body(lines=[{"sku": "WID-1", "quantity": "-2"}]), "/lines/0/quantity"),
+        (body(lines=[{"sku": "WID-1", "quantity": "1.0001"}]), "/lines/0/quantity"),
+        (body(lines=[{"sku": "WID-1", "quantity": "NaN"}]), "/lines/0/quantity"),
+        (body(lines=[{"sku": "WID-1", "quantity": "1e400"}]), "/lines/0/quantity"),
+        (body(lines=[{"sku": "WID-1"}]), "/lines/0/quantity"),
+        (body(lines=[{"quantity": "1"}]), "/lines/0/sku"),
+        (body(lines=[{"sku": "W\u0000", "quantity": "1"}]), "/lines/0/sku"),
+        (body(lines=[{"sku": "WID-1", "quantity": "1", "unit_price": "-1"}]), "/lines/0/unit_price"),
+        (body(lines=[{"sku": "WID-1", "quantity": "1", "requested_date": "2030-02-30"}]), "/lines/0/requested_date"),
+        (body(lines=[{"sku": "WID-1", "quantity": "1", "discount": "5"}]), "/lines/0/discount"),
+        (body(requested_date="tomorrow"), "/requested_date"),
+        (body(customer_po="P" * 61), "/customer_po"),
+        (body(external_id="x" * 201), "/external_id"),
+        (body(priority="rush"), "/priority"),
+        (body(**{"a\u0000": 1}), None),
+    ],
+)
+def test_a_malformed_body_is_a_400_naming_the_field(crm, shop, data, pointer):
+    response = post(crm, data)
+    problem = assert_problem(response, 400, slug="validation-error", pointer=pointer)
+    assert problem["errors"]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("data", ["[]", '"order"', "42", "null"])
+def test_a_body_that_is_not_an_object_is_a_400(crm, shop, data):
+    assert_problem(post(crm, data), 400)
+
+
+def _refusal(crm, data, pointer):
+    problem = assert_problem(post(crm, data), 422, slug="order-refused", pointer=pointer)
+    assert not Order.objects.exists()
+    return problem
+
+
+def test_an_inactive_customer_is_refused(crm, shop):
+    Customer.objects.filter(pk=shop.customer.pk).update(status="inactive")
+    _refusal(crm, body(), "/customer")
+
+
+def test_a_customer_that_is_not_a_sold_to_is_refused(crm, shop):
+    _refusal(crm, body(customer="CRM-100-1"), "/customer")
+
+
+def test_a_ship_to_outside_the_customers_hierarchy_is_refused(crm, shop):
+    problem = _refusal(crm, body(ship_to=shop.other.pk), "/ship_to")
+    assert "not in the hierarchy" in problem["detail"]
+
+
+def test_a_ship_to_that_is_not_a_ship_to_account_is_refused(crm, shop):
+    _refusal(crm, body(ship_to=shop.payables.pk), "/ship_to")
+
+
+def test_a_customer_with_several_sites_must_name_the_ship_to(crm, shop):
+    Customer.objects.create(account_number="C-100-2", name="Second yard", parent=shop.customer, is_sold_to=False,
+                            is_bill_to=False)
+    data = body()
+    data.pop("ship_to")
+    _refusal(crm, data, "/ship_to")
+
+
+def test_unknown_inactive_and_unpriced_skus_and_a_stale_price_are_all_named_at_once(crm, shop):
+    problem = _refusal(crm, body(lines=[
+        {"sku": "WID-1", "quantity": "1"},
+        {"sku": "NOPE-1", "quantity": "1"},
+        {"sku": "OLD-1", "quantity": "1"},
+        {"sku": "NOPRICE-1", "quantity": "1"},
+        {"sku": "GAD-1", "quantity": "1", "unit_price": "20.00"},
+    ]), None)
+    assert [e["pointer"] for e in problem["errors"]] == [
+        "/lines/1/sku", "/lines/2/sku", "/lines/3/sku", "/lines/4/unit_price"]
+    assert "15.00" in problem["errors"][3]["messages"][0]  # the contract price the customer gets
+
+
+def test_a_supplier_cannot_place_orders(partner_client, shop):
+    supplier = partner_client("acme-supply", "supplier")
+    assert_problem(post(supplier, body()), 403, slug="access-denied")
+
+
+def test_without_a_key_nobody_gets_in(client, shop):
+    response = client.post("/api/v1/orders", json.dumps(body()), content_type="application/json",
+                           HTTP_IDEMPOTENCY_KEY=new_key())
+    assert response.status_code == 401

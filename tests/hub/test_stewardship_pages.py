@@ -1,0 +1,159 @@
+"""The data stewards' duplicate pages: who may see them, what they show, and that every post
+either does what it says or comes back with a message (never a 500)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from canonical.context import Actor
+from canonical.models import Address, Customer, DuplicateDismissal
+from connectors.models import IntegrationException
+from hub.workflows.onboarding import customer_onboarding_check
+from tests.factories import CustomerFactory, ExternalRefFactory, OrderFactory, SystemFactory
+
+pytestmark = pytest.mark.django_db
+
+REVIEWS = "/portal/stewardship/duplicates/"
+
+
+def user_with(django_user_model, username, *codenames, staff=True):
+    user = django_user_model.objects.create_user(username, is_staff=staff)
+    group = Group.objects.create(name=f"{username}-group")
+    group.permissions.set(Permission.objects.filter(codename__in=codenames))
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def steward(django_user_model):
+    return user_with(django_user_model, "sam", "work_data_stewardship_queue", "view_integrationexception")
+
+
+@pytest.fixture
+def review():
+    erp = SystemFactory(code="erp", kind="erp")
+    legacy = CustomerFactory(account_number="C900001", name="Acme Plumbing Inc.", tax_id="12-3456789")
+    ExternalRefFactory(system=erp, entity_type="customer", external_id="900001", object_id=legacy.pk)
+    OrderFactory(customer=legacy)
+    new = CustomerFactory(account_number="A-2001", name="ACME Plumbing, Inc", tax_id="123456789", status="pending")
+    Address.objects.create(customer=new, kind="billing", line1="1 Main St", city="Springfield", postal_code="62701")
+    outcome = customer_onboarding_check(customer=new, actor=Actor.hub())
+    return legacy, new, outcome.exception
+
+
+def test_the_list_shows_the_open_reviews_to_a_steward(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    response = client.get(REVIEWS)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'data-exception="{exception.pk}"' in body
+    assert "ACME Plumbing, Inc" in body and "C900001" in body and ">1.0<" in body
+
+
+def test_the_review_shows_both_accounts_the_reasons_and_the_suggested_survivor(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    response = client.get(f"{REVIEWS}{exception.pk}/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "same tax id (123456789 / 12-3456789)" in body
+    assert "suggested: keep C900001" in body, "the account ERP already knows"
+    assert "erp: 900001" in body and ">1 order<" in body
+    assert f"?survivor={legacy.pk}&amp;merged={new.pk}" in body
+    assert f"?survivor={new.pk}&amp;merged={legacy.pk}" in body
+
+
+def test_merge_is_confirmed_on_a_page_that_says_what_moves_then_done_by_post(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    confirm = client.get(f"{REVIEWS}{exception.pk}/merge/", {"survivor": new.pk, "merged": legacy.pk})
+    assert confirm.status_code == 200
+    assert "What moves to A-2001" in confirm.content.decode() and "erp: 900001" in confirm.content.decode()
+    assert Customer.objects.get(pk=legacy.pk).status == "active", "a GET changes nothing"
+
+    done = client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": new.pk, "merged": legacy.pk,
+                                                          "note": "same tax id"}, follow=True)
+    assert done.status_code == 200
+    text = done.content.decode()
+    assert "C900001 was merged into A-2001" in text and "The review is resolved" in text
+    legacy.refresh_from_db()
+    new.refresh_from_db()
+    assert (legacy.status, legacy.merged_into, new.status) == ("merged", new, "active")
+    assert IntegrationException.objects.get(pk=exception.pk).status == "resolved"
+
+
+def test_dismiss_needs_a_reason_and_then_records_the_decision(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    refused = client.post(f"{REVIEWS}{exception.pk}/dismiss/", {"candidates": [legacy.pk], "reason": ""}, follow=True)
+    assert refused.status_code == 200 and "Say why they are not duplicates." in refused.content.decode()
+    assert not DuplicateDismissal.objects.exists()
+    done = client.post(f"{REVIEWS}{exception.pk}/dismiss/", {"candidates": [legacy.pk], "reason": "franchise"},
+                       follow=True)
+    assert "are not duplicates of A-2001" in done.content.decode()
+    assert DuplicateDismissal.objects.count() == 1
+    new.refresh_from_db()
+    assert new.onboarding == "activation_requested"
+
+
+@pytest.mark.parametrize("path, data", [
+    ("merge/", {"survivor": "x", "merged": "1"}),
+    ("merge/", {"survivor": "999999", "merged": "999998"}),
+    ("merge/", {}),
+    ("dismiss/", {"candidates": ["abc"], "reason": "x"}),
+    ("dismiss/", {"candidates": ["999999"], "reason": "x"}),
+])
+def test_bad_posts_come_back_with_a_message_and_change_nothing(client, steward, review, path, data):
+    legacy, new, exception = review
+    client.force_login(steward)
+    response = client.post(f"{REVIEWS}{exception.pk}/{path}", data)
+    assert response.status_code == 302 and response["Location"] == f"{REVIEWS}{exception.pk}/"
+    page = client.get(response["Location"])
+    assert b'class="error"' in page.content
+    assert IntegrationException.objects.get(pk=exception.pk).status == "open"
+    assert Customer.objects.filter(status="merged").count() == 0
+
+
+def test_a_closed_review_says_so_and_offers_no_actions(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    client.post(f"{REVIEWS}{exception.pk}/dismiss/", {"candidates": [legacy.pk], "reason": "franchise"})
+    page = client.get(f"{REVIEWS}{exception.pk}/").content.decode()
+    assert 'id="closed"' in page and "resolved by sam" in page
+    assert "Not duplicates</button>" not in page and "merge A-2001 into it" not in page
+    again = client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk}, follow=True)
+    assert "someone may have decided it already" in again.content.decode()
+
+
+def test_users_who_are_not_stewards_cannot_see_or_use_the_pages(client, django_user_model, review):
+    legacy, new, exception = review
+    finance = user_with(django_user_model, "fiona", "work_finance_queue", "release_credit_hold")
+    client.force_login(finance)
+    for response in (client.get(REVIEWS), client.get(f"{REVIEWS}{exception.pk}/"),
+                     client.get(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk}),
+                     client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk}),
+                     client.post(f"{REVIEWS}{exception.pk}/dismiss/", {"candidates": [legacy.pk], "reason": "x"})):
+        assert response.status_code == 403
+    assert Customer.objects.get(pk=new.pk).status == "pending" and not DuplicateDismissal.objects.exists()
+    client.logout()
+    anonymous = client.get(REVIEWS)
+    assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
+
+
+def test_unknown_or_other_exceptions_are_404(client, steward, review):
+    client.force_login(steward)
+    assert client.get(f"{REVIEWS}999999/").status_code == 404
+    other = IntegrationException.objects.create(
+        category="credit_hold", team="finance", title="x", fingerprint="x", last_seen_at=review[2].last_seen_at,
+        sla_due_at=review[2].sla_due_at)
+    assert client.get(f"{REVIEWS}{other.pk}/").status_code == 404
+
+
+def test_the_exception_in_the_queue_links_to_its_review(client, steward, review):
+    client.force_login(steward)
+    exception = review[2]
+    page = client.get(f"/admin/connectors/integrationexception/{exception.pk}/change/")
+    assert page.status_code == 200
+    assert f'href="{REVIEWS}{exception.pk}/">Review the duplicates</a>' in page.content.decode()
