@@ -281,6 +281,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_q": {"level": env_str("HUB_Q_LOG_LEVEL", "WARNING")},
+        "django-q": {"level": env_str("HUB_Q_LOG_LEVEL", "WARNING")},  # django-q2 logs under this name
         # httpx logs every request at INFO; deliveries keep their own record of each attempt.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
