@@ -11,9 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from canonical.access import AccessDenied, acting_system, domain_read_assert
-from canonical.api.views.base import PartnerOrStaff, actor_for
+from canonical.api.views.base import PartnerOrStaff, actor_for, visible_record
 from canonical.api.views.billing import InvoiceViewSet
-from canonical.errors import UnknownReference
 from canonical.models import Domain, Invoice, SystemKind
 from canonical.serializers.billing import InvoiceSerializer, invoice_queryset
 from hub.workflows.disputes import REASON_MAX_LENGTH, invoice_dispute
@@ -21,7 +20,6 @@ from hub.workflows.disputes import REASON_MAX_LENGTH, invoice_dispute
 # The systems that speak for the customer; the ERP, which owns invoices, changes them by upsert.
 DISPUTING_KINDS = frozenset({SystemKind.CRM, SystemKind.ECOMMERCE})
 STAFF_PERMISSION = "canonical.change_invoice"
-_MAX_ID = 2**63 - 1
 
 
 class DisputeInput(serializers.Serializer):
@@ -78,13 +76,8 @@ class InvoiceDisputeView(APIView):
     )
     def post(self, request, id: int):  # noqa: A002 - the path parameter's documented name
         domain_read_assert(request.user, Domain.INVOICES)
-        invoices = Invoice.objects.all()
-        system = acting_system(request.user)
-        if system is not None:
-            invoices = InvoiceViewSet().scope_for_system(invoices, system)
-        invoice = invoices.filter(pk=id).first() if id <= _MAX_ID else None
-        if invoice is None:
-            raise UnknownReference(f"No invoice with id {id}.", invoice=id)
+        invoice = visible_record(user=request.user, queryset=Invoice.objects.all(), viewset=InvoiceViewSet, pk=id,
+                                 noun="invoice")
         dispute_assert(request.user)
         data = DisputeInput(data=request.data)
         data.is_valid(raise_exception=True)

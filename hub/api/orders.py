@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 
 from canonical.access import AccessDenied, acting_system
 from canonical.api.fields import StrictFieldsMixin
-from canonical.api.views.base import PartnerOrStaff, actor_for
+from canonical.api.views.base import PartnerOrStaff, actor_for, visible_record
 from canonical.api.views.orders import OrderViewSet
-from canonical.errors import CanonicalError, UnknownReference
+from canonical.errors import CanonicalError
 from canonical.models import Domain, Order, SystemOfRecord
 from canonical.serializers.orders import OrderSerializer, order_queryset
 from canonical.services.order_entry import LineRequest, order_request_check
@@ -43,8 +43,6 @@ from hub.idempotency import (
 )
 from hub.problems import Problem, problem_exception_handler
 from hub.workflows.orders import OrderSubmission, order_cancel, order_submit
-
-_MAX_ID = 2**63 - 1
 
 
 class OrderSubmitInput(StrictFieldsMixin, serializers.Serializer):
@@ -263,13 +261,8 @@ class OrderCancelView(APIView):
     )
     def post(self, request, id: int):  # noqa: A002 - the path parameter's documented name
         ordering_assert(request.user, staff_permission="canonical.change_order", what="Cancelling orders")
-        orders = Order.objects.all()
-        system = acting_system(request.user)
-        if system is not None:
-            orders = OrderViewSet().scope_for_system(orders, system)
-        order = orders.filter(pk=id).first() if id <= _MAX_ID else None
-        if order is None:
-            raise UnknownReference(f"No order with id {id}.", order=id)
+        order = visible_record(user=request.user, queryset=Order.objects.all(), viewset=OrderViewSet, pk=id,
+                               noun="order")
         cancel_assert(request.user, order)
         serializer = OrderCancelInput(data=request.data if request.data else {})
         serializer.is_valid(raise_exception=True)

@@ -8,15 +8,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from canonical.access import acting_system, domain_read_assert
-from canonical.api.views.base import PartnerOrStaff
+from canonical.access import domain_read_assert
+from canonical.api.views.base import PartnerOrStaff, visible_record
 from canonical.api.views.orders import OrderViewSet
-from canonical.errors import UnknownReference
 from canonical.models import Domain, Order, OrderStatus
 from hub.selectors.timeline import MAX_ENTRIES_PER_KIND, Kind, OrderTimeline, TimelineViewer, order_timeline
 
 # Larger than any id the database hands out: answered 404 without asking it.
-_MAX_ID = 2**63 - 1
 
 
 class TimelineOrderSerializer(serializers.Serializer):
@@ -97,13 +95,8 @@ class OrderTimelineView(APIView):
     )
     def get(self, request, id: int):  # noqa: A002 - the path parameter's documented name
         domain_read_assert(request.user, Domain.ORDERS)
-        orders = Order.objects.select_related("customer")
-        system = acting_system(request.user)
-        if system is not None:
-            orders = OrderViewSet().scope_for_system(orders, system)  # the order read endpoint's row rules
-        order = orders.filter(pk=id).first() if id <= _MAX_ID else None
-        if order is None:
-            raise UnknownReference(f"No order with id {id}.", order=id)
+        order = visible_record(user=request.user, queryset=Order.objects.select_related("customer"),
+                               viewset=OrderViewSet, pk=id, noun="order")
         timeline = order_timeline(order=order, viewer=TimelineViewer.for_user(request.user))
         return Response(timeline_body(timeline, request))
 

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from canonical.access import acting_system, domain_read_assert, write_as_assert
 from canonical.context import Actor, new_correlation_id
+from canonical.errors import UnknownReference
 from canonical.models import System
 from canonical.services.refs import (
     UpsertResult,
@@ -81,6 +82,22 @@ class CanonicalReadViewSet(viewsets.ReadOnlyModelViewSet):
     def scope_for_system(self, queryset: models.QuerySet, system: System) -> models.QuerySet:
         """Row-level visibility for a partner system; all rows of a readable domain by default."""
         return queryset
+
+
+# Hub ids are 64-bit: a larger id in a path is simply not found (not a database overflow).
+MAX_HUB_ID = 2**63 - 1
+
+
+def visible_record(*, user, queryset: models.QuerySet, viewset: type[CanonicalReadViewSet], pk: int, noun: str):
+    """The record with hub id ``pk`` as ``viewset``'s read endpoint shows it to ``user`` (its row rules for
+    a partner system); a record the caller may not see answers exactly like a missing one."""
+    system = acting_system(user)
+    if system is not None:
+        queryset = viewset().scope_for_system(queryset, system)
+    record = queryset.filter(pk=pk).first() if pk <= MAX_HUB_ID else None
+    if record is None:
+        raise UnknownReference(f"No {noun} with id {pk}.", **{noun: pk})
+    return record
 
 
 _SYSTEM_PARAM = OpenApiParameter("system", str, OpenApiParameter.PATH, description="Code of the external system.")
