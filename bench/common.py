@@ -305,3 +305,40 @@ def verdict(passed: bool, *measurements: Measurement) -> str:
     if any(m.failures for m in measurements):
         return "INVALID (non-2xx responses; see above)"
     return "PASS" if passed else "MISS"
+
+
+SHIPMENTS = 200  # milestones rotate over these, so 16 clients rarely wait on one shipment's row lock
+
+
+def milestone_shipments_create(*, erp, wms, count: int = SHIPMENTS) -> None:
+    """An order in fulfilment with ``count`` shipments the WMS knows as WMS-SH-<i>: what the milestone
+    benchmarks (REST upsert and inbound message) report on."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from canonical.models import (
+        Customer,
+        EntityType,
+        ExternalRef,
+        Location,
+        Order,
+        OrderLine,
+        OrderStatus,
+        Product,
+        Shipment,
+    )
+
+    customer = Customer.objects.create(account_number="BENCH-1", name="Bench Customer")
+    product = Product.objects.create(sku="BENCH-SKU", description="Bench product")
+    location = Location.objects.create(code="wh-bench", name="Bench warehouse")
+    order = Order.objects.create(
+        number="SO-BENCH-1", customer=customer, ship_to=customer, bill_to=customer,
+        status=OrderStatus.IN_FULFILMENT, placed_at=timezone.now() - timedelta(days=1), source_system=erp,
+    )
+    OrderLine.objects.create(order=order, line_number=1, product=product, quantity_ordered=10, unit_price=5)
+    for i in range(count):
+        shipment = Shipment.objects.create(number=f"SH-BENCH-{i}", order=order, location=location)
+        ExternalRef.objects.create(
+            system=wms, entity_type=EntityType.SHIPMENT, external_id=f"WMS-SH-{i}", object_id=shipment.pk
+        )

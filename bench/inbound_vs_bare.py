@@ -21,7 +21,6 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 GOAL_RATIO = 0.4
-SHIPMENTS = 200  # milestones rotate over these, so 16 clients rarely wait on one shipment's row lock
+SHIPMENTS = common.SHIPMENTS
 DEFAULT_URL = os.environ.get("BENCH_INBOUND_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub_bench_inbound")
 PATH = "/api/v1/inbound/wms/shipment.milestone"
 
@@ -47,20 +46,10 @@ TARGET_DESCRIPTION = (
 
 
 def _prepare() -> tuple[list[dict], list[dict]]:
-    from django.utils import timezone
 
     from canonical.context import Actor
     from canonical.models import (
-        Customer,
         Domain,
-        EntityType,
-        ExternalRef,
-        Location,
-        Order,
-        OrderLine,
-        OrderStatus,
-        Product,
-        Shipment,
         System,
         SystemOfRecord,
     )
@@ -90,19 +79,7 @@ def _prepare() -> tuple[list[dict], list[dict]]:
     rate_plan_assign(plan=plan, consumer=consumer, actor=actor)
     key = api_key_issue(consumer=consumer, actor=actor).raw_key
 
-    customer = Customer.objects.create(account_number="BENCH-1", name="Bench Customer")
-    product = Product.objects.create(sku="BENCH-SKU", description="Bench product")
-    location = Location.objects.create(code="wh-bench", name="Bench warehouse")
-    order = Order.objects.create(
-        number="SO-BENCH-1", customer=customer, ship_to=customer, bill_to=customer,
-        status=OrderStatus.IN_FULFILMENT, placed_at=timezone.now() - timedelta(days=1), source_system=erp,
-    )
-    OrderLine.objects.create(order=order, line_number=1, product=product, quantity_ordered=10, unit_price=5)
-    for i in range(SHIPMENTS):
-        shipment = Shipment.objects.create(number=f"SH-BENCH-{i}", order=order, location=location)
-        ExternalRef.objects.create(
-            system=wms, entity_type=EntityType.SHIPMENT, external_id=f"WMS-SH-{i}", object_id=shipment.pk
-        )
+    common.milestone_shipments_create(erp=erp, wms=wms)
 
     auth = {"Authorization": f"Bearer {key}"}
     target = [

@@ -14,7 +14,6 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common  # noqa: E402
 
 GOAL_RATIO = 0.5
-SHIPMENTS = 200  # milestones rotate over these, so 16 clients rarely wait on one shipment's row lock
+SHIPMENTS = common.SHIPMENTS
 DEFAULT_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hub_bench")
 
 BASELINE_DESCRIPTION = (
@@ -60,19 +59,9 @@ def _milestone_endpoint_exists() -> bool:
 
 def _target_milestones() -> tuple[Target, str]:
     """Milestones from the WMS for shipments of one order, each with its own occurred_at."""
-    from django.utils import timezone
 
     from canonical.models import (
-        Customer,
         Domain,
-        EntityType,
-        ExternalRef,
-        Location,
-        Order,
-        OrderLine,
-        OrderStatus,
-        Product,
-        Shipment,
         System,
         SystemOfRecord,
     )
@@ -83,19 +72,7 @@ def _target_milestones() -> tuple[Target, str]:
         owner = wms if domain in {Domain.SHIPMENTS, Domain.INVENTORY} else erp
         SystemOfRecord.objects.create(domain=domain, system=owner)
     key = _consumer_key(wms, "bench-wms")
-    customer = Customer.objects.create(account_number="BENCH-1", name="Bench Customer")
-    product = Product.objects.create(sku="BENCH-SKU", description="Bench product")
-    location = Location.objects.create(code="wh-bench", name="Bench warehouse")
-    order = Order.objects.create(
-        number="SO-BENCH-1", customer=customer, ship_to=customer, bill_to=customer,
-        status=OrderStatus.IN_FULFILMENT, placed_at=timezone.now() - timedelta(days=1), source_system=erp,
-    )
-    OrderLine.objects.create(order=order, line_number=1, product=product, quantity_ordered=10, unit_price=5)
-    for i in range(SHIPMENTS):
-        shipment = Shipment.objects.create(number=f"SH-BENCH-{i}", order=order, location=location)
-        ExternalRef.objects.create(
-            system=wms, entity_type=EntityType.SHIPMENT, external_id=f"WMS-SH-{i}", object_id=shipment.pk
-        )
+    common.milestone_shipments_create(erp=erp, wms=wms)
     headers = {"Authorization": f"Bearer {key}"}
     body = json.dumps({"code": "in_transit", "occurred_at": "{ts}", "location_text": "Depot {n}"})
     requests = [
