@@ -95,6 +95,25 @@ class InvoiceUpsertInput(StrictFieldsMixin, serializers.Serializer):
         return attrs
 
 
+def _return_lines_resolve(attrs: dict) -> dict:
+    """A return's customer (default: the order's) must be a party to the order, and each line number one
+    of the order's lines; each line gets its ``order_line_id``."""
+    order = attrs["order"]
+    customer = attrs["customer"] or order.customer
+    if customer.pk not in (order.customer_id, order.ship_to_id, order.bill_to_id):
+        raise serializers.ValidationError({"customer": [_not_your_order(customer, order)]})
+    attrs["customer"] = customer
+    lines = _order_lines(order)
+    errors = []
+    for item in attrs["lines"]:
+        found = lines.get(item["line_number"])
+        item["order_line_id"] = found[0] if found else None
+        errors.append({} if found else {"line_number": [f"Order {order.number} has no line {item['line_number']}."]})
+    if any(errors):
+        raise serializers.ValidationError({"lines": errors})
+    return attrs
+
+
 class ReturnLineInput(StrictFieldsMixin, serializers.Serializer):
     line_number = serializers.IntegerField(min_value=1, help_text="The order line returned.")
     quantity_requested = positive_quantity()
@@ -122,19 +141,7 @@ class ReturnUpsertInput(StrictFieldsMixin, serializers.Serializer):
         return unique_line_numbers(value)
 
     def validate(self, attrs):
-        order = attrs["order"]
-        customer = attrs["customer"] = attrs["customer"] or order.customer
-        if customer.pk not in (order.customer_id, order.ship_to_id, order.bill_to_id):
-            raise serializers.ValidationError({"customer": [_not_your_order(customer, order)]})
-        lines = _order_lines(order)
-        errors = []
-        for item in attrs["lines"]:
-            found = lines.get(item["line_number"])
-            item["order_line_id"] = found[0] if found else None
-            errors.append({} if found else {"line_number": [f"Order {order.number} has no line {item['line_number']}."]})
-        if any(errors):
-            raise serializers.ValidationError({"lines": errors})
-        return attrs
+        return _return_lines_resolve(attrs)
 
 
 class CreditMemoUpsertInput(StrictFieldsMixin, serializers.Serializer):
@@ -203,20 +210,7 @@ class ReturnRequestInput(StrictFieldsMixin, serializers.Serializer):
         return unique_line_numbers(value)
 
     def validate(self, attrs):
-        order = attrs["order"]
-        customer = attrs["customer"] or order.customer
-        if customer.pk not in (order.customer_id, order.ship_to_id, order.bill_to_id):
-            raise serializers.ValidationError({"customer": [_not_your_order(customer, order)]})
-        attrs["customer"] = customer
-        lines = _order_lines(order)
-        errors = []
-        for item in attrs["lines"]:
-            found = lines.get(item["line_number"])
-            item["order_line_id"] = found[0] if found else None
-            errors.append({} if found else {"line_number": [f"Order {order.number} has no line {item['line_number']}."]})
-        if any(errors):
-            raise serializers.ValidationError({"lines": errors})
-        return attrs
+        return _return_lines_resolve(attrs)
 
 
 class ReturnReceiptLineInput(StrictFieldsMixin, serializers.Serializer):
