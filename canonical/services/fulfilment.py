@@ -46,7 +46,7 @@ from canonical.models import (
 )
 from canonical.services.billing import order_invoiced_advance
 from canonical.services.events import event_record
-from canonical.services.inserts import row_insert
+from canonical.services.inserts import row_insert, row_update
 from canonical.services.orders import (
     document_find,
     line_problem,
@@ -159,6 +159,7 @@ def shipment_milestone_record(
     data: dict,
     actor: Actor,
     received_at: datetime.datetime | None = None,
+    savepoint: bool = True,
 ) -> UpsertResult:
     """Record one milestone for the shipment ``system`` knows as ``external_id``.
 
@@ -171,6 +172,9 @@ def shipment_milestone_record(
     ``data["shipment"]``, when given, is the shipment's content (as for shipment_upsert, without
     milestones): only the shipments' system of record may send it, and it is applied first.
     ``received_at`` is when the partner's message reached the hub (default: now).
+    ``savepoint=False`` is for a caller that rolls its whole transaction back on any failure (the
+    inbound pipeline): it saves the savepoint's two round trips, and a failure here then leaves
+    the caller's transaction unusable until it ends.
     """
     data = dict(data)
     content = data.pop("shipment", None)
@@ -179,7 +183,7 @@ def shipment_milestone_record(
         system_of_record_assert(system=system, domain=Domain.SHIPMENTS)
     # Without content, a non-carrier's ownership of shipments is checked by the statement that
     # finds and locks the shipment (see _shipment_for_milestone): one round trip less per milestone.
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         if content is not None:
             shipment_upsert(system=system, external_id=external_id, data=content, actor=actor)
         shipment = _shipment_for_milestone(system=system, external_id=external_id, is_carrier=is_carrier)
@@ -252,7 +256,7 @@ def _milestone_apply(
             setattr(shipment, time_field, milestone.occurred_at)
             update_fields.append(time_field)
             happened.append(event_type)
-    shipment.save(update_fields=update_fields)
+    row_update(shipment, update_fields)
     payload = {
         "shipment": ShipmentSummarySerializer(shipment).data,
         "milestone": ShipmentMilestoneSerializer(milestone).data,
@@ -264,7 +268,7 @@ def _milestone_apply(
         )
         if event_type == "shipment.milestone":
             milestone.event = event
-            milestone.save(update_fields=["event"])
+            row_update(milestone, ["event"])
     return milestone, True
 
 

@@ -1,11 +1,15 @@
-"""One-statement INSERTs the ORM cannot say in one round trip, for the hot write paths.
+"""One-statement INSERTs and UPDATEs for the hot write paths.
 
 ``Model.save()`` needs a SELECT first when a column's value depends on other rows (an event's
 sequence within its aggregate), and a savepoint around the INSERT when a repeat must not spoil
 the transaction (a milestone reported twice). On a busy two-core server every round trip to the
 database costs a context switch each way, so the canonical upserts write those rows with a
-single ``INSERT ... RETURNING`` instead. The statements are portable: PostgreSQL and SQLite
+single ``INSERT ... RETURNING`` instead, prepared once per connection (canonical.services.prepared).
+The statements are portable: PostgreSQL and SQLite
 (3.35+) both take scalar subqueries in VALUES, ``ON CONFLICT (...) DO NOTHING`` and ``RETURNING``.
+
+``row_update`` is ``save(update_fields=...)`` without the ORM's query compilation, which costs
+more than running the statement, and with an optional condition on the row's current values.
 
 No model signals are sent and ``save()`` is not called: the models written this way keep no
 logic there (see the conventions), and the instance ends up as ``save()`` would leave it.
@@ -13,7 +17,11 @@ logic there (see the conventions), and the instance ends up as ``save()`` would 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models, router, transaction
+
+from canonical.services.prepared import prepared
 
 
 def row_insert(
@@ -52,7 +60,7 @@ def row_insert(
         statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) DO NOTHING"
     statement += f" RETURNING {', '.join(quote(field.column) for field in returning)}"
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        cursor.execute(*prepared(statement, params, using=connection.alias))
         row = cursor.fetchone()
     if row is None:
         return False
@@ -61,3 +69,31 @@ def row_insert(
     instance._state.adding = False
     instance._state.db = connection.alias
     return True
+
+
+def row_update(instance: models.Model, fields: Iterable[str], *, where: dict | None = None) -> int:
+    """UPDATE ``fields`` of the saved ``instance`` to its current values, in one plain statement.
+
+    ``auto_now`` fields among them are stamped as ``save()`` stamps them. ``where`` adds
+    conditions on the row's current values ({field name: value}); the answer is the number of
+    rows written, 0 when the row no longer matches them.
+    """
+    meta = instance._meta
+    connection = transaction.get_connection(router.db_for_write(type(instance), instance=instance))
+    quote = connection.ops.quote_name
+    assignments, params = [], []
+    for name in fields:
+        field = meta.get_field(name)
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(field.pre_save(instance, False), connection))
+    conditions = [f"{quote(meta.pk.column)} = %s"]
+    params.append(meta.pk.get_db_prep_value(instance.pk, connection))
+    for name, value in (where or {}).items():
+        field = meta.get_field(name)
+        conditions.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_value(value, connection))
+    statement = (f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+                 f"WHERE {' AND '.join(conditions)}")
+    with connection.cursor() as cursor:
+        cursor.execute(*prepared(statement, params, using=connection.alias))
+        return cursor.rowcount

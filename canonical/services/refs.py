@@ -9,6 +9,7 @@ from django.db import models, transaction
 
 from canonical.errors import NaturalKeyConflict, NotSystemOfRecord, UnknownReference
 from canonical.models import ExternalRef, System, SystemOfRecord
+from canonical.services.prepared import prepared
 
 
 @dataclass
@@ -92,7 +93,7 @@ def external_record_lock(
         params += [system.pk, entity_type, external_id]
         if connection.features.has_select_for_update:
             sql += " FOR UPDATE OF t" if connection.features.has_select_for_update_of else " FOR UPDATE"
-        record = next(iter(model._default_manager.raw(sql, params)), None)
+        record = next(iter(model._default_manager.raw(*prepared(sql, params))), None)
     if owner_of is not None and (record is None or record.hub_domain_owner_id != system.pk):
         system_of_record_assert(system=system, domain=owner_of)  # refuses, naming the owner
     return record

@@ -209,13 +209,15 @@ def shipment_milestone_message(ctx: HandlerContext, payload: dict) -> HandlerRes
     received_at = ctx.received_at or (
         InboundMessage.objects.filter(pk=ctx.message_id).values_list("received_at", flat=True).first()
     )
+    # No savepoint of its own: the pipeline rolls the message's whole transaction back on a failure.
     outcome = shipment_milestone_record(
-        system=ctx.system, external_id=payload["shipment_id"], data=data, actor=ctx.actor, received_at=received_at
+        system=ctx.system, external_id=payload["shipment_id"], data=data, actor=ctx.actor, received_at=received_at,
+        savepoint=False,
     )
     milestone = outcome.instance
     shipment = milestone.shipment
     ctx.links["shipment"] = shipment
-    ctx.links["order"] = shipment.order
+    ctx.links["order"] = lambda: shipment.order  # only a failure links it; nothing fails after this
     return HandlerResult(
         201 if outcome.created else 200,
         {

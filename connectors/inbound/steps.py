@@ -29,7 +29,15 @@ logger = logging.getLogger("connectors.inbound")
 
 
 def inbound_mapping_for(connector: Connector | None, message_type: str) -> MappingModel | None:
+    """The connector's active inbound mapping for ``message_type``, the newest version.
+
+    A connector loaded for a message (connectors.services.inbound) carries ``inbound_mapping_ids``
+    ({message type: mapping id or None}); a message type it names without a mapping costs no query.
+    """
     if connector is None:
+        return None
+    known = getattr(connector, "inbound_mapping_ids", {})
+    if message_type in known and known[message_type] is None:
         return None
     return (
         MappingModel.objects.filter(

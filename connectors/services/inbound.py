@@ -19,6 +19,7 @@ import difflib
 import json
 import logging
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -29,6 +30,8 @@ from canonical.context import Actor
 from canonical.errors import CanonicalError
 from canonical.models import System
 from canonical.services.events import audit_record
+from canonical.services.inserts import row_insert, row_update
+from canonical.services.prepared import prepared
 from connectors.inbound.errors import InboundFailure
 from connectors.inbound.registry import HandlerContext, message_type_get
 from connectors.inbound.steps import failure_from, message_apply
@@ -40,9 +43,11 @@ from connectors.models import (
     InboundMessage,
     InboundMessageRevision,
     InboundStatus,
+    MappingDirection,
     Severity,
     Team,
 )
+from connectors.models import Mapping as MappingModel
 from connectors.secrets import SecretError, secret_resolve
 from connectors.services.exceptions import exception_raise, exceptions_resolve_for_source
 from connectors.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, signature_verify
@@ -54,7 +59,8 @@ MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key",
 MASK = "[masked]"
 DEFAULT_MESSAGE_ID_HEADER = "X-Message-ID"
 STATUS_PATH = "/api/v1/inbound/messages/{id}"
-# An accepted (202) message still waiting after this long is taken up by the sweeper.
+# An authenticated message still waiting after this long (an accepted 202 whose task was lost, or
+# a request that died after storing it) is taken up by the sweeper.
 ASYNC_STALE_AFTER = timedelta(minutes=5)
 _LINK_FIELDS = ("customer", "order", "shipment", "invoice", "purchase_order", "supplier")
 
@@ -100,6 +106,16 @@ def inbound_connector_for(system: System) -> Connector | None:
 # --- (a) store first ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a message, as far as its API key says: the key's system (None when the key is
+    missing or refused), a name for the record, and why the key was refused."""
+
+    system: System | None
+    name: str = ""
+    auth_error: str = ""
+
+
 def inbound_receive(
     *,
     system_code: str,
@@ -109,22 +125,31 @@ def inbound_receive(
     content_type: str,
     remote_addr: str,
     correlation_id: str,
+    sender: Sender | None = None,
 ) -> InboundMessage:
     """Store the message exactly as received (credentials masked), committed before anything else.
 
     Callers run outside any transaction (the API view does), so the row survives whatever
     happens after: the one INSERT is its own transaction in autocommit mode (an explicit
     BEGIN … COMMIT around it would only add two round trips to every message).
+
+    ``sender`` is given when the API key was checked before the message arrived here (the
+    governance policy checks every partner call's key first). A message its own system sends,
+    to a connector that asks for no signature, then takes the sender's message id in the same
+    INSERT: a repeat is known at once, and an id is only ever taken by its system's key holder.
+    When the id is already taken the message is stored without it; ``inbound_accept`` answers it
+    as the repeat it is.
     """
-    # The system's inbound connector with its system in one query; the system alone when it has none.
-    connector = (
-        Connector.objects.filter(system__code=system_code, enabled=True, direction__in=INBOUND_DIRECTIONS)
-        .select_related("system")
-        .order_by("code")
-        .first()
-    )
-    system = connector.system if connector is not None else System.objects.filter(code=system_code).first()
-    return InboundMessage.objects.create(
+    connector = _inbound_connector(system_code, message_type)
+    if sender is not None and sender.system is not None and sender.system.code == system_code:
+        system = sender.system
+    elif connector is not None:
+        system = connector.system
+    else:
+        system = System.objects.filter(code=system_code).first()
+    if connector is not None:
+        connector.system = system
+    message = InboundMessage(
         system=system,
         connector=connector,
         message_type=message_type[:80],
@@ -137,6 +162,63 @@ def inbound_receive(
         content_type=(content_type or "")[:120],
         correlation_id=correlation_id[:100],
     )
+    claim = _early_claim(message, sender, headers, body)
+    if claim is None:
+        row_insert(message)
+        return message
+    message.authenticated, message.sender, message.sender_message_id = True, sender.name[:150], claim
+    try:
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
+            row_insert(message)
+    except IntegrityError:
+        message.sender_message_id = None
+        row_insert(message)
+        message.taken_by = claim  # the id belongs to an earlier message: this one is its repeat
+    return message
+
+
+def _inbound_connector(system_code: str, message_type: str) -> Connector | None:
+    """The system's enabled inbound connector (the first by code), or None.
+
+    It carries ``inbound_mapping_ids`` = {message_type: id of its active inbound mapping for the
+    type, or None}, read by the same statement (see inbound_mapping_for). Plain SQL, as it runs
+    for every message a partner sends: the ORM's compilation of it costs more than the query.
+    """
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta, mapping, system = Connector._meta, MappingModel._meta, System._meta
+
+    def column(model_meta, name: str) -> str:
+        return quote(model_meta.get_field(name).column)
+
+    columns = ", ".join(f"c.{quote(f.column)}" for f in meta.concrete_fields)
+    sql = (
+        f"SELECT {columns}, (SELECT m.{column(mapping, 'id')} FROM {quote(mapping.db_table)} m "
+        f"WHERE m.{column(mapping, 'connector')} = c.{column(meta, 'id')} AND m.{column(mapping, 'message_type')} = %s "
+        f"AND m.{column(mapping, 'direction')} = %s AND m.{column(mapping, 'is_active')} = %s "
+        f"ORDER BY m.{column(mapping, 'version')} DESC LIMIT 1) AS inbound_mapping_id "
+        f"FROM {quote(meta.db_table)} c INNER JOIN {quote(system.db_table)} s "
+        f"ON s.{column(system, 'id')} = c.{column(meta, 'system')} "
+        f"WHERE s.{column(system, 'code')} = %s AND c.{column(meta, 'enabled')} = %s "
+        f"AND c.{column(meta, 'direction')} IN (%s, %s) ORDER BY c.{column(meta, 'code')} LIMIT 1"
+    )
+    params = [message_type, MappingDirection.INBOUND, True, system_code, True, *INBOUND_DIRECTIONS]
+    connector = next(iter(Connector.objects.raw(*prepared(sql, params))), None)
+    if connector is not None:
+        connector.inbound_mapping_ids = {message_type: connector.inbound_mapping_id}
+    return connector
+
+
+def _early_claim(message: InboundMessage, sender: Sender | None, headers: Mapping[str, str], body: bytes) -> str | None:
+    """The sender's message id to take with the INSERT, or None when it waits for inbound_accept."""
+    if sender is None or sender.system is None or message.system is None or sender.system.pk != message.system.pk:
+        return None
+    if message.connector is not None and message.connector.verify_inbound_signature:
+        return None  # the signature is checked first: a key alone does not take an id there
+    try:
+        return _sender_message_id(message.connector, headers, body)
+    except InboundFailure:
+        return None  # refused by inbound_accept, with the message kept
 
 
 # --- (b)-(d) authenticate, verify, de-duplicate --------------------------------------------------
@@ -170,15 +252,14 @@ def _problem(status_code: int, detail: str, *, slug: str, message: InboundMessag
 def inbound_accept(
     *,
     message: InboundMessage,
-    sender_system: System | None,
-    sender: str,
-    auth_error: str,
+    sender: Sender,
     headers: Mapping[str, str],
     body: bytes,
 ) -> InboundOutcome:
     """Steps (b) to (e) for a stored message; returns the answer for the partner."""
+    sender_system = sender.system
     if sender_system is None:
-        detail = auth_error or "An API key is required (Authorization: Bearer <key> or X-API-Key)."
+        detail = sender.auth_error or "An API key is required (Authorization: Bearer <key> or X-API-Key)."
         logger.info("inbound message %s refused: not authenticated (%s)", message.pk, detail)
         # No exception is opened: anyone on the internet can reach this endpoint, and a queue item
         # per anonymous request would let them flood the staff's queue. The row is the record.
@@ -198,18 +279,21 @@ def inbound_accept(
         outcome = InboundOutcome(403, _problem(403, detail, slug="forbidden-system", message=message,
                                                system=sender_system.code))
         message.save(update_fields=["authenticated"])
-        return _reject(message, outcome, errors=[{"pointer": "/", "messages": [detail]}], sender=sender)
+        return _reject(message, outcome, errors=[{"pointer": "/", "messages": [detail]}], sender=sender.name)
 
     connector = message.connector
     if connector is not None and connector.verify_inbound_signature:
         failure = _signature_problem(connector, headers, body)
         if failure:
-            return _signature_refused(message, connector, failure, sender)
+            return _signature_refused(message, connector, failure, sender.name)
 
     actor = Actor(system=sender_system, correlation_id=message.correlation_id, causation_id=f"inbound:{message.pk}")
-    message.sender = sender[:150]
+    message.sender = sender.name[:150]
+    taken_by = getattr(message, "taken_by", None)
+    if taken_by is not None:
+        return _answer_repeat(message, _holder(message, taken_by))
     try:
-        sender_message_id = _sender_message_id(connector, headers, body)
+        sender_message_id = message.sender_message_id or _sender_message_id(connector, headers, body)
     except InboundFailure as failure:
         with transaction.atomic():
             ctx = HandlerContext(message.system, actor, message.pk, received_at=message.received_at)
@@ -219,13 +303,15 @@ def inbound_accept(
         and connector.process_inbound_async
         and message_type_get(message.message_type) is not None
     ):
-        return _accept_for_worker(message, sender_message_id)
-    with transaction.atomic():
-        if sender_message_id is not None:
+        return _accept_for_worker(message, None if message.sender_message_id else sender_message_id)
+    if sender_message_id is not None and message.sender_message_id is None:
+        with transaction.atomic():
             original = _claim(message, sender_message_id)
             if original is not None:
                 return _answer_repeat(message, original)
-        return _run(message, actor, body)
+            return _run(message, actor, body)
+    # The id is the message's already (taken with the INSERT), or it has none.
+    return _run(message, actor, body)
 
 
 def _signature_problem(connector: Connector, headers: Mapping[str, str], body: bytes) -> str:
@@ -303,9 +389,14 @@ def _claim(message: InboundMessage, sender_message_id: str) -> InboundMessage | 
         with transaction.atomic():
             InboundMessage.objects.filter(pk=message.pk).update(sender_message_id=sender_message_id)
     except IntegrityError:
-        return InboundMessage.objects.get(system_id=message.system_id, sender_message_id=sender_message_id)
+        return _holder(message, sender_message_id)
     message.sender_message_id = sender_message_id
     return None
+
+
+def _holder(message: InboundMessage, sender_message_id: str) -> InboundMessage:
+    """The message of the same system that holds ``sender_message_id``."""
+    return InboundMessage.objects.get(system_id=message.system_id, sender_message_id=sender_message_id)
 
 
 def _answer_repeat(message: InboundMessage, original: InboundMessage) -> InboundOutcome:
@@ -366,40 +457,70 @@ def inbound_process(*, message_id: int) -> InboundOutcome | None:
 
 
 def inbound_process_stale(*, older_than: timedelta = ASYNC_STALE_AFTER) -> int:
-    """Process accepted messages whose worker task was lost (a killed worker); returns how many."""
+    """Process authenticated messages left waiting; returns how many.
+
+    They are messages accepted for a worker whose task was lost (a killed worker), and messages
+    that took their sender's id when stored but whose request died before processing (a killed
+    web worker): the partner's repeats are answered "in flight" until this gives them an outcome.
+    """
     ids = list(
         InboundMessage.objects.filter(
-            status=InboundStatus.RECEIVED, authenticated=True, response_status=202,
+            status=InboundStatus.RECEIVED, authenticated=True,
             received_at__lt=timezone.now() - older_than,
         ).order_by("id").values_list("id", flat=True)[:500]
     )
     return sum(1 for pk in ids if inbound_process(message_id=pk) is not None)
 
 
+class _Superseded(Exception):
+    """The message was processed by someone else meanwhile (the sweeper took up a stalled request)."""
+
+
+_OUTCOME_FIELDS = (
+    "status", "processed_at", "errors", "response_status", "response_body", "processing_attempts",
+    "authenticated", "sender",
+)
+
+
+def _outcome_write(message: InboundMessage, expected_status: str) -> None:
+    """Store the outcome, provided the message still has the status processing started from."""
+    if not row_update(message, _OUTCOME_FIELDS, where={"status": expected_status}):
+        raise _Superseded
+
+
+def _stored_outcome(message: InboundMessage) -> InboundOutcome:
+    message.refresh_from_db()
+    logger.warning("inbound message %s was processed elsewhere meanwhile; its outcome stands", message.pk)
+    return InboundOutcome(message.response_status, message.response_body)
+
+
 def _run(message: InboundMessage, actor: Actor, body: bytes | str) -> InboundOutcome:
-    """Step (e) inside the caller's transaction: the handler's writes in a savepoint, the outcome after."""
+    """Step (e): the handler's writes and the outcome in one transaction (a savepoint inside the
+    caller's, if it has one); a failure rolls them back and is stored with its exception after."""
     ctx = HandlerContext(system=message.system, actor=actor, message_id=message.pk, received_at=message.received_at)
+    started_as = message.status
     message.processing_attempts += 1
     try:
         with transaction.atomic():
             result = message_apply(message, body, ctx)
-    except Exception as exc:  # noqa: BLE001 - every failure is kept and queued, see _failure_from
-        return _fail(message, failure_from(exc), ctx, actor)
-    response = {
-        "message": {"id": message.pk, "url": status_url(message.pk)},
-        "status": InboundStatus.PROCESSED,
-        "message_type": message.message_type,
-        "result": result.result,
-    }
-    message.status = InboundStatus.PROCESSED
-    message.processed_at = timezone.now()
-    message.errors = []
-    message.response_status = result.status_code
-    message.response_body = response
-    message.save(update_fields=[
-        "status", "processed_at", "errors", "response_status", "response_body", "processing_attempts",
-        "authenticated", "sender",
-    ])
+            response = {
+                "message": {"id": message.pk, "url": status_url(message.pk)},
+                "status": InboundStatus.PROCESSED,
+                "message_type": message.message_type,
+                "result": result.result,
+            }
+            message.status = InboundStatus.PROCESSED
+            message.processed_at = timezone.now()
+            message.errors = []
+            message.response_status = result.status_code
+            message.response_body = response
+            _outcome_write(message, started_as)
+    except _Superseded:
+        return _stored_outcome(message)
+    except Exception as exc:  # noqa: BLE001 - every failure is kept and queued, see failure_from
+        message.status = started_as
+        with transaction.atomic():
+            return _fail(message, failure_from(exc), ctx, actor)
     return InboundOutcome(result.status_code, response)
 
 
@@ -421,15 +542,16 @@ def _fail(message: InboundMessage, failure: InboundFailure, ctx: HandlerContext,
         failure.status_code, failure.detail, slug=failure.slug, title=failure.title, message=message,
         errors=failure.errors or None, **failure.extra,
     )
+    started_as = message.status
     message.status = InboundStatus.FAILED
     message.processed_at = timezone.now()
     message.errors = errors
     message.response_status = failure.status_code
     message.response_body = body
-    message.save(update_fields=[
-        "status", "processed_at", "errors", "response_status", "response_body", "processing_attempts",
-        "authenticated", "sender",
-    ])
+    try:
+        _outcome_write(message, started_as)
+    except _Superseded:
+        return _stored_outcome(message)
     system_code = message.system.code if message.system else "?"
     exception_raise(
         category=failure.category,

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
 
+from canonical.services.prepared import prepared
 from governance.models import RateWindow
 
 
@@ -65,7 +66,7 @@ class DatabaseCounter:
         for period, _, _ in limits:
             params += [consumer_id, period, starts[period]]
         with connection.cursor() as cursor:
-            cursor.execute(self._sql(len(limits)), params)
+            cursor.execute(*prepared(self._sql(len(limits)), params))
             counts = dict(cursor.fetchall())
         decision = _decide(limits, counts, starts, now)
         if not decision.allowed:

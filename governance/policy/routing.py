@@ -13,12 +13,12 @@ several times more than running it).
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
 
+from canonical.services.prepared import prepared
 from governance.models import (
     LIVE_STATES,
     ApiProduct,
@@ -29,7 +29,6 @@ from governance.models import (
 )
 
 API_PATH = re.compile(r"^/api/v(?P<major>[0-9]+)/(?P<rest>.*)$")
-PREPARED_NAME = "hub_policy_resolve"
 
 
 @dataclass(frozen=True)
@@ -97,24 +96,16 @@ def _sql(vendor: str) -> str:
 
 
 _PLACEHOLDER = re.compile(r"\{(rest|major|consumer|plan)\}")
-_PG_PARAMETERS = {"rest": "$1::text", "major": "$2::integer", "consumer": "$3::bigint", "plan": "$4::bigint"}
-# Raw connections on which the statement is prepared; a new connection prepares it again.
-_prepared: weakref.WeakSet = weakref.WeakSet()
+# PostgreSQL prepares the statement (canonical.services.prepared) and cannot infer every type.
+_PG_TYPES = {"rest": "::text", "major": "::integer", "consumer": "::bigint", "plan": "::bigint"}
 
 
 def _execute(cursor, values: dict) -> tuple | None:
-    sql = _sql(connection.vendor)
-    if connection.vendor != "postgresql":
-        names = _PLACEHOLDER.findall(sql)
-        cursor.execute(_PLACEHOLDER.sub("%s", sql), [values[name] for name in names])
-        return cursor.fetchone()
-    raw = connection.connection
-    if raw not in _prepared:
-        numbered = _PLACEHOLDER.sub(lambda m: _PG_PARAMETERS[m.group(1)], sql)
-        cursor.execute(f"PREPARE {PREPARED_NAME} AS {numbered}")
-        _prepared.add(raw)
-    cursor.execute(f"EXECUTE {PREPARED_NAME} (%s, %s, %s, %s)",
-                   [values["rest"], values["major"], values["consumer"], values["plan"]])
+    vendor = connection.vendor
+    sql = _sql(vendor)
+    names = _PLACEHOLDER.findall(sql)
+    typed = _PLACEHOLDER.sub(lambda m: "%s" + (_PG_TYPES[m.group(1)] if vendor == "postgresql" else ""), sql)
+    cursor.execute(*prepared(typed, [values[name] for name in names]))
     return cursor.fetchone()
 
 

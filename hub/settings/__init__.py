@@ -87,6 +87,9 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The hot paths' plain-SQL statements are prepared once per PostgreSQL connection
+# (canonical.services.prepared); false behind a pooler that resets sessions between transactions.
+HUB_PREPARED_STATEMENTS = env_bool("HUB_PREPARED_STATEMENTS", True)
 
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
