@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import JsonResponse
 
 from hub.correlation import correlation_from_headers, reset_correlation_id, set_correlation_id
-from hub.problems import ProblemJsonResponse
+from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJsonResponse
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 INBOUND_PREFIX = "/api/v1/inbound/"
@@ -35,6 +36,10 @@ class RequestLimitsMiddleware:
         except ValueError:
             return ProblemJsonResponse(400, detail="The Content-Length header is not a number.", slug="bad-request")
         if length > limit:
+            if request.path.startswith(INBOUND_PREFIX):
+                refused = _inbound_refused(request, length, limit)
+                if refused is not None:
+                    return refused
             return ProblemJsonResponse(
                 413,
                 detail=f"The request body is {length} bytes; the limit is {limit} bytes.",
@@ -53,3 +58,18 @@ class RequestLimitsMiddleware:
                 slug="unsupported-media-type",
             )
         return None
+
+
+def _inbound_refused(request, length: int, limit: int):
+    """A partner message over the size limit: recorded (without its body) and refused with its id."""
+    from connectors.services.inbound import inbound_refuse_oversized
+
+    system, _, message_type = request.path[len(INBOUND_PREFIX):].strip("/").partition("/")
+    if not system or not message_type or "/" in message_type or system == "messages":
+        return None  # not a message route: refused as any other oversized request
+    outcome = inbound_refuse_oversized(
+        system_code=system, message_type=message_type, headers=request.headers, length=length, limit=limit,
+        content_type=request.content_type, remote_addr=request.META.get("REMOTE_ADDR", ""),
+        correlation_id=request.correlation_id,
+    )
+    return JsonResponse(outcome.body, status=outcome.status_code, content_type=PROBLEM_CONTENT_TYPE)

@@ -221,6 +221,40 @@ def _early_claim(message: InboundMessage, sender: Sender | None, headers: Mappin
         return None  # refused by inbound_accept, with the message kept
 
 
+def inbound_refuse_oversized(
+    *,
+    system_code: str,
+    message_type: str,
+    headers: Mapping[str, str],
+    length: int,
+    limit: int,
+    content_type: str,
+    remote_addr: str,
+    correlation_id: str,
+) -> InboundOutcome:
+    """Record a message whose body is over the size limit, without reading the body, and refuse it.
+
+    The row keeps what arrived apart from the body (headers, sender, correlation id, the size),
+    so staff can see that a partner tried and the partner can quote the message id; the body
+    itself is not read, so an oversized request costs the hub nothing but the row.
+    """
+    detail = f"The request body is {length} bytes; the limit is {limit} bytes."
+    message = InboundMessage(
+        system=System.objects.filter(code=system_code).first(),
+        message_type=message_type[:80],
+        sender=(remote_addr or "")[:150],
+        headers=masked_headers(headers),
+        body="",
+        content_type=(content_type or "")[:120],
+        correlation_id=correlation_id[:100],
+    )
+    row_insert(message)
+    outcome = InboundOutcome(413, _problem(413, detail, slug="payload-too-large", message=message, limit_bytes=limit,
+                                           body_bytes=length))
+    logger.info("inbound message %s refused: %s", message.pk, detail)
+    return _reject(message, outcome, errors=[{"pointer": "/", "messages": [detail]}])
+
+
 # --- (b)-(d) authenticate, verify, de-duplicate --------------------------------------------------
 
 

@@ -125,3 +125,29 @@ def test_a_connector_with_a_mapping_for_another_type_applies_none(crm):
     Mapping.objects.create(name="orders-only", version=1, direction="inbound", connector=connector,
                            message_type="order.status", spec={"fields": [{"target": "/x", "source": "/y"}]})
     assert send(crm, "crm", "customer.upsert", CUSTOMER).status_code == 201
+
+
+@override_settings(HUB_MAX_BODY_BYTES=2048)
+def test_an_oversized_message_is_recorded_without_its_body_and_refused_with_its_id(crm):
+    body = json.dumps({**CUSTOMER, "padding": "x" * 4096})
+    response = crm.generic("POST", "/api/v1/inbound/crm/customer.upsert", body, "application/json",
+                           HTTP_X_MESSAGE_ID="big-1")
+    assert response.status_code == 413 and response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("/payload-too-large")
+    assert (problem["body_bytes"], problem["limit_bytes"]) == (len(body), 2048)
+    stored = InboundMessage.objects.get(pk=problem["message_id"])
+    assert (stored.status, stored.response_status, stored.body) == (InboundStatus.REJECTED, 413, "")
+    assert stored.system == crm.system and stored.headers["X-Message-Id"] == "big-1"
+    assert stored.correlation_id == response["X-Correlation-ID"]
+    assert stored.errors == [{"pointer": "/", "messages": [f"The request body is {len(body)} bytes; the limit is 2048 bytes."]}]
+    assert stored.headers["Authorization"] == "[masked]"
+    assert not Customer.objects.exists()
+    # The id is not taken: the same message, small enough, goes through.
+    assert send(crm, "crm", "customer.upsert", CUSTOMER, message_id="big-1").status_code == 201
+
+
+@override_settings(HUB_MAX_BODY_BYTES=2048)
+def test_an_oversized_request_to_another_api_is_refused_and_not_recorded(crm):
+    response = crm.generic("POST", "/api/v1/inbound/messages/5", "x" * 4096, "application/json")
+    assert response.status_code == 413 and not InboundMessage.objects.exists()
