@@ -523,8 +523,12 @@ def _outcome_write(message: InboundMessage, expected_status: str) -> None:
 
 
 def _stored_outcome(message: InboundMessage) -> InboundOutcome:
+    """The outcome another process stored for ``message`` while this one was processing it."""
     message.refresh_from_db()
     logger.warning("inbound message %s was processed elsewhere meanwhile; its outcome stands", message.pk)
+    if message.response_status is None:  # not expected: every status after received has an answer
+        return InboundOutcome(409, _problem(409, "The message is being processed elsewhere; send it again later.",
+                                            slug="message-in-flight", message=message), {"Retry-After": "5"})
     return InboundOutcome(message.response_status, message.response_body)
 
 
