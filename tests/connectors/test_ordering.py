@@ -104,6 +104,22 @@ def test_a_later_event_waits_while_an_earlier_one_is_not_relayed_yet(receiver):
     assert first.pk < second.pk
 
 
+def test_only_an_earlier_event_of_the_same_aggregate_holds_back_even_with_colons_in_its_id(receiver):
+    """The ordering key is "type:id" and an id may hold colons: "order:ext:3" is not "order:ext:3:a"."""
+    subscription = SubscriptionFactory(connector__base_url=receiver.url, ordered=True)
+    record_event("order.updated", aggregate_id="ext:3")  # another aggregate, never relayed here
+    first = record_event("order.updated", aggregate_id="ext:3:a")
+    second = record_event("order.updated", aggregate_id="ext:3:a")
+    delivery_for(subscription, second, now=timezone.now()).save()
+    BusinessEvent.objects.filter(pk=second.pk).update(relayed_at=timezone.now())
+    assert deliveries_dispatch(worker="w", batch=10).claimed == 0  # its own first event is not relayed
+    delivery_for(subscription, first, now=timezone.now()).save()
+    BusinessEvent.objects.filter(pk=first.pk).update(relayed_at=timezone.now())
+    assert deliveries_dispatch(worker="w", batch=10).claimed == 1  # the first; the second waits for it
+    assert deliveries_dispatch(worker="w", batch=10).claimed == 1
+    assert [(r.json["aggregate"]["id"], _sequence(r)) for r in receiver.requests] == [("ext:3:a", 1), ("ext:3:a", 2)]
+
+
 def test_many_aggregates_interleaved_each_stay_in_order(receiver):
     SubscriptionFactory(connector__base_url=receiver.url, ordered=True, connector__max_attempts=20)
     flaky = {"n": 0}
