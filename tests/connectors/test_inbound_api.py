@@ -9,25 +9,12 @@ from connectors.models import Category, InboundStatus, IntegrationException
 from tests.connectors.inbound_support import (
     CUSTOMER,
     assert_failed_with_exception,
-    crm_client,
     exceptions_for,
-    inbound_routes,
     send,
 )
 from tests.factories import SystemOfRecordFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inbound_urls")]
-
-
-@pytest.fixture
-def inbound_urls():
-    with inbound_routes():
-        yield
-
-
-@pytest.fixture
-def crm(partner_client):
-    return crm_client(partner_client)
 
 
 def test_customer_upsert_from_crm_creates_the_customer_and_is_stored_processed(crm):

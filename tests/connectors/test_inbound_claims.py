@@ -15,21 +15,10 @@ from canonical.context import Actor
 from canonical.models import Customer
 from connectors.models import InboundMessage, InboundStatus, IntegrationException
 from connectors.services.inbound import _run, inbound_process_stale
-from tests.connectors.inbound_support import CUSTOMER, crm_client, inbound_connector, inbound_routes, send
+from tests.connectors.inbound_support import CUSTOMER, inbound_connector, send
 from tests.connectors.test_inbound_resilience import SECRET, signature_headers
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inbound_urls")]
-
-
-@pytest.fixture
-def inbound_urls():
-    with inbound_routes():
-        yield
-
-
-@pytest.fixture
-def crm(partner_client):
-    return crm_client(partner_client)
 
 
 def test_the_id_is_taken_with_the_insert_when_the_key_was_checked_first(crm):

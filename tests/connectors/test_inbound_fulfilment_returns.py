@@ -24,7 +24,6 @@ from connectors.models import Category, InboundMessage
 from tests.connectors.inbound_support import (
     assert_failed_with_exception,
     inbound_connector,
-    inbound_routes,
     send,
 )
 from tests.factories import (
@@ -38,12 +37,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inbound_urls")]
-
-
-@pytest.fixture
-def inbound_urls():
-    with inbound_routes():
-        yield
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from canonical.models import (
 )
 from connectors.inbound.registry import message_types, schema_errors
 from connectors.models import Category, IntegrationException
-from tests.connectors.inbound_support import assert_failed_with_exception, inbound_routes, send
+from tests.connectors.inbound_support import assert_failed_with_exception, send
 from tests.factories import (
     CustomerFactory,
     ExternalRefFactory,
@@ -30,12 +30,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inbound_urls")]
-
-
-@pytest.fixture
-def inbound_urls():
-    with inbound_routes():
-        yield
 
 
 @pytest.fixture

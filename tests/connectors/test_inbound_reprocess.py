@@ -11,20 +11,9 @@ from canonical.context import Actor
 from canonical.models import AuditEntry, Customer
 from connectors.models import ExceptionStatus, InboundMessageRevision, InboundStatus
 from connectors.services.inbound import InboundReprocessRefused, inbound_current_body, inbound_reprocess
-from tests.connectors.inbound_support import CUSTOMER, crm_client, exceptions_for, inbound_routes, send
+from tests.connectors.inbound_support import CUSTOMER, exceptions_for, send
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inbound_urls")]
-
-
-@pytest.fixture
-def inbound_urls():
-    with inbound_routes():
-        yield
-
-
-@pytest.fixture
-def crm(partner_client):
-    return crm_client(partner_client)
 
 
 @pytest.fixture

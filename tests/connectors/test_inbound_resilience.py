@@ -16,27 +16,14 @@ from connectors.signing import signature_compute
 from tests.connectors.inbound_support import (
     CUSTOMER,
     assert_failed_with_exception,
-    crm_client,
     exceptions_for,
     inbound_connector,
-    inbound_routes,
     send,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inbound_urls")]
 SECRET = "whsec-test-0123456789"
 FIXTURES = "connectors/mapping/fixtures/salesforce/"
-
-
-@pytest.fixture
-def inbound_urls():
-    with inbound_routes():
-        yield
-
-
-@pytest.fixture
-def crm(partner_client):
-    return crm_client(partner_client)
 
 
 def counts() -> tuple[int, ...]:
