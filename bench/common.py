@@ -81,6 +81,22 @@ def database_recreate(url: str) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def database_fresh(url: str) -> None:
+    """Drop, create and migrate the benchmark's database, with Django set up on it."""
+    database_recreate(url)
+    django_setup(url)
+    migrate()
+
+
+BARE_PATH = "/bench/bare/rows"
+
+
+def bare_requests(key: str) -> list[dict]:
+    """The baseline's request for the load generator: one row inserted per POST (bench/bare)."""
+    return [{"method": "POST", "path": BARE_PATH, "body": json.dumps({"name": "row-{n}", "value": 1}),
+             "headers": {"Authorization": f"Bearer {key}"}}]
+
+
 def server_environment(url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(DATABASE_URL=url, HUB_BENCH_BARE="1", DJANGO_DEBUG="false", DJANGO_SETTINGS_MODULE="hub.settings")

@@ -87,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     aggregates = 1000 if args.ordered else args.events + WARMUP_EVENTS
 
     os.environ.update(outbound.cluster_environment())
-    common.database_recreate(args.database_url)
-    common.django_setup(args.database_url)
-    common.migrate()
+    common.database_fresh(args.database_url)
 
     from django.db import transaction
     from django.db.models import Count, Max, Min

@@ -130,9 +130,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--accounts", type=int, default=50_000)
     args = parser.parse_args()
-    common.database_recreate(args.database_url)
-    common.django_setup(args.database_url)
-    common.migrate()
+    common.database_fresh(args.database_url)
     rng = random.Random(4)
 
     _load(0, SMALL, rng)

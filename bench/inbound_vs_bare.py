@@ -88,9 +88,7 @@ def _prepare() -> tuple[list[dict], list[dict]]:
                              "location_text": "Depot {n}"})}
         for i in range(SHIPMENTS)
     ]
-    bare = [{"method": "POST", "path": "/bench/bare/rows", "body": json.dumps({"name": "row-{n}", "value": 1}),
-             "headers": auth}]
-    return target, bare
+    return target, common.bare_requests(key)
 
 
 def _probe(server: common.Gunicorn, spec: dict) -> tuple[int, str]:
@@ -113,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     common.add_load_arguments(parser)
     args = parser.parse_args(argv)
 
-    common.database_recreate(args.database_url)
-    common.django_setup(args.database_url)
-    common.migrate()
+    common.database_fresh(args.database_url)
     target, bare = _prepare()
     common.release_connections()
 

@@ -117,12 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     common.add_load_arguments(parser)
     args = parser.parse_args(argv)
 
-    common.database_recreate(args.database_url)
-    common.django_setup(args.database_url)
-    common.migrate()
+    common.database_fresh(args.database_url)
     key, orders, quotes = _build()
-    bare = [{"method": "POST", "path": "/bench/bare/rows", "body": json.dumps({"name": "row-{n}", "value": 1}),
-             "headers": {"Authorization": f"Bearer {key}"}}]
+    bare = common.bare_requests(key)
     common.release_connections()
 
     load = {"clients": args.clients, "warmup": args.warmup, "duration": args.duration}

@@ -144,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(writer(args.database_url, args.rate, args.duration, args.writer_threads), sys.stdout)
         return 0
 
-    common.database_recreate(args.database_url)
-    common.django_setup(args.database_url)
-    common.migrate()
+    common.database_fresh(args.database_url)
 
     from django.db import transaction
 
