@@ -265,8 +265,10 @@ def _lock_review(exception: IntegrationException | int, actor: Actor) -> Integra
     return locked
 
 
-def _listed_ids(exception: IntegrationException) -> set[int]:
-    return {c.get("id") for c in (exception.context or {}).get("candidates", []) if isinstance(c, dict)}
+def _reviewable_ids(exception: IntegrationException, account: Customer) -> set[int]:
+    """Accounts a steward may decide about: the likely duplicates now, and those the exception listed."""
+    listed = {c.get("id") for c in (exception.context or {}).get("candidates", []) if isinstance(c, dict)}
+    return {c.customer.pk for c in customer_duplicates_find(customer=account)} | listed
 
 
 def _exception_audit(exception: IntegrationException, *, actor: Actor, action: str, before: dict, after: dict,
@@ -312,8 +314,7 @@ def duplicate_review_merge(
                 "with one of its likely duplicates, or it into one of them.", field="survivor",
             )
         other = merged if survivor.pk == account.pk else survivor
-        current = {c.customer.pk for c in customer_duplicates_find(customer=account)}
-        if other.pk not in current | _listed_ids(locked):
+        if other.pk not in _reviewable_ids(locked, account):
             raise ExceptionActionRefused(
                 f"Account {other.account_number} is not one of the likely duplicates of {account.account_number}.",
                 field="survivor",
@@ -344,7 +345,7 @@ def duplicate_review_dismiss(
         ids = sorted({int(pk) for pk in candidate_ids})
         if not ids:
             raise ExceptionActionRefused("Choose the accounts that are not duplicates.", field="candidates")
-        allowed = {c.customer.pk for c in customer_duplicates_find(customer=account)} | _listed_ids(locked)
+        allowed = _reviewable_ids(locked, account)
         unknown = [pk for pk in ids if pk not in allowed]
         if unknown:
             raise ExceptionActionRefused(
