@@ -49,7 +49,6 @@ from connectors.inbound.errors import InboundFailure, flatten_field_errors
 from connectors.inbound.onboarding import customer_activated_message
 from connectors.inbound.registry import HandlerContext, HandlerResult
 from connectors.inbound.returns import credit_memo_posted_message, return_receipt_message
-from connectors.models import InboundMessage
 from connectors.services.supply_exceptions import supplier_date_miss_review
 
 
@@ -205,13 +204,11 @@ def shipment_milestone_message(ctx: HandlerContext, payload: dict) -> HandlerRes
     data = validated(MilestoneReportInput, {k: payload[k] for k in fields if k in payload}, ctx, "")
     if data.get("shipment") is not None:
         ctx.links["order"] = data["shipment"]["order"]
-    # Heard of when the partner's message arrived, however long it then waited for a worker.
-    received_at = ctx.received_at or (
-        InboundMessage.objects.filter(pk=ctx.message_id).values_list("received_at", flat=True).first()
-    )
     # No savepoint of its own: the pipeline rolls the message's whole transaction back on a failure.
+    # Heard of when the partner's message arrived, however long it then waited for a worker.
     outcome = shipment_milestone_record(
-        system=ctx.system, external_id=payload["shipment_id"], data=data, actor=ctx.actor, received_at=received_at,
+        system=ctx.system, external_id=payload["shipment_id"], data=data, actor=ctx.actor,
+        received_at=ctx.received_at,
         savepoint=False,
     )
     milestone = outcome.instance

@@ -95,14 +95,6 @@ def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
 INBOUND_DIRECTIONS = (Direction.INBOUND, Direction.BOTH)
 
 
-def inbound_connector_for(system: System) -> Connector | None:
-    return (
-        Connector.objects.filter(system=system, enabled=True, direction__in=INBOUND_DIRECTIONS)
-        .order_by("code")
-        .first()
-    )
-
-
 # --- (a) store first ---------------------------------------------------------------------------
 
 
@@ -327,7 +319,8 @@ def inbound_accept(
     if taken_by is not None:
         return _answer_repeat(message, _holder(message, taken_by))
     try:
-        sender_message_id = message.sender_message_id or _sender_message_id(connector, headers, body)
+        # An id taken with the INSERT is the message's already; otherwise it is still to be claimed.
+        to_claim = None if message.sender_message_id else _sender_message_id(connector, headers, body)
     except InboundFailure as failure:
         with transaction.atomic():
             ctx = HandlerContext(message.system, actor, message.pk, received_at=message.received_at)
@@ -337,14 +330,13 @@ def inbound_accept(
         and connector.process_inbound_async
         and message_type_get(message.message_type) is not None
     ):
-        return _accept_for_worker(message, None if message.sender_message_id else sender_message_id)
-    if sender_message_id is not None and message.sender_message_id is None:
+        return _accept_for_worker(message, to_claim)
+    if to_claim is not None:
         with transaction.atomic():
-            original = _claim(message, sender_message_id)
+            original = _claim(message, to_claim)
             if original is not None:
                 return _answer_repeat(message, original)
             return _run(message, actor, body)
-    # The id is the message's already (taken with the INSERT), or it has none.
     return _run(message, actor, body)
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from canonical.state import IllegalTransition
 from governance.models import Lifecycle
 from governance.pages.access import CHANGE, REVIEW, SUBSCRIPTIONS, acting, board_required, can
-from governance.pages.forms import DeprecationForm, ReviewForm
+from governance.pages.forms import DeprecationForm, ReviewForm, back_url, form_errors
 from governance.pages.versions import _version, offer_deprecation, version_url
 from governance.selectors import (
     days_until,
@@ -44,12 +44,9 @@ def reviews(request):
 def review(request, slug: str, version: str):
     found = _version(slug, version)
     form = ReviewForm(request.POST)
-    back = request.POST.get("next") or reverse("governance:reviews")
-    if not back.startswith("/"):
-        back = reverse("governance:reviews")
+    back = back_url(request, reverse("governance:reviews"))
     if not form.is_valid():
-        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-        messages.error(request, f"{found}: {errors}")
+        messages.error(request, f"{found}: {form_errors(form, '; ')}")
         return redirect(back)
     try:
         result = api_version_review(version=found, decision=form.cleaned_data["decision"],

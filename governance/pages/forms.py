@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from governance.diff import OpenAPIDocumentError, parse_document
 from governance.models import ApiVersion, Consumer, Lifecycle, RatePlan, ReviewDecision
@@ -68,6 +69,19 @@ class ReviewForm(forms.Form):
         if data.get("decision") == ReviewDecision.REJECT and not (data.get("comment") or "").strip():
             self.add_error("comment", "Say why: a rejection goes back to the authors.")
         return data
+
+
+def form_errors(form, sep: str = " ") -> str:
+    """Every error of a bound form, as one line for a message."""
+    return sep.join(str(e) for errors in form.errors.values() for e in errors)
+
+
+def back_url(request, default: str) -> str:
+    """The page a form posted ``next`` names, when it is on this site; else ``default``."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
 
 
 def _aware(day, at: time) -> datetime:

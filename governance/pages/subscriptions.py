@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from governance.models import ApiSubscription, SubscriptionStatus
 from governance.pages.access import SUBSCRIPTIONS, acting, board_required
-from governance.pages.forms import SubscribeForm, SubscriptionDecisionForm
+from governance.pages.forms import SubscribeForm, SubscriptionDecisionForm, back_url, form_errors
 from governance.pages.versions import _version, version_url
 from governance.selectors import subscribable_consumers
 from governance.services import (
@@ -20,24 +19,13 @@ from governance.services import (
 )
 
 
-def _back(request, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
-
-
-def _errors(form) -> str:
-    return " ".join(str(e) for errors in form.errors.values() for e in errors)
-
-
 @require_POST
 @board_required(SUBSCRIPTIONS)
 def subscribe(request, slug: str, version: str):
     found = _version(slug, version)
     form = SubscribeForm(request.POST, consumers=subscribable_consumers(found))
     if not form.is_valid():
-        messages.error(request, f"Not subscribed: {_errors(form)}")
+        messages.error(request, f"Not subscribed: {form_errors(form)}")
         return redirect(version_url(found) + "#subscriptions")
     data = form.cleaned_data
     try:
@@ -58,11 +46,11 @@ def subscribe(request, slug: str, version: str):
 @board_required(SUBSCRIPTIONS)
 def decide(request, pk: int):
     subscription = get_object_or_404(ApiSubscription.objects.select_related("consumer", "version__product"), pk=pk)
-    back = _back(request, version_url(subscription.version) + "#subscriptions")
+    back = back_url(request, version_url(subscription.version) + "#subscriptions")
     form = SubscriptionDecisionForm(request.POST)
     label = f"{subscription.consumer.name} → {subscription.version.label}"
     if not form.is_valid():
-        messages.error(request, f"{label}: {_errors(form)}")
+        messages.error(request, f"{label}: {form_errors(form)}")
         return redirect(back)
     note, actor = form.cleaned_data["note"], acting(request)
     try:

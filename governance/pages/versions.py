@@ -15,7 +15,7 @@ from governance.diff import compare_openapi
 from governance.models import ApiProduct, ApiVersion, Lifecycle
 from governance.pages.access import CHANGE, REVIEW, SUBSCRIPTIONS, UPLOAD, acting, board_required, can
 from governance.pages.diffview import finding_rows
-from governance.pages.forms import ReasonForm, SubscribeForm, UploadForm, WaiverForm
+from governance.pages.forms import ReasonForm, SubscribeForm, UploadForm, WaiverForm, form_errors
 from governance.selectors import days_until, subscribable_consumers, subscriptions_of, versions_of
 from governance.services import (
     GovernanceError,
@@ -179,8 +179,7 @@ def version_waive(request, slug: str, version: str):
     prefix = request.POST.get("prefix", "")
     form = WaiverForm(request.POST, prefix=prefix if prefix.startswith("w") and prefix[1:].isdigit() else None)
     if not form.is_valid():
-        errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
-        messages.error(request, f"Not waived: {errors}")
+        messages.error(request, f"Not waived: {form_errors(form)}")
         return redirect(version_url(found) + "#style-heading")
     return _act(request, slug, version,
                 lambda v: api_version_waive(version=v, waivers=[form.waiver()], actor=acting(request)),

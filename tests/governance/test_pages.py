@@ -166,6 +166,16 @@ def test_review_queue_approve_publishes_and_reject_needs_a_comment(board, produc
     assert "Nothing is waiting for review." in _text(board.get("/governance/reviews/"))
 
 
+def test_a_review_ignores_a_next_that_leaves_the_site(board, product, board_actor):
+    from governance.services import api_version_submit, api_version_upload
+
+    api_version_submit(version=api_version_upload(product=product, source=orders_doc("1.0.0"), actor=board_actor),
+                       actor=board_actor)
+    for outside in ("//evil.example/", "https://evil.example/"):
+        response = board.post("/governance/apis/orders/versions/1.0.0/review/", {"decision": "reject", "next": outside})
+        assert response.status_code == 302 and response.url == "/governance/reviews/"
+
+
 def test_deprecation_planner_checks_the_notice_and_notifies(board, product, publish, consumer_with_key, subscribe,
                                                            django_capture_on_commit_callbacks):
     old = publish(product, orders_doc("1.0.0"))
