@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 
 from hub.correlation import correlation_from_headers, reset_correlation_id, set_correlation_id
 from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJsonResponse
@@ -64,11 +65,15 @@ def _inbound_refused(request, length: int, limit: int):
     """A partner message over the size limit: recorded (without its body) and refused with its id."""
     from connectors.services.inbound import inbound_refuse_oversized
 
-    system, _, message_type = request.path[len(INBOUND_PREFIX):].strip("/").partition("/")
-    if not system or not message_type or "/" in message_type or system == "messages":
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    if match.url_name != "inbound-message":
         return None  # not a message route: refused as any other oversized request
     outcome = inbound_refuse_oversized(
-        system_code=system, message_type=message_type, headers=request.headers, length=length, limit=limit,
+        system_code=match.kwargs["system"], message_type=match.kwargs["message_type"], headers=request.headers,
+        length=length, limit=limit,
         content_type=request.content_type, remote_addr=request.META.get("REMOTE_ADDR", ""),
         correlation_id=request.correlation_id,
     )

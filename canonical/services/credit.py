@@ -95,17 +95,6 @@ def credit_tree_sql(root: Customer) -> RawSQL:
     )
 
 
-def credit_tree_ids(root: Customer) -> list[int]:
-    """Ids of the credit account and every account below it (one query per level)."""
-    ids = {root.pk}
-    frontier = [root.pk]
-    while frontier:
-        frontier = [pk for pk in Customer.objects.filter(parent_id__in=frontier).values_list("id", flat=True)
-                    if pk not in ids]
-        ids.update(frontier)
-    return sorted(ids)
-
-
 def _money(value) -> Decimal:
     return (value or _ZERO).quantize(_CENT)
 

@@ -29,6 +29,7 @@ from canonical.models import (
     EntityType,
     ExternalRef,
 )
+from canonical.services.credit import credit_chain
 from canonical.services.events import audit_record, event_record
 
 _SNAPSHOT_FIELDS = ("account_number", "name", "status", "onboarding", "tax_id", "currency", "payment_terms",
@@ -80,12 +81,7 @@ class MergeResult:
 
 
 def _ancestor_ids(customer: Customer) -> set[int]:
-    ancestors: set[int] = set()
-    parent_id = customer.parent_id
-    while parent_id and parent_id not in ancestors:
-        ancestors.add(parent_id)
-        parent_id = Customer.objects.filter(pk=parent_id).values_list("parent_id", flat=True).first()
-    return ancestors
+    return {account.pk for account in credit_chain(customer)[1:]}
 
 
 def _snapshot(customer: Customer) -> dict:

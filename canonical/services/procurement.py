@@ -42,6 +42,7 @@ from canonical.models import (
 )
 from canonical.models.supply import PURCHASE_ORDER_TRANSITIONS
 from canonical.services.events import event_record
+from canonical.services.supply import purchase_order_payload
 
 # A PO the hub raised may be withdrawn until the supplier has acknowledged it.
 CANCELLABLE_PO_STATUSES = (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.SENT)
@@ -118,12 +119,6 @@ def quantity_on_order(lines: Iterable[OrderLine]) -> dict[int, Decimal]:
     return {row["order_line_id"]: row["total"] for row in rows}
 
 
-def _po_payload(purchase_order: PurchaseOrder) -> dict:
-    from canonical.serializers.supply import PurchaseOrderSerializer, purchase_order_queryset
-
-    return PurchaseOrderSerializer(purchase_order_queryset().get(pk=purchase_order.pk)).data
-
-
 def purchase_orders_raise(
     *, order: Order, needs: list[SupplyNeed], sources: dict[int, SupplySource], actor: Actor
 ) -> list[PurchaseOrder]:
@@ -173,7 +168,7 @@ def purchase_orders_raise(
             ])
             event_record(
                 event_type="purchase_order.created", aggregate_type="purchase_order", aggregate_id=purchase_order.pk,
-                payload={"purchase_order": _po_payload(purchase_order), "raised_for": {
+                payload={"purchase_order": purchase_order_payload(purchase_order), "raised_for": {
                     "order_id": order.pk, "number": order.number,
                     "reason": "drop_ship" if kind == PurchaseOrderKind.DROP_SHIP else "shortage",
                 }},
@@ -218,7 +213,7 @@ def purchase_orders_withdraw(*, order: Order, actor: Actor, reason: str = "") ->
             PURCHASE_ORDER_TRANSITIONS.check(previous, PurchaseOrderStatus.CANCELLED)
             purchase_order.status = PurchaseOrderStatus.CANCELLED
             purchase_order.save(update_fields=["status", "updated_at"])
-            payload = {"purchase_order": _po_payload(purchase_order), "changed": ["status"],
+            payload = {"purchase_order": purchase_order_payload(purchase_order), "changed": ["status"],
                        "from": previous, "to": PurchaseOrderStatus.CANCELLED}
             if reason:
                 payload["reason"] = reason

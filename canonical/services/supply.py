@@ -65,7 +65,7 @@ def _emit(*, purchase_order: PurchaseOrder, event_type: str, payload: dict, acto
     )
 
 
-def _po_payload(purchase_order: PurchaseOrder) -> dict:
+def purchase_order_payload(purchase_order: PurchaseOrder) -> dict:
     from canonical.serializers.supply import PurchaseOrderSerializer, purchase_order_queryset
 
     return PurchaseOrderSerializer(purchase_order_queryset().get(pk=purchase_order.pk)).data
@@ -129,7 +129,7 @@ def purchase_order_upsert(*, system: System, external_id: str, data: dict, actor
                 reference=po.number,
             )
         if created or changes:
-            payload = {"purchase_order": _po_payload(po)}
+            payload = {"purchase_order": purchase_order_payload(po)}
             if in_transit:
                 payload["in_transit"] = in_transit
             if not created:
@@ -262,7 +262,7 @@ def supplier_acknowledgement_record(
         _emit(
             purchase_order=po, event_type="supplier.ack_received", actor=actor,
             payload={
-                "purchase_order": _po_payload(po),
+                "purchase_order": purchase_order_payload(po),
                 "acknowledgement": AcknowledgementSerializer(ack).data,
                 "applied": applied,
                 "lines_after_requested_date": late,

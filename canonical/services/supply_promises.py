@@ -281,7 +281,7 @@ def in_transit_apply(
     changes = []
     for product_id, location_id in sorted(key for key, delta in moves.items() if delta):
         position, _ = _position_for_update(
-            product=Product.objects.get(pk=product_id), location=Location.objects.get(pk=location_id),
+            product=Product(pk=product_id), location=Location(pk=location_id),  # it filters and creates by id
             defaults={"on_hand": Decimal("0"), "in_transit": Decimal("0"), "last_updated_at": NEVER_REPORTED},
         )
         position = InventoryPosition.objects.select_related("product", "location", "last_updated_by").get(

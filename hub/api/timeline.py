@@ -14,8 +14,6 @@ from canonical.api.views.orders import OrderViewSet
 from canonical.models import Domain, Order, OrderStatus
 from hub.selectors.timeline import MAX_ENTRIES_PER_KIND, Kind, OrderTimeline, TimelineViewer, order_timeline
 
-# Larger than any id the database hands out: answered 404 without asking it.
-
 
 class TimelineOrderSerializer(serializers.Serializer):
     id = serializers.IntegerField()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from canonical.context import Actor, new_correlation_id
+from connectors.admin.exceptions import request_actor
 from hub.selectors.credit import (
     AGE_FILTERS,
     DEFAULT_SORT,
@@ -88,10 +88,6 @@ class DecisionForm(forms.Form):
         return orders
 
 
-def _actor(request) -> Actor:
-    return Actor(user=request.user, correlation_id=getattr(request, "correlation_id", "") or new_correlation_id())
-
-
 @require_GET
 @_staff_only
 def credit_holds(request):
@@ -140,7 +136,7 @@ def credit_holds_decide(request):
                 messages.error(request, error)
         return redirect(back)
     decide = credit_holds_release if form.cleaned_data["decision"] == "release" else credit_holds_reject
-    result = decide(orders=form.cleaned_data["orders"], actor=_actor(request), note=form.cleaned_data["note"])
+    result = decide(orders=form.cleaned_data["orders"], actor=request_actor(request), note=form.cleaned_data["note"])
     level = messages.SUCCESS if not result.skipped else (messages.WARNING if result.done else messages.ERROR)
     messages.add_message(request, level, result.summary())
     return redirect(back)

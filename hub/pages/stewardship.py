@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from canonical.admin.common import admin_change_url
-from canonical.context import Actor, new_correlation_id
 from canonical.errors import CanonicalError
 from canonical.models import Customer
 from canonical.services.customer_merge import describe_counts
+from connectors.admin.exceptions import request_actor
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException, Team
 from connectors.selectors import exception_audit_trail
 from connectors.services.exceptions import user_can_work
@@ -71,10 +71,6 @@ def steward_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def _actor(request) -> Actor:
-    return Actor(user=request.user, correlation_id=getattr(request, "correlation_id", "") or new_correlation_id())
 
 
 def _exception(pk: int) -> IntegrationException:
@@ -152,7 +148,7 @@ def merge(request, pk: int):
         })
     try:
         outcome = duplicate_review_merge(exception=exception, survivor=survivor, merged=merged,
-                                         actor=_actor(request), note=form.cleaned_data["note"])
+                                         actor=request_actor(request), note=form.cleaned_data["note"])
     except CanonicalError as exc:
         messages.error(request, exc.detail)
         return redirect(_review_url(exception))
@@ -180,7 +176,7 @@ def dismiss(request, pk: int):
         return redirect(_review_url(exception))
     try:
         outcome = duplicate_review_dismiss(exception=exception, candidate_ids=form.cleaned_data["candidates"],
-                                           reason=form.cleaned_data["reason"], actor=_actor(request))
+                                           reason=form.cleaned_data["reason"], actor=request_actor(request))
     except CanonicalError as exc:
         messages.error(request, exc.detail)
         return redirect(_review_url(exception))

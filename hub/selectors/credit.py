@@ -26,7 +26,7 @@ from canonical.models import (
     OrderLine,
     OrderStatus,
 )
-from canonical.services.credit import CreditStanding, credit_tree_ids, customer_credit_standing
+from canonical.services.credit import CreditStanding, credit_tree_sql, customer_credit_standing
 
 DECISION_ACTIONS = ("order.credit_hold_released", "order.credit_hold_rejected")
 INVOICES_LISTED = 10
@@ -135,7 +135,8 @@ def credit_by_customer(customers: list[Customer]) -> dict[int, CustomerCredit]:
         found[customer.pk] = CustomerCredit(standing)
         root = standing.credit_account_id
         if root not in trees:
-            trees[root] = credit_tree_ids(Customer(pk=root))
+            trees[root] = list(Customer.objects.filter(pk__in=credit_tree_sql(Customer(pk=root)))
+                               .values_list("pk", flat=True))
     all_ids = {pk for ids in trees.values() for pk in ids}
     invoices = list(
         Invoice.objects.filter(customer_id__in=all_ids, status__in=OPEN_INVOICE_STATUSES)

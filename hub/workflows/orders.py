@@ -68,8 +68,6 @@ from connectors.services.exceptions import exception_raise
 class OrderResumption:
     allocation: AllocationResult
     purchase_orders: list[PurchaseOrder] = field(default_factory=list)
-    unsourced_exception: IntegrationException | None = None
-    fulfilment_requested: bool = False
 
 
 @dataclass
@@ -195,10 +193,9 @@ def order_resume(*, order: Order, actor: Actor, created_lines: list | None = Non
                                                                actor=actor)
             unsourced = [need for need in needs if need.line.product_id not in sources]
             if unsourced:
-                resumption.unsourced_exception = _unsourced_open(order=order, needs=unsourced, actor=actor)
+                _unsourced_open(order=order, needs=unsourced, actor=actor)
         if any(line.reserved_now for line in allocation.lines):
             _fulfilment_request(order=order, allocation=allocation, actor=actor)
-            resumption.fulfilment_requested = True
     return resumption
 
 
