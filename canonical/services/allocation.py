@@ -18,11 +18,12 @@ Where stock comes from, per line (drop-ship lines take no stock: the supplier sh
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from canonical.context import Actor
@@ -30,6 +31,7 @@ from canonical.errors import BusinessRuleViolation
 from canonical.models import (
     ORDER_TRANSITIONS,
     InventoryPosition,
+    Location,
     LocationKind,
     Order,
     OrderLine,
@@ -38,7 +40,9 @@ from canonical.models import (
     ReservationStatus,
 )
 from canonical.services.events import event_record
+from canonical.services.inserts import rows_insert
 from canonical.services.orders import order_status_change
+from canonical.services.prepared import in_list, select_rows
 
 _ZERO = Decimal("0")
 _MILLI = Decimal("0.001")
@@ -150,18 +154,44 @@ def _lock_order(order: Order) -> Order:
     return order
 
 
+@functools.cache
+def _locked_positions_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    position, location = quote(InventoryPosition._meta.db_table), quote(Location._meta.db_table)
+    columns = ", ".join([*(f"p.{quote(f.column)}" for f in _POSITION_FIELDS),
+                         *(f"l.{quote(f.column)}" for f in _LOCATION_FIELDS)])
+    kinds = ", ".join(f"'{kind}'" for kind in STOCK_LOCATION_KINDS)
+    active = "l.is_active" if vendor == "postgresql" else "l.is_active = 1"
+    lock = " FOR UPDATE OF p" if vendor == "postgresql" else ""  # SQLite: the transaction holds the database
+    return (f"SELECT {columns} FROM {position} p INNER JOIN {location} l ON l.id = p.location_id "
+            f"WHERE {active} AND l.kind IN ({kinds}) AND {{products}} ORDER BY p.id{lock}")
+
+
+_POSITION_FIELDS = tuple(InventoryPosition._meta.concrete_fields)
+_LOCATION_FIELDS = tuple(Location._meta.concrete_fields)
+
+
 def _locked_positions(product_ids: set[int]) -> dict[int, list[InventoryPosition]]:
-    """Positions of the products at active stock locations, row-locked in id order (no deadlocks)."""
+    """Positions of the products at active stock locations, row-locked in id order (no deadlocks).
+
+    One prepared statement, positions and their locations together.
+    """
     if not product_ids:
         return {}
-    positions = list(
-        InventoryPosition.objects.select_for_update(of=("self",))
-        .filter(product_id__in=product_ids, location__is_active=True, location__kind__in=STOCK_LOCATION_KINDS)
-        .select_related("location")
-        .order_by("id")
-    )
+    products, params = in_list("p.product_id", sorted(product_ids))
+    sql = _locked_positions_sql(connection.vendor).format(products=products)
+    db = connection.alias
+    names = [f.attname for f in _POSITION_FIELDS]
+    location_names = [f.attname for f in _LOCATION_FIELDS]
+    locations: dict[int, Location] = {}
     by_product: dict[int, list[InventoryPosition]] = defaultdict(list)
-    for position in positions:
+    width = len(_POSITION_FIELDS)
+    for row in select_rows(sql, params, _POSITION_FIELDS + _LOCATION_FIELDS):
+        position = InventoryPosition.from_db(db, names, row[:width])
+        location = locations.get(position.location_id)
+        if location is None:
+            location = locations[position.location_id] = Location.from_db(db, location_names, row[width:])
+        position.location = location
         by_product[position.product_id].append(position)
     return by_product
 
@@ -253,8 +283,7 @@ def _allocate_locked(*, order: Order, actor: Actor, lines: list[OrderLine] | Non
     for position in touched_positions.values():
         position.updated_at = now
     rows_update(InventoryPosition, touched_positions, ["reserved", "updated_at"])
-    if reservations:
-        Reservation.objects.bulk_create(reservations)
+    rows_insert(reservations)
     for line in changed_lines:
         line.updated_at = now
     rows_update(OrderLine, {line.pk: line for line in changed_lines},

@@ -17,16 +17,19 @@ can be promised the same units; the order that comes first takes them.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F
 
-from canonical.models import InventoryPosition, Product, PurchaseOrderLine, PurchaseOrderStatus
+from canonical.models import InventoryPosition, Location, Product, PurchaseOrderLine, PurchaseOrderStatus
 from canonical.services.allocation import STOCK_LOCATION_KINDS, quantity_text
+from canonical.services.prepared import in_list, select_rows
 
 OPEN_SUPPLY_STATUSES = (
     PurchaseOrderStatus.SENT, PurchaseOrderStatus.ACKNOWLEDGED, PurchaseOrderStatus.PARTIALLY_RECEIVED,
@@ -75,20 +78,28 @@ def _days(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
+@functools.cache
+def _stock_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    position, location = quote(InventoryPosition._meta.db_table), quote(Location._meta.db_table)
+    kinds = ", ".join(f"'{kind}'" for kind in STOCK_LOCATION_KINDS)
+    active = "l.is_active" if vendor == "postgresql" else "l.is_active = 1"
+    return (f"SELECT p.product_id, l.code, p.on_hand, p.reserved, p.in_transit, p.last_updated_at FROM {position} p "
+            f"INNER JOIN {location} l ON l.id = p.location_id WHERE {active} AND l.kind IN ({kinds}) AND ")
+
+
+_STOCK_FIELDS = (None, None, *(InventoryPosition._meta.get_field(name)
+                                for name in ("on_hand", "reserved", "in_transit", "last_updated_at")))
+
+
 def stock_by_product(products: Iterable[Product]) -> dict[int, list[LocationStock]]:
     """Each product's positions at active stock locations, the most available first (one query)."""
     ids = {product.pk for product in products}
     result: dict[int, list[LocationStock]] = defaultdict(list)
     if not ids:
         return result
-    rows = (
-        InventoryPosition.objects.filter(
-            product_id__in=ids, location__is_active=True, location__kind__in=STOCK_LOCATION_KINDS
-        )
-        .annotate(location_code=F("location__code"))
-        .order_by()
-        .values_list("product_id", "location_code", "on_hand", "reserved", "in_transit", "last_updated_at")
-    )
+    condition, params = in_list("p.product_id", ids)
+    rows = select_rows(_stock_sql(connection.vendor) + condition, params, _STOCK_FIELDS)
     for product_id, code, on_hand, reserved, in_transit, updated in rows:
         result[product_id].append(LocationStock(code, on_hand, reserved, in_transit, updated))
     for stocks in result.values():

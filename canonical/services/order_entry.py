@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from canonical.context import Actor
@@ -41,7 +41,9 @@ from canonical.models import (
 from canonical.services.availability import line_promise, products_short, stock_by_product, supply_by_product
 from canonical.services.credit import credit_chain
 from canonical.services.events import event_record
+from canonical.services.inserts import row_insert, row_update, rows_insert
 from canonical.services.orders import DuplicateReference
+from canonical.services.prepared import in_list, prepared
 from canonical.services.pricing import Price, prices_find
 from canonical.services.refs import external_ref_bind
 
@@ -149,8 +151,14 @@ def ship_to_problems(customer: Customer, ship_to: Customer, pointer: str = "/shi
 
 
 def products_by_sku(skus) -> dict[str, Product]:
-    wanted = {sku for sku in skus if "\x00" not in sku}
-    return {product.sku: product for product in Product.objects.filter(sku__in=wanted)} if wanted else {}
+    """The products with these SKUs, by SKU (one prepared statement)."""
+    wanted = sorted({sku for sku in skus if "\x00" not in sku})
+    if not wanted:
+        return {}
+    condition, params = in_list(connection.ops.quote_name("sku"), wanted)
+    table = connection.ops.quote_name(Product._meta.db_table)
+    return {product.sku: product
+            for product in Product.objects.raw(*prepared(f"SELECT * FROM {table} WHERE {condition}", params))}
 
 
 def order_request_check(
@@ -283,16 +291,17 @@ def order_place(
                     number=number, external_id=external_id,
                     errors=[_problem("/external_id", "Already used for another order.")],
                 )
-        order = Order.objects.create(
+        order = Order(
             number=f"new-{uuid.uuid4().hex}",
             customer=checked.customer, ship_to=checked.ship_to, bill_to=checked.bill_to, status=status,
             currency=checked.currency, total_amount=checked.total, customer_po=checked.customer_po,
             placed_at=timezone.now(), requested_date=checked.requested_date, promised_date=checked.promised_date,
             source_system=source_system, correlation_id=actor.correlation_id,
         )
+        row_insert(order)
         order.number = f"HUB-{order.pk:07d}"
-        order.save(update_fields=["number"])
-        lines = OrderLine.objects.bulk_create([
+        row_update(order, ["number"])
+        lines = [
             OrderLine(
                 order=order, line_number=line.line_number, product=line.product, location=None,
                 quantity_ordered=line.quantity, unit_price=line.price.unit_price, price_rule=line.price.rule,
@@ -300,18 +309,15 @@ def order_place(
                 is_drop_ship=line.product.drop_ship,
             )
             for line in checked.lines
-        ])
+        ]
+        rows_insert(lines)
         refs = []
         if external_id and source_system is not None:
             external_ref_bind(system=source_system, entity_type=EntityType.ORDER, external_id=external_id,
                               object_id=order.pk)
             refs = [{"system": source_system.code, "external_id": external_id}]
-        if any(line.pk is None for line in lines):  # a database that does not return ids from a bulk insert
-            return_lines = list(order.lines.select_related("product", "location").order_by("line_number"))
-        else:
-            return_lines = lines
         event_record(
             event_type="order.created", aggregate_type="order", aggregate_id=order.pk,
-            payload={"order": order_representation(order, return_lines, refs)}, actor=actor,
+            payload={"order": order_representation(order, lines, refs)}, actor=actor,
         )
-    return Placement(order=order, lines=return_lines, external_refs=refs)
+    return Placement(order=order, lines=lines, external_refs=refs)

@@ -24,6 +24,7 @@ from canonical.models import (
     System,
 )
 from canonical.services.events import event_record
+from canonical.services.inserts import row_update
 from canonical.services.refs import (
     UpsertResult,
     changed_fields,
@@ -104,7 +105,7 @@ def order_status_change(*, order: Order, status: str, actor: Actor, reason: str 
     # transaction a savepoint would cost two round trips on every order's path for nothing.
     with transaction.atomic(savepoint=False):
         previous, order.status = order.status, status
-        order.save(update_fields=["status", "updated_at"])
+        row_update(order, ["status", "updated_at"])
         payload = {"order_id": order.pk, "number": order.number, "from": previous, "to": status}
         if reason:
             payload["reason"] = reason

@@ -18,7 +18,9 @@ sessions (PgBouncer in transaction mode before 1.21) run with HUB_PREPARED_STATE
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 import weakref
 
@@ -67,3 +69,54 @@ def prepared(sql: str, params: list | tuple, *, using: str = DEFAULT_DB_ALIAS) -
     if not count:
         return f"EXECUTE {name}", params
     return f"EXECUTE {name} ({', '.join(['%s'] * count)})", params
+
+
+def in_list(column: str, values, *, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list]:
+    """``column`` is one of ``values``, as SQL taking one parameter however many values there are.
+
+    One parameter keeps one prepared statement per query, not one per list length. PostgreSQL
+    takes the list as an array (``= ANY(%s)``); SQLite as a JSON array (``json_each``).
+    """
+    values = list(values)
+    if connections[using].vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]
+
+
+@functools.cache
+def _converters(fields: tuple, vendor: str, using: str) -> tuple:
+    connection = connections[using]
+    found = []
+    for field in fields:
+        if field is None:
+            found.append(())
+            continue
+        expression = field.get_col(field.model._meta.db_table)
+        column = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        found.append(tuple((converter, expression) for converter in column))
+    return tuple(found)
+
+
+def select_rows(sql: str, params: list | tuple, fields: tuple, *, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+    """Run a SELECT (prepared as above) and convert each column's values as the ORM converts ``fields``'.
+
+    ``fields``: one model field per column, or None for a column taken as the driver gives it.
+    SQLite hands back decimals as floats and datetimes as text; the fields' converters make
+    them what a queryset would give, so a plain statement can stand in for one.
+    """
+    connection = connections[using]
+    converters = _converters(tuple(fields), connection.vendor, using)
+    with connection.cursor() as cursor:
+        cursor.execute(*prepared(sql, params, using=using))
+        rows = cursor.fetchall()
+    if not any(converters):
+        return rows
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, column_converters in enumerate(converters):
+            if column_converters and values[index] is not None:
+                for converter, expression in column_converters:
+                    values[index] = converter(values[index], expression, connection)
+        converted.append(tuple(values))
+    return converted

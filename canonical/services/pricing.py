@@ -18,15 +18,18 @@ price from that rule. The hub holds no exchange rates: a price in another curren
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q
 
 from canonical.models import ContractPrice, Customer, PriceList, PriceListItem, Product
 from canonical.services.credit import credit_chain
+from canonical.services.prepared import in_list, select_rows
 
 
 class PriceRule:
@@ -97,6 +100,50 @@ def pricing_currency(*, customer: Customer | None, on_date: datetime.date) -> st
     return first.currency if first is not None else "USD"
 
 
+@functools.cache
+def _price_rows_sql(vendor: str, with_contracts: bool) -> str:
+    quote = connection.ops.quote_name
+    contract, item, price_list = (quote(m._meta.db_table) for m in (ContractPrice, PriceListItem, PriceList))
+    lists = (
+        f"SELECT 'l', i.id, i.product_id, i.min_quantity, i.unit_price, NULL, l.id, l.code, l.is_default "
+        f"FROM {item} i INNER JOIN {price_list} l ON l.id = i.price_list_id "
+        "WHERE (l.valid_from IS NULL OR l.valid_from <= %s) AND (l.valid_to IS NULL OR l.valid_to >= %s) "
+        "AND l.currency = %s AND {products_i}"
+    )
+    if not with_contracts:
+        return lists
+    return (
+        f"SELECT 'c', c.id, c.product_id, c.min_quantity, c.unit_price, c.valid_from, c.customer_id, "
+        f"c.contract_reference, NULL FROM {contract} c "
+        "WHERE ({accounts} OR c.customer_group_id = %s) AND c.valid_from <= %s "
+        "AND (c.valid_to IS NULL OR c.valid_to >= %s) AND c.currency = %s AND {products_c} "
+        f"UNION ALL {lists}"
+    )
+
+
+def _price_rows(*, product_ids, account_ids: list[int], group_id, currency: str, on_date: datetime.date) -> list:
+    """The contract prices of the accounts or the group, and the price list items, for the products (one query).
+
+    Rows: (kind "c" or "l", id, product, min quantity, unit price, valid from, customer id or
+    price list id, contract reference or price list code, list is default).
+    """
+    day = connection.ops.adapt_datefield_value(on_date)
+    products_c, products_c_params = in_list("c.product_id", product_ids)
+    products_i, products_i_params = in_list("i.product_id", product_ids)
+    with_contracts = bool(account_ids or group_id)
+    params = []
+    parts = {"products_i": products_i}
+    if with_contracts:
+        accounts, accounts_params = in_list("c.customer_id", account_ids)
+        parts.update(accounts=accounts, products_c=products_c)
+        params += [*accounts_params, group_id, day, day, currency, *products_c_params]
+    params += [day, day, currency, *products_i_params]
+    sql = _price_rows_sql(connection.vendor, with_contracts).format(**parts)
+    money, quantity = PriceListItem._meta.get_field("unit_price"), PriceListItem._meta.get_field("min_quantity")
+    return select_rows(sql, params, (None, None, None, quantity, money, ContractPrice._meta.get_field("valid_from"),
+                                     None, None, PriceList._meta.get_field("is_default")))
+
+
 def prices_find(
     *,
     customer: Customer | None,
@@ -116,37 +163,24 @@ def prices_find(
     rank = {account.pk: index for index, account in enumerate(chain)}
     group_id = next((account.group_id for account in chain if account.group_id), None)
 
-    contract_rows = []
-    if chain or group_id:
-        owners = Q(customer_id__in=list(rank)) if chain else Q(pk__in=[])
-        if group_id:
-            owners |= Q(customer_group_id=group_id)
-        contract_rows = [
-            _Row(*values) for values in ContractPrice.objects.filter(
-                owners, _valid_on(on_date), product_id__in=product_ids, currency=currency
-            ).values_list("pk", "product_id", "min_quantity", "unit_price", "valid_from", "customer_id",
-                          "contract_reference")
-        ]
     by_customer: dict[tuple[int, int], list] = defaultdict(list)  # (product, account rank) → rows
     by_group: dict[int, list] = defaultdict(list)
-    for row in contract_rows:
-        if row.customer_id is not None:
-            by_customer[(row.product_id, rank[row.customer_id])].append(row)
-        else:
-            by_group[row.product_id].append(row)
-
     items: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))  # product → list → rows
     list_key: dict[int, tuple] = {}
     list_code: dict[int, str] = {}
-    valid_list = (Q(price_list__valid_from__isnull=True) | Q(price_list__valid_from__lte=on_date)) & (
-        Q(price_list__valid_to__isnull=True) | Q(price_list__valid_to__gte=on_date))
-    rows = PriceListItem.objects.filter(valid_list, price_list__currency=currency, product_id__in=product_ids)
-    for pk, product_id, min_quantity, unit_price, list_id, is_default, code in rows.values_list(
-        "pk", "product_id", "min_quantity", "unit_price", "price_list_id", "price_list__is_default", "price_list__code"
+    for kind, pk, product_id, min_quantity, unit_price, valid_from, owner_id, reference, is_default in _price_rows(
+        product_ids=product_ids, account_ids=list(rank), group_id=group_id, currency=currency, on_date=on_date
     ):
-        items[product_id][list_id].append(_Row(pk, product_id, min_quantity, unit_price))
-        list_key[list_id] = (not is_default, code)
-        list_code[list_id] = code
+        if kind == "c":
+            row = _Row(pk, product_id, min_quantity, unit_price, valid_from, owner_id, reference)
+            if owner_id is not None:
+                by_customer[(product_id, rank[owner_id])].append(row)
+            else:
+                by_group[product_id].append(row)
+        else:  # a price list item: owner_id is the list, reference its code
+            items[product_id][owner_id].append(_Row(pk, product_id, min_quantity, unit_price))
+            list_key[owner_id] = (not is_default, reference)
+            list_code[owner_id] = reference
 
     prices: list[Price | None] = []
     for product, quantity in lines:

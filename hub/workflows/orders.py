@@ -23,10 +23,11 @@ acknowledged, and cancels the order through ORDER_TRANSITIONS (``order.cancelled
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from canonical.context import Actor
 from canonical.models import (
@@ -48,10 +49,16 @@ from canonical.services.allocation import (
     order_reservations_release,
     quantity_text,
 )
-from canonical.services.credit import CreditStanding, credit_account_for, customer_credit_standing
-from canonical.services.events import event_record
+from canonical.services.credit import (
+    CreditStanding,
+    credit_account_for,
+    credit_account_lock,
+    customer_credit_standing,
+)
+from canonical.services.events import event_record, events_batched
 from canonical.services.order_entry import CheckedOrder, order_place, order_representation
 from canonical.services.orders import order_status_change
+from canonical.services.prepared import select_rows
 from canonical.services.procurement import (
     PurchaseOrdersWithdrawal,
     SupplyNeed,
@@ -101,11 +108,11 @@ def order_submit(
     *, checked: CheckedOrder, source_system, actor: Actor, external_id: str = ""
 ) -> OrderSubmission:
     """Place a checked order (canonical.services.order_entry.order_request_check) and carry it on."""
-    with transaction.atomic(savepoint=False):
+    # One INSERT for the order's events (created, allocated, status changed, fulfilment requested).
+    with transaction.atomic(savepoint=False), events_batched():
         credit_account = credit_account_for(checked.customer)
         # Serialise credit decisions per account: the second order sees the first one's exposure.
-        list(Customer.objects.select_for_update(of=("self",)).order_by().filter(pk=credit_account.pk)
-             .values_list("pk"))
+        credit_account_lock(credit_account)
         standing = customer_credit_standing(customer=checked.customer)
         reason = _credit_hold_reason(standing, checked.total)
         status = OrderStatus.CREDIT_HOLD if reason else OrderStatus.VALIDATED
@@ -228,14 +235,22 @@ def _unsourced_open(*, order: Order, needs: list[SupplyNeed], actor: Actor) -> I
     )
 
 
+_ADDRESS_COLUMNS = ("line1", "line2", "city", "region", "postal_code", "country")
+
+
+@functools.cache
+def _ship_to_address_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    default_first = "is_default DESC" if vendor == "postgresql" else "is_default = 0"
+    return (f"SELECT {', '.join(quote(c) for c in _ADDRESS_COLUMNS)} FROM {quote(Address._meta.db_table)} "
+            f"WHERE customer_id = %s AND kind = %s ORDER BY {default_first}, id LIMIT 1")
+
+
 def _ship_to_address(customer: Customer) -> dict | None:
-    address = (
-        Address.objects.filter(customer=customer, kind=AddressKind.SHIPPING).order_by("-is_default", "id").first()
-    )
-    if address is None:
-        return None
-    return {"line1": address.line1, "line2": address.line2, "city": address.city, "region": address.region,
-            "postal_code": address.postal_code, "country": address.country}
+    """The account's default shipping address (else its first), for the warehouse's instruction."""
+    rows = select_rows(_ship_to_address_sql(connection.vendor), [customer.pk, AddressKind.SHIPPING.value],
+                       (None,) * len(_ADDRESS_COLUMNS))
+    return dict(zip(_ADDRESS_COLUMNS, rows[0], strict=True)) if rows else None
 
 
 def _fulfilment_request(*, order: Order, allocation: AllocationResult, actor: Actor) -> None:
