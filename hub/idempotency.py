@@ -30,6 +30,8 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from canonical.services.inserts import row_update
+from canonical.services.prepared import prepared
 from hub.models import IdempotencyRecord, IdempotencyStatus
 from hub.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -88,11 +90,11 @@ def _insert_if_new(*, scope, key, method, path, fingerprint, correlation_id, now
     params = [scope, key, method, path, fingerprint, IdempotencyStatus.IN_PROGRESS, "{}", correlation_id,
               stamp(now), stamp(now), stamp(expires_at)]
     with connection.cursor() as cursor:
-        cursor.execute(
+        cursor.execute(*prepared(
             f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) VALUES ({', '.join(placeholders)}) "
             f"ON CONFLICT ({q('scope')}, {q('key')}) DO NOTHING RETURNING {q('id')}",
             params,
-        )
+        ))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -185,11 +187,12 @@ def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> bo
     content_type = getattr(response, "content_type", None)
     if content_type:
         headers["Content-Type"] = content_type
-    done = IdempotencyRecord.objects.filter(
-        pk=record.pk, status=IdempotencyStatus.IN_PROGRESS, locked_at=record.locked_at
-    ).update(
-        status=IdempotencyStatus.COMPLETED, response_status=response.status_code, response_body=body,
-        response_headers=headers, completed_at=timezone.now(),
+    record.status, record.response_status, record.response_body = (
+        IdempotencyStatus.COMPLETED, response.status_code, body)
+    record.response_headers, record.completed_at = headers, timezone.now()
+    done = row_update(
+        record, ["status", "response_status", "response_body", "response_headers", "completed_at"],
+        where={"status": IdempotencyStatus.IN_PROGRESS, "locked_at": record.locked_at},
     )
     if not done:
         raise ClaimLost(f"Idempotency key {record.key} was taken over by another request.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from canonical.models import ExternalRef, System
+from canonical.services.prepared import prepared
 
 
 @extend_schema_field(
@@ -73,7 +75,14 @@ class RecordRefField(serializers.Field):
     def _by_id(self, value):
         if not isinstance(value, int) or isinstance(value, bool):
             self.fail("invalid")
-        found = self._queryset().filter(pk=value).first()
+        if not -(2**63) <= value < 2**63:  # no such id can exist (ids are 64-bit)
+            self.fail("unknown_id", entity=self.entity_type, value=value)
+        if self.queryset is None:  # the usual case, on every partner call: one prepared statement
+            table, pk = connection.ops.quote_name(self.model._meta.db_table), self.model._meta.pk.column
+            found = next(iter(self.model._default_manager.raw(*prepared(
+                f"SELECT * FROM {table} WHERE {connection.ops.quote_name(pk)} = %s", [value]))), None)
+        else:
+            found = self._queryset().filter(pk=value).first()
         if found is None:
             self.fail("unknown_id", entity=self.entity_type, value=value)
         return found
@@ -81,12 +90,20 @@ class RecordRefField(serializers.Field):
     def _by_ref(self, system, external_id):
         if system is None or not isinstance(external_id, str) or "\x00" in external_id:
             self.fail("invalid")
-        object_id = (
-            ExternalRef.objects.filter(system=system, entity_type=self.entity_type, external_id=external_id)
-            .values_list("object_id", flat=True)
-            .first()
-        )
-        found = self._queryset().filter(pk=object_id).first() if object_id is not None else None
+        if self.queryset is None:  # the record and its reference in one prepared statement
+            quote = connection.ops.quote_name
+            table, refs = quote(self.model._meta.db_table), quote(ExternalRef._meta.db_table)
+            found = next(iter(self.model._default_manager.raw(*prepared(
+                f"SELECT t.* FROM {table} t INNER JOIN {refs} r ON r.object_id = t.{quote(self.model._meta.pk.column)} "
+                "WHERE r.system_id = %s AND r.entity_type = %s AND r.external_id = %s",
+                [system.pk, self.entity_type, external_id]))), None)
+        else:
+            object_id = (
+                ExternalRef.objects.filter(system=system, entity_type=self.entity_type, external_id=external_id)
+                .values_list("object_id", flat=True)
+                .first()
+            )
+            found = self._queryset().filter(pk=object_id).first() if object_id is not None else None
         if found is None:
             self.fail("unknown_ref", system=system.code, entity=self.entity_type, value=external_id)
         return found

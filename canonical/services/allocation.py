@@ -40,7 +40,7 @@ from canonical.models import (
     ReservationStatus,
 )
 from canonical.services.events import event_record
-from canonical.services.inserts import rows_insert
+from canonical.services.inserts import rows_insert, rows_update
 from canonical.services.orders import order_status_change
 from canonical.services.prepared import in_list, select_rows
 
@@ -106,44 +106,6 @@ class AllocationResult:
     @property
     def fully_allocated(self) -> bool:
         return not self.short_lines
-
-
-def rows_update(model, rows: dict, fields: list[str]) -> None:
-    """Set ``fields`` of several rows to their own values in one UPDATE (``rows``: {pk: instance}).
-
-    ``bulk_update`` says the same with a CASE per field and row, which costs more to build than
-    to run; on the reservation path, run under row locks, both matter. Portable: PostgreSQL and
-    SQLite (3.33+) take ``UPDATE ... FROM``; PostgreSQL needs the values typed.
-    """
-    if not rows:
-        return
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
-    typed = connection.vendor == "postgresql"
-
-    def placeholder(field) -> str:
-        return f"%s::{field.db_type(connection)}" if typed else "%s"
-
-    # The first SELECT names the columns; the ones UNION ALL adds below it take those names.
-    aliases = [quote("row_pk"), *(quote("new_" + f.column) for f in columns)]
-    selects, params = [], []
-    for pk, instance in rows.items():
-        values = [placeholder(meta.pk), *(placeholder(f) for f in columns)]
-        if not selects:
-            values = [f"{value} AS {alias}" for value, alias in zip(values, aliases, strict=True)]
-        selects.append("SELECT " + ", ".join(values))
-        params.append(pk)
-        params.extend(f.get_db_prep_save(getattr(instance, f.attname), connection) for f in columns)
-    table = quote(meta.db_table)
-    assignments = ", ".join(f"{quote(f.column)} = changed.{quote('new_' + f.column)}" for f in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} FROM ({' UNION ALL '.join(selects)}) AS changed "
-            f"WHERE {table}.{quote(meta.pk.column)} = changed.{quote('row_pk')}",
-            params,
-        )
 
 
 def _lock_order(order: Order) -> Order:
@@ -282,12 +244,13 @@ def _allocate_locked(*, order: Order, actor: Actor, lines: list[OrderLine] | Non
     now = timezone.now()
     for position in touched_positions.values():
         position.updated_at = now
-    rows_update(InventoryPosition, touched_positions, ["reserved", "updated_at"])
-    rows_insert(reservations)
+    # Deferrable: inside an order placement's writes_batched these go in its one statement at the end.
+    rows_update(InventoryPosition, touched_positions, ["reserved", "updated_at"], deferrable=True)
+    rows_insert(reservations, read_back=False)
     for line in changed_lines:
         line.updated_at = now
     rows_update(OrderLine, {line.pk: line for line in changed_lines},
-                ["quantity_allocated", "quantity_backordered", "location", "updated_at"])
+                ["quantity_allocated", "quantity_backordered", "location", "updated_at"], deferrable=True)
     short = any(line.backordered > 0 for line in results if not line.drop_ship)
     target = OrderStatus.BACKORDERED if short else OrderStatus.ALLOCATED
     changed = bool(changed_lines)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
@@ -14,7 +10,7 @@ from django.utils import timezone
 from canonical.context import Actor
 from canonical.events import EVENT_TYPES
 from canonical.models import AuditEntry, BusinessEvent, EventFeed
-from canonical.services.inserts import rows_insert
+from canonical.services.inserts import rows_insert, write_batch
 
 
 class UnknownEventType(ValueError):
@@ -52,15 +48,18 @@ def event_record(
         actor=actor.label,
         occurred_at=occurred_at or timezone.now(),
     )
-    batch = _batch.get()
-    if batch is not None and batch.connection is transaction.get_connection():
-        batch.events.append(event)
-        return event
-    _events_insert([event])
+    batch = write_batch()
+    if batch is None:
+        _events_insert([event])
+    elif "events" in batch.pending:
+        batch.pending["events"].append(event)
+    else:  # the batch's events go in one INSERT when it ends
+        pending = batch.pending["events"] = [event]
+        batch.before_flush["events"] = lambda: _events_insert(pending, read_back=False)
     return event
 
 
-def _events_insert(events: list[BusinessEvent]) -> None:
+def _events_insert(events: list[BusinessEvent], *, read_back: bool = True) -> None:
     """One INSERT for all ``events``, each taking the next sequence of its aggregate in the statement itself."""
     table, quote = BusinessEvent._meta.db_table, connection.ops.quote_name
     next_sequence = (
@@ -75,40 +74,7 @@ def _events_insert(events: list[BusinessEvent]) -> None:
         aggregate = (event.aggregate_type, event.aggregate_id)
         taken[aggregate] = taken.get(aggregate, 0) + 1
         computed.append({"sequence": (next_sequence, [taken[aggregate], *aggregate])})
-    rows_insert(events, computed=computed)
-
-
-@dataclass
-class _Batch:
-    connection: object
-    events: list[BusinessEvent] = field(default_factory=list)
-
-
-_batch: ContextVar[_Batch | None] = ContextVar("event_batch", default=None)
-
-
-@contextmanager
-def events_batched() -> Iterator[None]:
-    """Write the events recorded in this block in one INSERT when it ends, not one INSERT each.
-
-    For a workflow that records several events in one transaction (an order placed: created,
-    allocated, status changed, fulfilment requested). Use inside the transaction, around code
-    that does not read the events back before the block ends: until then they have no id.
-    If the block raises, nothing is written (the transaction is rolled back anyway).
-    """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("events_batched must be used inside transaction.atomic().")
-    if _batch.get() is not None:  # already batching: the outer block writes them
-        yield
-        return
-    batch = _Batch(connection=transaction.get_connection())
-    token = _batch.set(batch)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-    if batch.events:
-        _events_insert(batch.events)
+    rows_insert(events, computed=computed, read_back=read_back)
 
 
 def audit_record(

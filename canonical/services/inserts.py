@@ -19,11 +19,91 @@ logic there (see the conventions), and the instance ends up as ``save()`` would 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import models, router, transaction
 
 from canonical.services.prepared import prepared
+
+
+@dataclasses.dataclass
+class WriteBatch:
+    """Writes held back until the end of a writes_batched block (see there)."""
+
+    connection: object
+    statements: list[tuple[str, list]] = dataclasses.field(default_factory=list)
+    before_flush: dict[str, Callable[[], None]] = dataclasses.field(default_factory=dict)
+    pending: dict[str, list] = dataclasses.field(default_factory=dict)  # rows a hook writes at the end
+
+
+_batch: ContextVar[WriteBatch | None] = ContextVar("write_batch", default=None)
+
+
+def write_batch() -> WriteBatch | None:
+    """The batch collecting this connection's deferrable writes, if a writes_batched block is open."""
+    batch = _batch.get()
+    return batch if batch is not None and batch.connection is transaction.get_connection() else None
+
+
+@contextmanager
+def writes_batched() -> Iterator[WriteBatch]:
+    """Hold back the deferrable writes of this block and send them together when it ends.
+
+    For a workflow that writes many rows it never reads back in the same transaction (an order
+    placed: the reserved positions, the reservations, the lines' allocated quantities, the
+    status, its events). The writes that say ``deferrable`` (rows_update, row_update,
+    ``rows_insert(read_back=False)``, event_record) are collected; at the end of the block
+    PostgreSQL gets them as one statement (each a data-modifying WITH query, all seeing the
+    database as it was before that statement), SQLite one after another. Until then the rows
+    are not written: nothing in the block may read them back, and no two of them may change
+    the same row. If the block raises, nothing collected is sent (the transaction rolls back).
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("writes_batched must be used inside transaction.atomic().")
+    if write_batch() is not None:  # already batching: the outer block sends them
+        yield write_batch()
+        return
+    batch = WriteBatch(connection=connection)
+    token = _batch.set(batch)
+    try:
+        yield batch
+        for hook in list(batch.before_flush.values()):
+            hook()
+    finally:
+        _batch.reset(token)
+    _flush(batch)
+
+
+def _flush(batch: WriteBatch) -> None:
+    connection = batch.connection
+    if not batch.statements:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql" or len(batch.statements) == 1:
+            for sql, params in batch.statements:
+                cursor.execute(*prepared(sql, params, using=connection.alias))
+            return
+        parts, params = [], []
+        for index, (sql, statement_params) in enumerate(batch.statements):
+            parts.append(f"w{index} AS ({sql} RETURNING 1)")
+            params.extend(statement_params)
+        counts = ", ".join(f"(SELECT COUNT(*) FROM w{index})" for index in range(len(batch.statements)))
+        cursor.execute(*prepared(f"WITH {', '.join(parts)} SELECT {counts}", params, using=connection.alias))
+
+
+def _write(sql: str, params: list, *, connection, deferrable: bool) -> int | None:
+    """Run one write now, or add it to the open batch when it may wait; the rows written, or None."""
+    batch = write_batch() if deferrable else None
+    if batch is not None:
+        batch.statements.append((sql, params))
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(*prepared(sql, params, using=connection.alias))
+        return cursor.rowcount
 
 
 def row_insert(
@@ -48,13 +128,16 @@ def rows_insert(
     *,
     computed: list[dict[str, tuple[str, list]]] | None = None,
     unless_taken: list[str] | None = None,
-) -> int:
+    read_back: bool = True,
+) -> int | None:
     """INSERT several instances of one model in one statement (``bulk_create`` without its cost).
 
     ``computed`` and ``unless_taken`` as for row_insert, ``computed`` given per instance (every
     instance computes the same fields). The primary keys (and computed values) are read back
     into the instances; the answer is how many rows were written. With ``unless_taken`` and
     more than one instance, which ones were skipped is not told: use row_insert for that.
+    ``read_back=False``: the caller needs neither ids nor a count, so inside writes_batched the
+    INSERT waits for the batch (the answer is then None and the instances keep no id).
     """
     if not instances:
         return 0
@@ -81,6 +164,8 @@ def rows_insert(
                  f"VALUES {', '.join(rows)}")
     if unless_taken:
         statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) DO NOTHING"
+    if not read_back:
+        return _write(statement, params, connection=connection, deferrable=True)
     statement += f" RETURNING {', '.join(quote(field.column) for field in returning)}"
     with connection.cursor() as cursor:
         cursor.execute(*prepared(statement, params, using=connection.alias))
@@ -96,12 +181,15 @@ def rows_insert(
     return len(written)
 
 
-def row_update(instance: models.Model, fields: Iterable[str], *, where: dict | None = None) -> int:
+def row_update(
+    instance: models.Model, fields: Iterable[str], *, where: dict | None = None, deferrable: bool = False
+) -> int | None:
     """UPDATE ``fields`` of the saved ``instance`` to its current values, in one plain statement.
 
     ``auto_now`` fields among them are stamped as ``save()`` stamps them. ``where`` adds
     conditions on the row's current values ({field name: value}); the answer is the number of
-    rows written, 0 when the row no longer matches them.
+    rows written, 0 when the row no longer matches them. ``deferrable``: inside writes_batched
+    the UPDATE waits for the batch and the answer is None.
     """
     meta = instance._meta
     connection = transaction.get_connection(router.db_for_write(type(instance), instance=instance))
@@ -119,6 +207,42 @@ def row_update(instance: models.Model, fields: Iterable[str], *, where: dict | N
         params.append(field.get_db_prep_value(value, connection))
     statement = (f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
                  f"WHERE {' AND '.join(conditions)}")
-    with connection.cursor() as cursor:
-        cursor.execute(*prepared(statement, params, using=connection.alias))
-        return cursor.rowcount
+    return _write(statement, params, connection=connection, deferrable=deferrable)
+
+
+def rows_update(model, rows: dict, fields: list[str], *, deferrable: bool = False) -> None:
+    """Set ``fields`` of several rows to their own values in one UPDATE (``rows``: {pk: instance}).
+
+    ``bulk_update`` says the same with a CASE per field and row, which costs more to build than
+    to run; on the reservation path, run under row locks, both matter. Portable: PostgreSQL and
+    SQLite (3.33+) take ``UPDATE ... FROM``; PostgreSQL needs the values typed. ``deferrable``:
+    see writes_batched.
+    """
+    if not rows:
+        return
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    typed = connection.vendor == "postgresql"
+
+    def placeholder(field) -> str:
+        return f"%s::{field.db_type(connection)}" if typed else "%s"
+
+    # The first SELECT names the columns; the ones UNION ALL adds below it take those names.
+    aliases = [quote("row_pk"), *(quote("new_" + f.column) for f in columns)]
+    selects, params = [], []
+    for pk, instance in rows.items():
+        values = [placeholder(meta.pk), *(placeholder(f) for f in columns)]
+        if not selects:
+            values = [f"{value} AS {alias}" for value, alias in zip(values, aliases, strict=True)]
+        selects.append("SELECT " + ", ".join(values))
+        params.append(pk)
+        params.extend(f.get_db_prep_save(getattr(instance, f.attname), connection) for f in columns)
+    table = quote(meta.db_table)
+    assignments = ", ".join(f"{quote(f.column)} = changed.{quote('new_' + f.column)}" for f in columns)
+    _write(
+        f"UPDATE {table} SET {assignments} FROM ({' UNION ALL '.join(selects)}) AS changed "
+        f"WHERE {table}.{quote(meta.pk.column)} = changed.{quote('row_pk')}",
+        params, connection=connection, deferrable=deferrable,
+    )

@@ -105,7 +105,7 @@ def order_status_change(*, order: Order, status: str, actor: Actor, reason: str 
     # transaction a savepoint would cost two round trips on every order's path for nothing.
     with transaction.atomic(savepoint=False):
         previous, order.status = order.status, status
-        row_update(order, ["status", "updated_at"])
+        row_update(order, ["status", "updated_at"], deferrable=True)  # see writes_batched
         payload = {"order_id": order.pk, "number": order.number, "from": previous, "to": status}
         if reason:
             payload["reason"] = reason

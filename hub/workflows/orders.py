@@ -55,7 +55,8 @@ from canonical.services.credit import (
     credit_account_lock,
     customer_credit_standing,
 )
-from canonical.services.events import event_record, events_batched
+from canonical.services.events import event_record
+from canonical.services.inserts import writes_batched
 from canonical.services.order_entry import CheckedOrder, order_place, order_representation
 from canonical.services.orders import order_status_change
 from canonical.services.prepared import select_rows
@@ -108,8 +109,9 @@ def order_submit(
     *, checked: CheckedOrder, source_system, actor: Actor, external_id: str = ""
 ) -> OrderSubmission:
     """Place a checked order (canonical.services.order_entry.order_request_check) and carry it on."""
-    # One INSERT for the order's events (created, allocated, status changed, fulfilment requested).
-    with transaction.atomic(savepoint=False), events_batched():
+    # The allocation's writes and the order's events (created, allocated, status changed,
+    # fulfilment requested) go to the database together at the end (canonical.services.inserts).
+    with transaction.atomic(savepoint=False), writes_batched():
         credit_account = credit_account_for(checked.customer)
         # Serialise credit decisions per account: the second order sees the first one's exposure.
         credit_account_lock(credit_account)
