@@ -1,0 +1,148 @@
+"""The order path's plain-SQL helpers: in_list, select_rows, rows_insert, writes_batched, credit_chain.
+
+Each answers what the ORM would have answered, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from canonical.context import Actor
+from canonical.models import BusinessEvent, Customer, InventoryPosition, Location, OrderLine, Reservation
+from canonical.services.credit import credit_chain
+from canonical.services.events import event_record
+from canonical.services.inserts import row_update, rows_insert, rows_update, writes_batched
+from canonical.services.prepared import in_list, select_rows
+from tests.factories import (
+    CustomerFactory,
+    InventoryPositionFactory,
+    LocationFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+)
+
+pytestmark = pytest.mark.django_db
+AT = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def names_in(values) -> list[str]:
+    condition, params = in_list("account_number", values)
+    return sorted(row[0] for row in select_rows(
+        f"SELECT name FROM {Customer._meta.db_table} WHERE {condition}", params, (None,)))
+
+
+def test_in_list_takes_any_number_of_values_as_one_parameter():
+    CustomerFactory(account_number="A-1", name="One")
+    CustomerFactory(account_number="O'Brien", name="Quote")
+    CustomerFactory(account_number="A-3", name="Three")
+    assert names_in([]) == []
+    assert names_in(["A-1"]) == ["One"]
+    assert names_in(["A-1", "O'Brien", "nobody"]) == ["One", "Quote"]  # a quote is a value, not SQL
+    assert names_in({"A-3", "A-1"}) == ["One", "Three"]
+    _, params = in_list("x", [1, 2, 3])
+    assert len(params) == 1
+
+
+def test_select_rows_converts_columns_as_the_orm_does():
+    position = InventoryPositionFactory(on_hand=Decimal("12.5"), reserved=Decimal("0.25"), last_updated_at=AT)
+    fields = tuple(InventoryPosition._meta.get_field(name) for name in ("on_hand", "reserved", "last_updated_at"))
+    [row] = select_rows(
+        f"SELECT on_hand, reserved, last_updated_at FROM {InventoryPosition._meta.db_table} WHERE id = %s",
+        [position.pk], fields,
+    )
+    expected = InventoryPosition.objects.values_list("on_hand", "reserved", "last_updated_at").get(pk=position.pk)
+    assert row == expected
+    assert isinstance(row[0], Decimal) and row[0] == Decimal("12.500")  # SQLite hands back a float
+    assert row[2] == AT
+
+
+def test_rows_insert_writes_every_row_in_one_statement_and_reads_the_ids_back():
+    order = OrderFactory()
+    products = [ProductFactory() for _ in range(3)]
+    lines = [OrderLine(order=order, line_number=n + 1, product=product, quantity_ordered=Decimal(n + 1),
+                       unit_price=Decimal("2.50")) for n, product in enumerate(products)]
+    with CaptureQueriesContext(connection) as queries:
+        assert rows_insert(lines) == 3
+    assert len([q for q in queries.captured_queries if "PREPARE" not in q["sql"]]) == 1
+    stored = {line.pk: (line.line_number, line.product_id) for line in OrderLine.objects.filter(order=order)}
+    assert stored == {line.pk: (line.line_number, line.product_id) for line in lines}
+    assert all(not line._state.adding for line in lines)
+
+
+def test_writes_batched_sends_the_writes_at_the_end_of_the_block_and_none_when_it_fails():
+    position = InventoryPositionFactory(on_hand=Decimal("10"), reserved=Decimal("0"))
+    line = OrderLineFactory(quantity_ordered=Decimal("4"))
+    with transaction.atomic():
+        with writes_batched() as batch:
+            position.reserved = Decimal("4")
+            rows_update(InventoryPosition, {position.pk: position}, ["reserved"], deferrable=True)
+            rows_insert([Reservation(order_line=line, position=position, quantity=Decimal("4"))], read_back=False)
+            line.quantity_allocated = Decimal("4")
+            assert row_update(line, ["quantity_allocated"], deferrable=True) is None
+            event_record(event_type="order.allocated", aggregate_type="order", aggregate_id=line.order_id,
+                         payload={"n": 1}, actor=Actor.hub())
+            # Nothing is written yet: the block may not read it back.
+            assert InventoryPosition.objects.get(pk=position.pk).reserved == 0
+            assert not Reservation.objects.filter(order_line=line).exists()
+            assert len(batch.statements) == 3 and len(batch.pending["events"]) == 1
+        assert InventoryPosition.objects.get(pk=position.pk).reserved == 4
+        assert Reservation.objects.get(order_line=line).quantity == 4
+        assert OrderLine.objects.get(pk=line.pk).quantity_allocated == 4
+        assert BusinessEvent.objects.filter(event_type="order.allocated", aggregate_id=str(line.order_id)).count() == 1
+
+    with pytest.raises(RuntimeError, match="boom"), transaction.atomic(), writes_batched():
+        position.reserved = Decimal("9")
+        rows_update(InventoryPosition, {position.pk: position}, ["reserved"], deferrable=True)
+        raise RuntimeError("boom")
+    assert InventoryPosition.objects.get(pk=position.pk).reserved == 4
+
+
+def test_a_write_that_is_not_deferrable_runs_at_once_inside_a_batch():
+    location = LocationFactory(name="Before")
+    with transaction.atomic(), writes_batched():
+        location.name = "After"
+        assert row_update(location, ["name"]) == 1
+        assert Location.objects.get(pk=location.pk).name == "After"
+
+
+def test_batched_events_take_the_next_sequences_of_their_aggregates():
+    def record(aggregate_id, n):
+        event_record(event_type="order.status_changed", aggregate_type="order", aggregate_id=aggregate_id,
+                     payload={"n": n}, actor=Actor.hub())
+
+    with transaction.atomic():
+        record("77", 0)  # written at once: sequence 1
+        with writes_batched():
+            record("77", 1)
+            record("78", 1)
+            record("77", 2)
+            with writes_batched():  # an inner block leaves them to the outer one
+                record("77", 3)
+    sequences = sorted(BusinessEvent.objects.filter(aggregate_type="order").values_list(
+        "aggregate_id", "sequence", "payload"))
+    assert sequences == [("77", 1, {"n": 0}), ("77", 2, {"n": 1}), ("77", 3, {"n": 2}), ("77", 4, {"n": 3}),
+                         ("78", 1, {"n": 1})]
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around it
+def test_writes_batched_needs_a_transaction():
+    with pytest.raises(RuntimeError, match="inside transaction.atomic"), writes_batched():
+        pass
+
+
+def test_the_credit_chain_walks_up_in_one_query_and_stops_at_a_cycle():
+    root = CustomerFactory(account_number="ROOT")
+    middle = CustomerFactory(account_number="MID", parent=root)
+    site = CustomerFactory(account_number="SITE", parent=middle)
+    assert credit_chain(root) == [root]
+    with CaptureQueriesContext(connection) as queries:
+        assert [c.account_number for c in credit_chain(site)] == ["SITE", "MID", "ROOT"]
+    assert len([q for q in queries.captured_queries if "PREPARE" not in q["sql"]]) == 1
+    Customer.objects.filter(pk=root.pk).update(parent=site)  # bad data: a loop
+    assert [c.account_number for c in credit_chain(site)] == ["SITE", "MID", "ROOT"]
