@@ -122,11 +122,16 @@ def _locked_positions_sql(vendor: str) -> str:
     position, location = quote(InventoryPosition._meta.db_table), quote(Location._meta.db_table)
     columns = ", ".join([*(f"p.{quote(f.column)}" for f in _POSITION_FIELDS),
                          *(f"l.{quote(f.column)}" for f in _LOCATION_FIELDS)])
-    kinds = ", ".join(f"'{kind}'" for kind in STOCK_LOCATION_KINDS)
-    active = "l.is_active" if vendor == "postgresql" else "l.is_active = 1"
     lock = " FOR UPDATE OF p" if vendor == "postgresql" else ""  # SQLite: the transaction holds the database
     return (f"SELECT {columns} FROM {position} p INNER JOIN {location} l ON l.id = p.location_id "
-            f"WHERE {active} AND l.kind IN ({kinds}) AND {{products}} ORDER BY p.id{lock}")
+            f"WHERE {stock_location_sql(vendor)} AND {{products}} ORDER BY p.id{lock}")
+
+
+def stock_location_sql(vendor: str, alias: str = "l") -> str:
+    """The condition "an active warehouse or store" on the location table under ``alias``, as SQL."""
+    kinds = ", ".join(f"'{kind}'" for kind in STOCK_LOCATION_KINDS)
+    active = f"{alias}.is_active" if vendor == "postgresql" else f"{alias}.is_active = 1"
+    return f"{active} AND {alias}.kind IN ({kinds})"
 
 
 _POSITION_FIELDS = tuple(InventoryPosition._meta.concrete_fields)

@@ -28,7 +28,7 @@ from django.db import connection
 from django.db.models import F
 
 from canonical.models import InventoryPosition, Location, Product, PurchaseOrderLine, PurchaseOrderStatus
-from canonical.services.allocation import STOCK_LOCATION_KINDS, quantity_text
+from canonical.services.allocation import quantity_text, stock_location_sql
 from canonical.services.prepared import in_list, select_rows
 
 OPEN_SUPPLY_STATUSES = (
@@ -82,10 +82,8 @@ def _days(name: str, default: int) -> int:
 def _stock_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     position, location = quote(InventoryPosition._meta.db_table), quote(Location._meta.db_table)
-    kinds = ", ".join(f"'{kind}'" for kind in STOCK_LOCATION_KINDS)
-    active = "l.is_active" if vendor == "postgresql" else "l.is_active = 1"
     return (f"SELECT p.product_id, l.code, p.on_hand, p.reserved, p.in_transit, p.last_updated_at FROM {position} p "
-            f"INNER JOIN {location} l ON l.id = p.location_id WHERE {active} AND l.kind IN ({kinds}) AND ")
+            f"INNER JOIN {location} l ON l.id = p.location_id WHERE {stock_location_sql(vendor)} AND ")
 
 
 _STOCK_FIELDS = (None, None, *(InventoryPosition._meta.get_field(name)
