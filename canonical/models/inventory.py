@@ -36,8 +36,10 @@ class InventoryPositionQuerySet(models.QuerySet):
 
 
 class InventoryPosition(TimeStamped):
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="inventory")
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="inventory")
+    # No indexes of their own: the unique (product, location) and inventory_location_idx
+    # (location, product) start with them, and every reservation rewrites a position's entries.
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="inventory", db_index=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="inventory", db_index=False)
     on_hand = quantity_field()
     reserved = quantity_field()
     in_transit = quantity_field()
@@ -77,7 +79,9 @@ class Reservation(TimeStamped):
     """Stock held by one order line at one location."""
 
     order_line = models.ForeignKey("canonical.OrderLine", on_delete=models.CASCADE, related_name="reservations")
-    position = models.ForeignKey(InventoryPosition, on_delete=models.PROTECT, related_name="reservations")
+    # No index of its own: reservation_position_idx (position, status) starts with it.
+    position = models.ForeignKey(InventoryPosition, on_delete=models.PROTECT, related_name="reservations",
+                                 db_index=False)
     quantity = quantity_field()
     status = models.CharField(max_length=10, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE)
 

@@ -68,7 +68,8 @@ OPEN_ORDER_STATUSES = frozenset(
 
 class Order(TimeStamped):
     number = models.CharField(max_length=40, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    # No index of its own: order_customer_status_idx starts with it (one index fewer on every write).
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     ship_to = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ship_to_orders")
     bill_to = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="bill_to_orders")
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.RECEIVED)

@@ -46,3 +46,58 @@ def order_queryset():
     return Order.objects.select_related("source_system").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product", "location").order_by("line_number"))
     )
+
+
+# The order placement path represents every order it writes twice (order.created, the answer);
+# OrderSerializer's generic machinery costs more than the data. order_as_dict says the same
+# with plain code, using DRF's own fields for the values whose format they decide.
+# tests/canonical/test_order_representation.py holds it to OrderSerializer's output.
+_MONEY = serializers.DecimalField(max_digits=14, decimal_places=2)
+_QUANTITY = serializers.DecimalField(max_digits=14, decimal_places=3)
+_STAMP = serializers.DateTimeField()
+_QUANTITIES = ("quantity_ordered", "quantity_allocated", "quantity_backordered", "quantity_shipped",
+               "quantity_invoiced", "quantity_returned")
+
+
+def _day(value):
+    return value.isoformat() if value else None
+
+
+def order_as_dict(order: Order, lines: list[OrderLine], external_refs: list[dict]) -> dict:
+    """What OrderSerializer gives for ``order`` with these lines (product and location loaded) and refs."""
+    money, quantity = _MONEY.to_representation, _QUANTITY.to_representation
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "customer": order.customer_id,
+        "ship_to": order.ship_to_id,
+        "bill_to": order.bill_to_id,
+        "status": order.status,
+        "currency": order.currency,
+        "total_amount": money(order.total_amount),
+        "customer_po": order.customer_po,
+        "placed_at": _STAMP.to_representation(order.placed_at),
+        "requested_date": _day(order.requested_date),
+        "promised_date": _day(order.promised_date),
+        "source_system": order.source_system.code if order.source_system_id else None,
+        "correlation_id": order.correlation_id,
+        "lines": [
+            {
+                "id": line.pk,
+                "line_number": line.line_number,
+                "sku": line.product.sku,
+                "location": line.location.code if line.location_id else None,
+                **{name: quantity(getattr(line, name)) for name in _QUANTITIES},
+                "unit_price": money(line.unit_price),
+                "amount": money(line.amount),
+                "price_rule": line.price_rule,
+                "requested_date": _day(line.requested_date),
+                "promised_date": _day(line.promised_date),
+                "is_drop_ship": line.is_drop_ship,
+            }
+            for line in lines
+        ],
+        "external_refs": list(external_refs),
+        "created_at": _STAMP.to_representation(order.created_at),
+        "updated_at": _STAMP.to_representation(order.updated_at),
+    }

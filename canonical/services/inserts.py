@@ -111,6 +111,7 @@ def row_insert(
     *,
     computed: dict[str, tuple[str, list]] | None = None,
     unless_taken: list[str] | None = None,
+    prefix: tuple[str, list] | None = None,
 ) -> bool:
     """INSERT ``instance`` in one statement; True when the row was written.
 
@@ -118,9 +119,9 @@ def row_insert(
     for that column (e.g. a scalar subquery); its value is read back into the instance with the
     primary key. ``unless_taken`` names the fields of a unique constraint: when a row with the
     same values exists, nothing is written, the instance stays unsaved and the answer is False
-    (``INSERT ... ON CONFLICT (...) DO NOTHING``, which needs no savepoint).
+    (``INSERT ... ON CONFLICT (...) DO NOTHING``, which needs no savepoint). ``prefix``: see rows_insert.
     """
-    return bool(rows_insert([instance], computed=[computed or {}], unless_taken=unless_taken))
+    return bool(rows_insert([instance], computed=[computed or {}], unless_taken=unless_taken, prefix=prefix))
 
 
 def rows_insert(
@@ -129,6 +130,7 @@ def rows_insert(
     computed: list[dict[str, tuple[str, list]]] | None = None,
     unless_taken: list[str] | None = None,
     read_back: bool = True,
+    prefix: tuple[str, list] | None = None,
 ) -> int | None:
     """INSERT several instances of one model in one statement (``bulk_create`` without its cost).
 
@@ -138,6 +140,8 @@ def rows_insert(
     more than one instance, which ones were skipped is not told: use row_insert for that.
     ``read_back=False``: the caller needs neither ids nor a count, so inside writes_batched the
     INSERT waits for the batch (the answer is then None and the instances keep no id).
+    ``prefix``: ``(sql, params)`` put before the INSERT, a ``WITH`` whose names the computed
+    expressions may read (the primary key itself may be computed there).
     """
     if not instances:
         return 0
@@ -146,7 +150,8 @@ def rows_insert(
     connection = transaction.get_connection(router.db_for_write(model, instance=instances[0]))
     quote = connection.ops.quote_name
     computed = computed or [{}] * len(instances)
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(instances[0], f.attname) is None)]
+    fields = [f for f in meta.concrete_fields
+              if not (f.primary_key and getattr(instances[0], f.attname) is None and f.name not in computed[0])]
     rows, params = [], []
     for instance, expressions in zip(instances, computed, strict=True):
         values = []
@@ -162,6 +167,9 @@ def rows_insert(
     returning = [meta.pk, *(meta.get_field(name) for name in computed[0])]
     statement = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
                  f"VALUES {', '.join(rows)}")
+    if prefix is not None:
+        statement = f"{prefix[0]} {statement}"
+        params = [*prefix[1], *params]
     if unless_taken:
         statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) DO NOTHING"
     if not read_back:

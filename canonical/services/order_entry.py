@@ -16,7 +16,6 @@ concerns (a JSON pointer), so a partner can fix them all in one go:
 from __future__ import annotations
 
 import datetime
-import threading
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -234,27 +233,36 @@ def order_request_check(
     )
 
 
-_serializers = threading.local()
-
-
 def order_representation(order: Order, lines: list[OrderLine], external_refs: list[dict]) -> dict:
-    """The order as OrderSerializer shows it, from objects in memory (lines with product and location loaded).
+    """The order as OrderSerializer shows it, from objects in memory (lines with product and location loaded)."""
+    from canonical.serializers.orders import order_as_dict
 
-    One serializer per thread, its fields built once: building a ModelSerializer's fields costs
-    more than using them, and this runs twice on every order placed.
+    return order_as_dict(order, lines, external_refs)
+
+
+def order_number(pk: int) -> str:
+    return f"HUB-{pk:07d}"
+
+
+def _order_insert(order: Order) -> None:
+    """INSERT the order with its number, ``HUB-`` and its id padded to 7 digits.
+
+    PostgreSQL takes the id from the table's sequence in the INSERT itself and derives the number
+    from it there: one statement and one row version. SQLite numbers the row on INSERT; the
+    number follows in an UPDATE.
     """
-    from canonical.serializers.orders import OrderSerializer
-
-    serializer = getattr(_serializers, "order", None)
-    if serializer is None:
-        serializer = _serializers.order = OrderSerializer()
-    order._prefetched_objects_cache = {"lines": lines}
-    serializer._refs_cache = {order.pk: external_refs}
-    try:
-        return serializer.to_representation(order)
-    finally:
-        order._prefetched_objects_cache = {}
-        serializer._refs_cache = None
+    if connection.vendor == "postgresql":
+        table = Order._meta.db_table
+        row_insert(order, prefix=("WITH new_order AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id)",
+                                  [connection.ops.quote_name(table)]), computed={
+            "id": ("SELECT id FROM new_order", []),
+            "number": ("SELECT 'HUB-' || CASE WHEN id < 10000000 THEN lpad(id::text, 7, '0') ELSE id::text END "
+                       "FROM new_order", []),
+        })
+        return
+    row_insert(order)
+    order.number = order_number(order.pk)
+    row_update(order, ["number"])
 
 
 @dataclass
@@ -298,9 +306,7 @@ def order_place(
             placed_at=timezone.now(), requested_date=checked.requested_date, promised_date=checked.promised_date,
             source_system=source_system, correlation_id=actor.correlation_id,
         )
-        row_insert(order)
-        order.number = f"HUB-{order.pk:07d}"
-        row_update(order, ["number"])
+        _order_insert(order)
         lines = [
             OrderLine(
                 order=order, line_number=line.line_number, product=line.product, location=None,

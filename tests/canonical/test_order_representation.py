@@ -1,0 +1,89 @@
+"""order_as_dict (the order placement path's representation) says exactly what OrderSerializer says."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from canonical.models import EntityType, Order, OrderLine
+from canonical.serializers.orders import OrderSerializer, order_as_dict, order_queryset
+from canonical.services.refs import external_refs_for
+from tests.factories import (
+    ExternalRefFactory,
+    LocationFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    SystemFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def both(order: Order) -> tuple[dict, dict]:
+    order = order_queryset().get(pk=order.pk)
+    lines = list(order.lines.all())
+    refs = external_refs_for(entity_type=EntityType.ORDER, object_ids=[order.pk]).get(order.pk, [])
+    return order_as_dict(order, lines, refs), dict(OrderSerializer(order).data)
+
+
+def test_a_plain_order_is_represented_alike():
+    order = OrderFactory(total_amount=Decimal("0"))
+    OrderLineFactory(order=order, line_number=1)
+    fast, slow = both(order)
+    assert fast == slow
+    assert list(fast) == list(slow)  # the same keys in the same order
+    assert list(fast["lines"][0]) == list(slow["lines"][0])
+
+
+def test_every_kind_of_value_is_represented_alike():
+    system = SystemFactory(code="crm-x")
+    order = OrderFactory(
+        source_system=system, status="allocated", currency="EUR", total_amount=Decimal("1234.5"), customer_po="PO-9",
+        requested_date=datetime.date(2030, 1, 2), promised_date=datetime.date(2030, 1, 9), correlation_id="abc",
+        placed_at=datetime.datetime(2030, 1, 1, 8, 30, 15, 123456, tzinfo=datetime.UTC),
+    )
+    ExternalRefFactory(system=system, entity_type=EntityType.ORDER, external_id="ext-1", object_id=order.pk)
+    location = LocationFactory(code="wh-east")
+    OrderLineFactory(order=order, line_number=1, location=location, quantity_ordered=Decimal("3.5"),
+                     quantity_allocated=Decimal("2"), quantity_backordered=Decimal("1.5"),
+                     unit_price=Decimal("19.99"), price_rule="contract_customer",
+                     requested_date=datetime.date(2030, 1, 5), promised_date=datetime.date(2030, 1, 7))
+    OrderLineFactory(order=order, line_number=2, product=ProductFactory(drop_ship=True), is_drop_ship=True,
+                     quantity_ordered=Decimal("0.125"), unit_price=Decimal("0.07"))
+    fast, slow = both(order)
+    assert fast == slow
+    assert fast["external_refs"] == [{"system": "crm-x", "external_id": "ext-1"}]
+    assert fast["lines"][1]["amount"] == "0.01" and fast["lines"][0]["location"] == "wh-east"
+
+
+def test_an_order_in_memory_is_represented_as_it_will_be_read_back():
+    order = OrderFactory()
+    line = OrderLine(order=order, line_number=1, product=ProductFactory(), quantity_ordered=Decimal("2"),
+                     unit_price=Decimal("4.5"))
+    line.save()
+    fast = order_as_dict(order, [line], [])
+    _, slow = both(order)
+    assert fast == slow
+
+
+def test_an_order_is_numbered_from_its_id_in_the_insert_and_past_seven_digits():
+    from django.db import connection
+
+    from canonical.services.order_entry import _order_insert
+
+    customer = OrderFactory().customer
+    first = OrderFactory.build(customer=customer, number="placeholder-1")
+    _order_insert(first)
+    assert first.number == f"HUB-{first.pk:07d}" == Order.objects.get(pk=first.pk).number
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 12345677)", [Order._meta.db_table])
+    else:
+        Order.objects.filter(pk=first.pk).update(id=12345677)
+    later = OrderFactory.build(customer=customer, number="placeholder-2")
+    _order_insert(later)
+    assert later.pk == 12345678
+    assert later.number == "HUB-12345678" == Order.objects.get(pk=later.pk).number
