@@ -28,6 +28,27 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 _PLACEHOLDER = re.compile(r"%[s%]")
+
+
+def _client_binding_cache_widen() -> None:
+    """Let psycopg keep the parsed form of statements with many parameters too.
+
+    psycopg binds parameters client-side (Django's default) from a parsed template of the
+    statement, cached only for statements of at most 50 parameters; longer ones are parsed again
+    on every call. An order's line INSERT and its batched writes (canonical.services.inserts)
+    take 80 to 200 parameters, in a few shapes, so parsing them cost about a millisecond per
+    order. The limit is a module constant psycopg reads on each call; without it (another
+    psycopg), nothing changes but speed.
+    """
+    try:
+        from psycopg import _queries
+    except ImportError:  # pragma: no cover - SQLite-only installs still have psycopg, but be safe
+        return
+    if getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", 0) < 1000:
+        _queries.MAX_CACHED_STATEMENT_PARAMS = 1000
+
+
+_client_binding_cache_widen()
 # The names prepared on each raw connection; a new connection prepares them again.
 _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
