@@ -185,6 +185,10 @@ def order_resume(*, order: Order, actor: Actor, created_lines: list | None = Non
         order = allocation.order
         lines = {line.line_number: line for line in allocation.order_lines}
         needs = []
+        receiving = _receiving_locations(
+            {lines[r.line_number].product_id for r in allocation.lines
+             if not r.drop_ship and r.backordered > 0 and lines[r.line_number].location_id is None}
+        )
         for result in allocation.lines:
             line = lines[result.line_number]
             if result.drop_ship:
@@ -193,7 +197,7 @@ def order_resume(*, order: Order, actor: Actor, created_lines: list | None = Non
                                         needed_by=line.requested_date or line.promised_date))
             elif result.backordered > 0:
                 needs.append(SupplyNeed(line=line, quantity=result.backordered, kind=PurchaseOrderKind.REPLENISHMENT,
-                                        location=line.location or _receiving_location(line),
+                                        location=line.location or receiving[line.product_id],
                                         needed_by=line.requested_date or line.promised_date))
         resumption = OrderResumption(allocation=allocation)
         if needs:
@@ -208,16 +212,27 @@ def order_resume(*, order: Order, actor: Actor, created_lines: list | None = Non
     return resumption
 
 
-def _receiving_location(line):
-    """Where replenishment for a line with nothing reserved is received: the product's first stock location."""
-    position = (
-        InventoryPosition.objects.filter(product_id=line.product_id, location__is_active=True,
+def _receiving_locations(product_ids: set[int]) -> dict[int, Location | None]:
+    """Where replenishment is received for lines with nothing reserved: each product's first warehouse.
+
+    A product stocked at no active warehouse is received at the first one by code (None: there
+    is none). Two queries at most, whatever the number of lines.
+    """
+    if not product_ids:
+        return {}
+    found: dict[int, Location | None] = {}
+    positions = (
+        InventoryPosition.objects.filter(product_id__in=product_ids, location__is_active=True,
                                          location__kind=LocationKind.WAREHOUSE)
-        .select_related("location").order_by("id").first()
+        .select_related("location").order_by("id")
     )
-    if position is not None:
-        return position.location
-    return Location.objects.filter(is_active=True, kind=LocationKind.WAREHOUSE).order_by("code").first()
+    for position in positions:
+        found.setdefault(position.product_id, position.location)
+    if len(found) < len(product_ids):
+        fallback = Location.objects.filter(is_active=True, kind=LocationKind.WAREHOUSE).order_by("code").first()
+        for product_id in product_ids - found.keys():
+            found[product_id] = fallback
+    return found
 
 
 def _unsourced_open(*, order: Order, needs: list[SupplyNeed], actor: Actor) -> IntegrationException:

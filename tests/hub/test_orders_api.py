@@ -123,6 +123,28 @@ def test_short_and_drop_ship_lines_go_to_the_supplier_and_an_unsourced_shortage_
     assert lines["BOLT-1"].price_rule == "contract_group" and lines["BOLT-1"].unit_price == Decimal("0.50")
 
 
+def test_replenishment_is_received_where_the_product_is_stocked_in_two_queries_for_any_number_of_lines(shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from canonical.models import InventoryPosition, Location, Product
+    from hub.workflows.orders import _receiving_locations
+
+    west_only = Product.objects.create(sku="WEST-1", description="Stocked in the west only")
+    InventoryPosition.objects.create(product=west_only, location=shop.west, on_hand=0, last_updated_at=timezone.now())
+    wanted = {shop.widget.pk, shop.bolt.pk, west_only.pk}
+    with CaptureQueriesContext(connection) as queries:
+        found = _receiving_locations(wanted)
+    assert len(queries.captured_queries) == 2  # the positions, then the first warehouse for the unstocked
+    assert found == {shop.widget.pk: shop.east, west_only.pk: shop.west, shop.bolt.pk: shop.east}
+    with CaptureQueriesContext(connection) as queries:
+        assert _receiving_locations({shop.widget.pk, west_only.pk}) == {shop.widget.pk: shop.east,
+                                                                       west_only.pk: shop.west}
+    assert len(queries.captured_queries) == 1
+    Location.objects.update(is_active=False)
+    assert _receiving_locations({shop.bolt.pk}) == {shop.bolt.pk: None}
+
+
 def test_an_order_over_the_limit_is_held_for_finance_with_the_figures(crm, shop):
     shop.customer.credit_limit = Decimal("200.00")
     shop.customer.save()
