@@ -100,12 +100,15 @@ def exception_raise(
     detail: str = "",
     context: dict | None = None,
     workflow_step: str = "",
+    refresh_facts: bool = False,
     **links,
 ) -> IntegrationException:
     """Open an exception, or count one more occurrence of the active one with the same fingerprint.
 
     ``links`` are the business records and sources it touches: customer, order, shipment,
-    invoice, purchase_order, supplier, connector, delivery, inbound_message.
+    invoice, purchase_order, supplier, connector, delivery, inbound_message. A repeat keeps the
+    first occurrence's title, context and links unless ``refresh_facts`` says the latest
+    occurrence's facts are the ones that count (a supplier's newest acknowledgement).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -115,8 +118,9 @@ def exception_raise(
             .first()
         )
         if existing is not None:
+            facts = {"title": title[:300], "context": context or {}, **links} if refresh_facts else {}
             IntegrationException.objects.filter(pk=existing.pk).update(
-                occurrences=F("occurrences") + 1, last_seen_at=now, detail=detail or existing.detail
+                occurrences=F("occurrences") + 1, last_seen_at=now, detail=detail or existing.detail, **facts
             )
             existing.refresh_from_db()
             return existing

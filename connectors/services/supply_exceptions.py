@@ -117,10 +117,6 @@ def supplier_date_miss_review(
             supplier=po.supplier,
             order=first,
             customer=first.customer if first is not None else None,
+            refresh_facts=True,  # a repeat's facts are the latest acknowledgement's
         )
-        # A repeat only counts an occurrence: the facts are the latest acknowledgement's.
-        IntegrationException.objects.filter(pk=exception.pk).update(
-            context=context, title=title[:300], order=first, customer=first.customer if first is not None else None
-        )
-        exception.refresh_from_db()
     return exception
