@@ -331,14 +331,14 @@ def reservations_consume_shipped(*, order: Order, actor: Actor) -> list[int]:
     if not plan:
         return []
 
-    from canonical.serializers.inventory import InventoryPositionSerializer, QuantitiesSerializer
+    from canonical.services.inventory import _quantities, inventory_changed_record
 
     positions = {
         p.pk: p for p in InventoryPosition.objects.select_for_update(of=("self",))
         .select_related("product", "location", "last_updated_by").order_by("pk")
         .filter(pk__in=[pk for pk, moved in moves.items() if moved])
     }
-    before = {pk: dict(QuantitiesSerializer(p).data) for pk, p in positions.items()}
+    before = {pk: _quantities(p) for pk, p in positions.items()}
     for reservation, quantity in plan:
         _reservation_move(reservation, quantity)
     now = timezone.now()
@@ -347,18 +347,8 @@ def reservations_consume_shipped(*, order: Order, actor: Actor) -> list[int]:
         position.reserved -= moved
         position.on_hand -= moved
         position.save(update_fields=["reserved", "on_hand", "updated_at"])
-        event_record(
-            event_type="inventory.changed", aggregate_type="inventory", aggregate_id=position.pk, actor=actor,
-            payload={
-                "position": InventoryPositionSerializer(position).data,
-                "before": before[pk],
-                "after": dict(QuantitiesSerializer(position).data),
-                "changed": ["on_hand", "reserved"],
-                "as_of": now.isoformat(),
-                "reason": "shipment",
-                "order": {"id": order.pk, "number": order.number},
-            },
-        )
+        inventory_changed_record(position=position, before=before[pk], changed=["on_hand", "reserved"], as_of=now,
+                                 actor=actor, reason="shipment", order={"id": order.pk, "number": order.number})
     return sorted(positions)
 
 

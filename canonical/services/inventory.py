@@ -113,6 +113,23 @@ def _quantities(position: InventoryPosition) -> dict:
     return dict(QuantitiesSerializer(position).data)
 
 
+def inventory_changed_record(
+    *, position: InventoryPosition, before: dict, changed: list[str], as_of, actor: Actor, occurred_at=None,
+    **context,
+) -> None:
+    """Write ``inventory.changed`` for ``position`` (saved, product and location loaded): the position,
+    its quantities before (``_quantities`` taken before the change) and after, what changed, when,
+    and ``context`` (why: a reason, the order or purchase order behind it)."""
+    from canonical.serializers.inventory import InventoryPositionSerializer
+
+    event_record(
+        event_type="inventory.changed", aggregate_type="inventory", aggregate_id=position.pk, actor=actor,
+        payload={"position": InventoryPositionSerializer(position).data, "before": before,
+                 "after": _quantities(position), "changed": changed, "as_of": as_of.isoformat(), **context},
+        occurred_at=occurred_at,
+    )
+
+
 def _position_for_update(*, product: Product, location: Location, defaults: dict) -> tuple[InventoryPosition, bool]:
     """The position row, locked; created (unlocked-race safe) when it does not exist yet."""
     # of=("self",) and no ordering: the default ordering joins product and location, and locking
@@ -147,7 +164,6 @@ def inventory_position_report(
     Quantity changes emit ``inventory.changed``; a same-numbers report only moves the
     freshness forward.
     """
-    from canonical.serializers.inventory import InventoryPositionSerializer
 
     system_of_record_assert(system=system, domain=Domain.INVENTORY)
     negative = {name: str(value) for name, value in (("on_hand", on_hand), ("in_transit", in_transit))
@@ -198,18 +214,6 @@ def inventory_position_report(
             position.save()
             outcome = ReportOutcome.UPDATED if changes else ReportOutcome.UNCHANGED
         if outcome != ReportOutcome.UNCHANGED:
-            event_record(
-                event_type="inventory.changed",
-                aggregate_type="inventory",
-                aggregate_id=position.pk,
-                payload={
-                    "position": InventoryPositionSerializer(position).data,
-                    "before": before,
-                    "after": _quantities(position),
-                    "changed": sorted(changes),
-                    "as_of": as_of.isoformat(),
-                },
-                actor=actor,
-                occurred_at=as_of,
-            )
+            inventory_changed_record(position=position, before=before, changed=sorted(changes), as_of=as_of,
+                                     actor=actor, occurred_at=as_of)
     return InventoryReport(position=position, outcome=outcome, changes=changes)

@@ -270,8 +270,7 @@ def in_transit_apply(
     The warehouse's own in-transit figure, when it reports one, replaces the hub's: a position never
     goes below zero here.
     """
-    from canonical.serializers.inventory import InventoryPositionSerializer, QuantitiesSerializer
-    from canonical.services.inventory import _position_for_update
+    from canonical.services.inventory import _position_for_update, _quantities, inventory_changed_record
 
     after = in_transit_state(purchase_order=purchase_order)
     moves: Counter = Counter()
@@ -287,20 +286,16 @@ def in_transit_apply(
         position = InventoryPosition.objects.select_related("product", "location", "last_updated_by").get(
             pk=position.pk
         )
-        previous = dict(QuantitiesSerializer(position).data)
+        previous = _quantities(position)
         old = position.in_transit
         position.in_transit = max(old + moves[(product_id, location_id)], Decimal("0"))
         if position.in_transit == old:
             continue
         position.save(update_fields=["in_transit", "updated_at"])
-        event_record(
-            event_type="inventory.changed", aggregate_type="inventory", aggregate_id=position.pk, actor=actor,
-            payload={
-                "position": InventoryPositionSerializer(position).data, "before": previous,
-                "after": dict(QuantitiesSerializer(position).data), "changed": ["in_transit"],
-                "as_of": timezone.now().isoformat(), "reason": reason,
-                "purchase_order": {"id": purchase_order.pk, "number": purchase_order.number}, "reference": reference,
-            },
+        inventory_changed_record(
+            position=position, before=previous, changed=["in_transit"], as_of=timezone.now(), actor=actor,
+            reason=reason, purchase_order={"id": purchase_order.pk, "number": purchase_order.number},
+            reference=reference,
         )
         changes.append({"sku": position.product.sku, "location": position.location.code, "from": str(old),
                         "to": str(position.in_transit)})

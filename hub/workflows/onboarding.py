@@ -89,7 +89,7 @@ def customer_onboard_upsert(*, system: System, external_id: str, data: dict, act
             system=system, entity_type=EntityType.CUSTOMER, external_id=external_id, model=Customer, lock=True
         )
         by_number = Customer.objects.filter(account_number=data["account_number"]).first()
-        _refuse_merged(known, by_number)
+        _refuse_merged(by_number)  # (a merge moves the external ids to the survivor: `known` is never merged)
         existing = known or by_number
         if existing is None:
             # New: pending until ERP has opened it (an inactive account is not onboarded).
@@ -108,7 +108,8 @@ def customer_onboard_upsert(*, system: System, external_id: str, data: dict, act
     return result
 
 
-def _refuse_merged(known: Customer | None, by_number: Customer | None) -> None:
+def _refuse_merged(by_number: Customer | None) -> None:
+    """Refuse a write to an account number the data stewards merged away, naming the survivor."""
     if by_number is not None and by_number.status == CustomerStatus.MERGED:
         survivor = Customer.objects.filter(pk=by_number.merged_into_id).first()
         into = (f"{survivor.account_number} (customer {survivor.pk})" if survivor
