@@ -201,6 +201,15 @@ class Gunicorn:
 # --- load and figures -------------------------------------------------------------------------
 
 
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (nan for no values): what every benchmark reports."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-p * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
 @dataclass
 class Measurement:
     label: str
@@ -221,11 +230,7 @@ class Measurement:
 
     def percentile_ms(self, p: float) -> float:
         """Nearest-rank percentile of the recorded latencies, in milliseconds."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        rank = max(1, min(len(ordered), int(-(-p * len(ordered) // 100))))
-        return ordered[rank - 1] * 1000
+        return percentile(self.latencies, p) * 1000
 
 
 def load(

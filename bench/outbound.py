@@ -248,15 +248,6 @@ def bare_loop(base_url: str, path: str, bodies: list[tuple[str, bytes]]) -> floa
         return time.perf_counter() - started
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-p * len(ordered) // 100))))
-    return ordered[rank - 1]
-
-
 # --- CPU accounting (Linux /proc): what each side spent, whatever else the machine was doing --------
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

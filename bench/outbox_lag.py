@@ -94,8 +94,8 @@ def writer(url: str, rate: float, duration: float, threads: int) -> dict:
     elapsed = time.perf_counter() - start
     return {
         "written": total, "first_id": min(ids), "last_id": max(ids), "seconds": elapsed, "threads": threads,
-        "late_p99": outbound.percentile(lateness, 99), "late_max": max(lateness),
-        "write_p50": outbound.percentile(write_seconds, 50), "write_p99": outbound.percentile(write_seconds, 99),
+        "late_p99": common.percentile(lateness, 99), "late_max": max(lateness),
+        "write_p50": common.percentile(write_seconds, 50), "write_p99": common.percentile(write_seconds, 99),
     }
 
 
@@ -122,8 +122,8 @@ def _lags(first_id: int, last_id: int, arrivals: dict[str, float]) -> tuple[list
 
 def _line(label: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
-    return (f"   {label:26s} p50 {outbound.percentile(ms, 50):7.1f} ms   p95 {outbound.percentile(ms, 95):7.1f} ms   "
-            f"p99 {outbound.percentile(ms, 99):7.1f} ms   max {max(ms) if ms else float('nan'):7.1f} ms")
+    return (f"   {label:26s} p50 {common.percentile(ms, 50):7.1f} ms   p95 {common.percentile(ms, 95):7.1f} ms   "
+            f"p99 {common.percentile(ms, 99):7.1f} ms   max {max(ms) if ms else float('nan'):7.1f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_line("recorded -> delivered_at", delivered))
     print(_line("recorded -> received", received))
     complete = len(delivered) == n and not missing
-    p99 = outbound.percentile(delivered, 99)
+    p99 = common.percentile(delivered, 99)
     verdict = "INVALID (not every event was delivered; see above)" if not complete else (
         "PASS" if p99 < GOAL_P99_SECONDS else "MISS")
     if complete and not kept_rate:
