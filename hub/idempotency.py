@@ -190,12 +190,20 @@ def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> bo
     record.status, record.response_status, record.response_body = (
         IdempotencyStatus.COMPLETED, response.status_code, body)
     record.response_headers, record.completed_at = headers, timezone.now()
+
+    def claim_held(count: int) -> None:
+        if not count:
+            raise ClaimLost(f"Idempotency key {record.key} was taken over by another request.")
+
+    # Inside the request's writes_batched the UPDATE goes with the order's own writes; the claim
+    # is checked when they are sent (ClaimLost then rolls them all back).
     done = row_update(
         record, ["status", "response_status", "response_body", "response_headers", "completed_at"],
         where={"status": IdempotencyStatus.IN_PROGRESS, "locked_at": record.locked_at},
+        deferrable=True, on_count=claim_held,
     )
-    if not done:
-        raise ClaimLost(f"Idempotency key {record.key} was taken over by another request.")
+    if done is not None:
+        claim_held(done)
     return True
 
 

@@ -34,7 +34,8 @@ class WriteBatch:
     """Writes held back until the end of a writes_batched block (see there)."""
 
     connection: object
-    statements: list[tuple[str, list]] = dataclasses.field(default_factory=list)
+    # (sql, params, on_count): on_count, when given, is called with the rows the statement wrote.
+    statements: list[tuple[str, list, Callable[[int], None] | None]] = dataclasses.field(default_factory=list)
     before_flush: dict[str, Callable[[], None]] = dataclasses.field(default_factory=dict)
     pending: dict[str, list] = dataclasses.field(default_factory=dict)  # rows a hook writes at the end
 
@@ -84,22 +85,32 @@ def _flush(batch: WriteBatch) -> None:
         return
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql" or len(batch.statements) == 1:
-            for sql, params in batch.statements:
+            counts = []
+            for sql, params, _ in batch.statements:
                 cursor.execute(*prepared(sql, params, using=connection.alias))
-            return
-        parts, params = [], []
-        for index, (sql, statement_params) in enumerate(batch.statements):
-            parts.append(f"w{index} AS ({sql} RETURNING 1)")
-            params.extend(statement_params)
-        counts = ", ".join(f"(SELECT COUNT(*) FROM w{index})" for index in range(len(batch.statements)))
-        cursor.execute(*prepared(f"WITH {', '.join(parts)} SELECT {counts}", params, using=connection.alias))
+                counts.append(cursor.rowcount)
+        else:
+            parts, params = [], []
+            for index, (sql, statement_params, _) in enumerate(batch.statements):
+                parts.append(f"w{index} AS ({sql} RETURNING 1)")
+                params.extend(statement_params)
+            selects = ", ".join(f"(SELECT COUNT(*) FROM w{index})" for index in range(len(batch.statements)))
+            cursor.execute(*prepared(f"WITH {', '.join(parts)} SELECT {selects}", params, using=connection.alias))
+            counts = cursor.fetchone()
+    for (_, _, on_count), count in zip(batch.statements, counts, strict=True):
+        if on_count is not None:
+            on_count(count)
 
 
-def _write(sql: str, params: list, *, connection, deferrable: bool) -> int | None:
-    """Run one write now, or add it to the open batch when it may wait; the rows written, or None."""
+def _write(sql: str, params: list, *, connection, deferrable: bool, on_count=None) -> int | None:
+    """Run one write now, or add it to the open batch when it may wait; the rows written, or None.
+
+    ``on_count``: for a deferred write, called with the rows it wrote when the batch is sent (it
+    may raise: the batch's transaction then rolls back).
+    """
     batch = write_batch() if deferrable else None
     if batch is not None:
-        batch.statements.append((sql, params))
+        batch.statements.append((sql, params, on_count))
         return None
     with connection.cursor() as cursor:
         cursor.execute(*prepared(sql, params, using=connection.alias))
@@ -190,14 +201,19 @@ def rows_insert(
 
 
 def row_update(
-    instance: models.Model, fields: Iterable[str], *, where: dict | None = None, deferrable: bool = False
+    instance: models.Model,
+    fields: Iterable[str],
+    *,
+    where: dict | None = None,
+    deferrable: bool = False,
+    on_count: Callable[[int], None] | None = None,
 ) -> int | None:
     """UPDATE ``fields`` of the saved ``instance`` to its current values, in one plain statement.
 
     ``auto_now`` fields among them are stamped as ``save()`` stamps them. ``where`` adds
     conditions on the row's current values ({field name: value}); the answer is the number of
     rows written, 0 when the row no longer matches them. ``deferrable``: inside writes_batched
-    the UPDATE waits for the batch and the answer is None.
+    the UPDATE waits for the batch and the answer is None; ``on_count`` then hears the count.
     """
     meta = instance._meta
     connection = transaction.get_connection(router.db_for_write(type(instance), instance=instance))
@@ -215,7 +231,7 @@ def row_update(
         params.append(field.get_db_prep_value(value, connection))
     statement = (f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
                  f"WHERE {' AND '.join(conditions)}")
-    return _write(statement, params, connection=connection, deferrable=deferrable)
+    return _write(statement, params, connection=connection, deferrable=deferrable, on_count=on_count)
 
 
 def rows_update(model, rows: dict, fields: list[str], *, deferrable: bool = False) -> None:

@@ -22,6 +22,7 @@ from canonical.api.views.orders import OrderViewSet
 from canonical.errors import CanonicalError
 from canonical.models import Domain, Order, SystemOfRecord
 from canonical.serializers.orders import OrderSerializer, order_queryset
+from canonical.services.inserts import writes_batched
 from canonical.services.order_entry import LineRequest, order_request_check
 from canonical.state import IllegalTransition
 from hub.api.ordering import (
@@ -183,7 +184,8 @@ class OrderSubmitView(APIView):
         if claim.replay is not None:
             return claim.replay
         try:
-            with transaction.atomic():
+            # The stored response goes to the database with the order's own writes (one statement).
+            with transaction.atomic(), writes_batched():
                 response = self._submit(request, data)
                 stored = idempotency_complete(record=claim.record, response=response)
             if not stored:

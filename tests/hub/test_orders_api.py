@@ -199,6 +199,24 @@ def test_the_same_key_and_body_answers_the_stored_response_and_places_one_order(
     assert BusinessEvent.objects.filter(event_type="order.created").count() == 1
 
 
+def test_a_request_whose_key_was_taken_over_meanwhile_writes_nothing_and_answers_409(crm, shop, monkeypatch):
+    from hub.api.orders import OrderSubmitView
+
+    original = OrderSubmitView._submit
+
+    def taken_over_while_running(self, request, data):
+        response = original(self, request, data)
+        # A retry presumed this request dead and took the key (hub.idempotency, stale claims).
+        IdempotencyRecord.objects.update(locked_at=timezone.now() + timedelta(seconds=1))
+        return response
+
+    monkeypatch.setattr(OrderSubmitView, "_submit", taken_over_while_running)
+    response = submit(crm, order_body())
+    assert response.status_code == 409 and response.json()["type"].endswith("/idempotency-key-in-use")
+    assert not Order.objects.exists() and not BusinessEvent.objects.filter(aggregate_type="order").exists()
+    assert IdempotencyRecord.objects.get().status == "in_progress"  # the retry's claim stands
+
+
 def test_the_same_key_with_another_body_is_refused(crm, shop):
     key = new_key()
     assert submit(crm, order_body(), key=key).status_code == 201
