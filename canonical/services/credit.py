@@ -83,8 +83,9 @@ def credit_chain(customer: Customer) -> list[Customer]:
         table = connection.ops.quote_name(Customer._meta.db_table)
         columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in Customer._meta.concrete_fields)
         ancestors = Customer.objects.raw(*prepared(
-            f"WITH RECURSIVE up(id, depth) AS (SELECT p.id, 1 FROM {table} p WHERE p.id = %s UNION ALL SELECT c.parent_id, up.depth + 1 FROM {table} c "
-            f"INNER JOIN up ON c.id = up.id WHERE c.parent_id IS NOT NULL AND up.depth < {_CHAIN_DEPTH}) "
+            f"WITH RECURSIVE up(id, depth) AS (SELECT p.id, 1 FROM {table} p WHERE p.id = %s "
+            f"UNION ALL SELECT c.parent_id, up.depth + 1 FROM {table} c INNER JOIN up ON c.id = up.id "
+            f"WHERE c.parent_id IS NOT NULL AND up.depth < {_CHAIN_DEPTH}) "
             f"SELECT {columns} FROM up INNER JOIN {table} c ON c.id = up.id ORDER BY up.depth",
             [customer.parent_id],
         ))
