@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from canonical.models import ExternalRef, System
 from canonical.services.prepared import prepared
+from canonical.services.refs import external_ref_find
 
 
 @extend_schema_field(
@@ -90,13 +91,9 @@ class RecordRefField(serializers.Field):
     def _by_ref(self, system, external_id):
         if system is None or not isinstance(external_id, str) or "\x00" in external_id:
             self.fail("invalid")
-        if self.queryset is None:  # the record and its reference in one prepared statement
-            quote = connection.ops.quote_name
-            table, refs = quote(self.model._meta.db_table), quote(ExternalRef._meta.db_table)
-            found = next(iter(self.model._default_manager.raw(*prepared(
-                f"SELECT t.* FROM {table} t INNER JOIN {refs} r ON r.object_id = t.{quote(self.model._meta.pk.column)} "
-                "WHERE r.system_id = %s AND r.entity_type = %s AND r.external_id = %s",
-                [system.pk, self.entity_type, external_id]))), None)
+        if self.queryset is None:  # the usual case: the reference and the record in one statement
+            found = external_ref_find(system=system, entity_type=self.entity_type, external_id=external_id,
+                                      model=self.model)
         else:
             object_id = (
                 ExternalRef.objects.filter(system=system, entity_type=self.entity_type, external_id=external_id)

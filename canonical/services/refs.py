@@ -44,19 +44,45 @@ def system_of_record_assert(*, system: System, domain: str) -> None:
 def external_ref_find(
     *, system: System, entity_type: str, external_id: str, model: type[models.Model], lock: bool = False
 ):
-    """The canonical record a system knows by ``external_id``, or None."""
+    """The canonical record a system knows by ``external_id``, or None (locked with ``lock``).
+
+    One prepared statement: the external id and the record together (see _external_record_sql).
+    """
     if "\x00" in external_id:  # PostgreSQL cannot store NUL; no record can have such an id
         return None
-    object_id = (
-        ExternalRef.objects.filter(system=system, entity_type=entity_type, external_id=external_id)
-        .values_list("object_id", flat=True)
-        .first()
+    sql, params = _external_record_sql(system=system, entity_type=entity_type, external_id=external_id,
+                                       model=model, lock=lock)
+    return next(iter(model._default_manager.raw(*prepared(sql, params))), None)
+
+
+def _external_record_sql(
+    *, system: System, entity_type: str, external_id: str, model: type[models.Model], lock: bool,
+    owner_of: str | None = None,
+) -> tuple[str, list]:
+    """SELECT the record ``system`` knows by ``external_id`` (FOR UPDATE of it alone with ``lock``).
+
+    With ``owner_of`` (a domain) the row also carries ``hub_domain_owner_id``, that domain's
+    system of record.
+    """
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta, ref, sor = model._meta, ExternalRef._meta, SystemOfRecord._meta
+    columns = ", ".join(f"t.{quote(field.column)}" for field in meta.concrete_fields)
+    owner, params = "", []
+    if owner_of is not None:
+        owner = (f", (SELECT o.{quote(sor.get_field('system').column)} FROM {quote(sor.db_table)} o "
+                 f"WHERE o.{quote(sor.get_field('domain').column)} = %s) AS hub_domain_owner_id")
+        params.append(owner_of)
+    sql = (
+        f"SELECT {columns}{owner} FROM {quote(meta.db_table)} t WHERE t.{quote(meta.pk.column)} IN ("
+        f"SELECT r.{quote(ref.get_field('object_id').column)} FROM {quote(ref.db_table)} r "
+        f"WHERE r.{quote(ref.get_field('system').column)} = %s AND r.{quote(ref.get_field('entity_type').column)} = %s "
+        f"AND r.{quote(ref.get_field('external_id').column)} = %s)"
     )
-    if object_id is None:
-        return None
-    # of=("self",): lock only this row, never rows a default ordering would join in.
-    queryset = model.objects.select_for_update(of=("self",)).order_by() if lock else model.objects
-    return queryset.filter(pk=object_id).first()
+    params += [system.pk, entity_type, external_id]
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE OF t" if connection.features.has_select_for_update_of else " FOR UPDATE"
+    return sql, params
 
 
 def external_record_lock(
@@ -76,23 +102,8 @@ def external_record_lock(
     if "\x00" in external_id:  # PostgreSQL cannot store NUL; no record can have such an id
         record = None
     else:
-        quote = connection.ops.quote_name
-        meta, ref, sor = model._meta, ExternalRef._meta, SystemOfRecord._meta
-        columns = ", ".join(f"t.{quote(field.column)}" for field in meta.concrete_fields)
-        owner, params = "", []
-        if owner_of is not None:
-            owner = (f", (SELECT o.{quote(sor.get_field('system').column)} FROM {quote(sor.db_table)} o "
-                     f"WHERE o.{quote(sor.get_field('domain').column)} = %s) AS hub_domain_owner_id")
-            params.append(owner_of)
-        sql = (
-            f"SELECT {columns}{owner} FROM {quote(meta.db_table)} t WHERE t.{quote(meta.pk.column)} IN ("
-            f"SELECT r.{quote(ref.get_field('object_id').column)} FROM {quote(ref.db_table)} r "
-            f"WHERE r.{quote(ref.get_field('system').column)} = %s AND r.{quote(ref.get_field('entity_type').column)} = %s "
-            f"AND r.{quote(ref.get_field('external_id').column)} = %s)"
-        )
-        params += [system.pk, entity_type, external_id]
-        if connection.features.has_select_for_update:
-            sql += " FOR UPDATE OF t" if connection.features.has_select_for_update_of else " FOR UPDATE"
+        sql, params = _external_record_sql(system=system, entity_type=entity_type, external_id=external_id,
+                                           model=model, lock=True, owner_of=owner_of)
         record = next(iter(model._default_manager.raw(*prepared(sql, params))), None)
     if owner_of is not None and (record is None or record.hub_domain_owner_id != system.pk):
         system_of_record_assert(system=system, domain=owner_of)  # refuses, naming the owner
