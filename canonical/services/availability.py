@@ -83,7 +83,7 @@ def _stock_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     position, location = quote(InventoryPosition._meta.db_table), quote(Location._meta.db_table)
     return (f"SELECT p.product_id, l.code, p.on_hand, p.reserved, p.in_transit, p.last_updated_at FROM {position} p "
-            f"INNER JOIN {location} l ON l.id = p.location_id WHERE {stock_location_sql(vendor)} AND ")
+            f"INNER JOIN {location} l ON l.id = p.location_id WHERE {stock_location_sql(vendor)} AND {{products}}")
 
 
 _STOCK_FIELDS = (None, None, *(InventoryPosition._meta.get_field(name)
@@ -97,7 +97,7 @@ def stock_by_product(products: Iterable[Product]) -> dict[int, list[LocationStoc
     if not ids:
         return result
     condition, params = in_list("p.product_id", ids)
-    rows = select_rows(_stock_sql(connection.vendor) + condition, params, _STOCK_FIELDS)
+    rows = select_rows(_stock_sql(connection.vendor).format(products=condition), params, _STOCK_FIELDS)
     for product_id, code, on_hand, reserved, in_transit, updated in rows:
         result[product_id].append(LocationStock(code, on_hand, reserved, in_transit, updated))
     for stocks in result.values():

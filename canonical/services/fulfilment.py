@@ -331,14 +331,14 @@ def reservations_consume_shipped(*, order: Order, actor: Actor) -> list[int]:
     if not plan:
         return []
 
-    from canonical.services.inventory import _quantities, inventory_changed_record
+    from canonical.services.inventory import inventory_changed_record, position_quantities
 
     positions = {
         p.pk: p for p in InventoryPosition.objects.select_for_update(of=("self",))
         .select_related("product", "location", "last_updated_by").order_by("pk")
         .filter(pk__in=[pk for pk, moved in moves.items() if moved])
     }
-    before = {pk: _quantities(p) for pk, p in positions.items()}
+    before = {pk: position_quantities(p) for pk, p in positions.items()}
     for reservation, quantity in plan:
         _reservation_move(reservation, quantity)
     now = timezone.now()

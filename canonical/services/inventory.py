@@ -107,7 +107,8 @@ class InventoryReport:
     changes: dict = field(default_factory=dict)
 
 
-def _quantities(position: InventoryPosition) -> dict:
+def position_quantities(position: InventoryPosition) -> dict:
+    """On hand, reserved, in transit and available to promise, as inventory.changed carries them."""
     from canonical.serializers.inventory import QuantitiesSerializer
 
     return dict(QuantitiesSerializer(position).data)
@@ -118,14 +119,14 @@ def inventory_changed_record(
     **context,
 ) -> None:
     """Write ``inventory.changed`` for ``position`` (saved, product and location loaded): the position,
-    its quantities before (``_quantities`` taken before the change) and after, what changed, when,
+    its quantities before (``position_quantities`` taken before the change) and after, what changed, when,
     and ``context`` (why: a reason, the order or purchase order behind it)."""
     from canonical.serializers.inventory import InventoryPositionSerializer
 
     event_record(
         event_type="inventory.changed", aggregate_type="inventory", aggregate_id=position.pk, actor=actor,
         payload={"position": InventoryPositionSerializer(position).data, "before": before,
-                 "after": _quantities(position), "changed": changed, "as_of": as_of.isoformat(), **context},
+                 "after": position_quantities(position), "changed": changed, "as_of": as_of.isoformat(), **context},
         occurred_at=occurred_at,
     )
 
@@ -164,7 +165,6 @@ def inventory_position_report(
     Quantity changes emit ``inventory.changed``; a same-numbers report only moves the
     freshness forward.
     """
-
     system_of_record_assert(system=system, domain=Domain.INVENTORY)
     negative = {name: str(value) for name, value in (("on_hand", on_hand), ("in_transit", in_transit))
                 if value is not None and value < 0}
@@ -202,7 +202,7 @@ def inventory_position_report(
                     sku=product.sku, location=location.code,
                     on_hand=str(on_hand), reserved=str(position.reserved),
                 )
-            before = _quantities(position)
+            before = position_quantities(position)
             changes = {}
             for name, new in (("on_hand", on_hand), ("in_transit", in_transit)):
                 old = getattr(position, name)

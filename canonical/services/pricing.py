@@ -69,10 +69,6 @@ class _Row:
     contract_reference: str = ""
 
 
-def _valid_on(on_date: datetime.date) -> Q:
-    return Q(valid_from__lte=on_date) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
-
-
 def _best_break(rows: list, quantity: Decimal):
     """The row with the highest minimum quantity the line reaches (latest valid_from on a tie), or None."""
     reached = [row for row in rows if row.min_quantity <= quantity]

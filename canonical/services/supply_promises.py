@@ -270,7 +270,11 @@ def in_transit_apply(
     The warehouse's own in-transit figure, when it reports one, replaces the hub's: a position never
     goes below zero here.
     """
-    from canonical.services.inventory import _position_for_update, _quantities, inventory_changed_record
+    from canonical.services.inventory import (
+        _position_for_update,
+        inventory_changed_record,
+        position_quantities,
+    )
 
     after = in_transit_state(purchase_order=purchase_order)
     moves: Counter = Counter()
@@ -286,7 +290,7 @@ def in_transit_apply(
         position = InventoryPosition.objects.select_related("product", "location", "last_updated_by").get(
             pk=position.pk
         )
-        previous = _quantities(position)
+        previous = position_quantities(position)
         old = position.in_transit
         position.in_transit = max(old + moves[(product_id, location_id)], Decimal("0"))
         if position.in_transit == old:
