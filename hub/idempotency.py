@@ -197,13 +197,11 @@ def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> bo
 
     # Inside the request's writes_batched the UPDATE goes with the order's own writes; the claim
     # is checked when they are sent (ClaimLost then rolls them all back).
-    done = row_update(
+    row_update(
         record, ["status", "response_status", "response_body", "response_headers", "completed_at"],
         where={"status": IdempotencyStatus.IN_PROGRESS, "locked_at": record.locked_at},
         deferrable=True, on_count=claim_held,
     )
-    if done is not None:
-        claim_held(done)
     return True
 
 

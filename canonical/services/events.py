@@ -51,11 +51,8 @@ def event_record(
     batch = write_batch()
     if batch is None:
         _events_insert([event])
-    elif "events" in batch.pending:
-        batch.pending["events"].append(event)
     else:  # the batch's events go in one INSERT when it ends
-        pending = batch.pending["events"] = [event]
-        batch.before_flush["events"] = lambda: _events_insert(pending, read_back=False)
+        batch.rows("events", lambda events: _events_insert(events, read_back=False)).append(event)
     return event
 
 

@@ -36,8 +36,14 @@ class WriteBatch:
     connection: object
     # (sql, params, on_count): on_count, when given, is called with the rows the statement wrote.
     statements: list[tuple[str, list, Callable[[int], None] | None]] = dataclasses.field(default_factory=list)
-    before_flush: dict[str, Callable[[], None]] = dataclasses.field(default_factory=dict)
-    pending: dict[str, list] = dataclasses.field(default_factory=dict)  # rows a hook writes at the end
+    # name -> (rows, writer): rows collected in the block, written by writer(rows) as it ends.
+    collected: dict[str, tuple[list, Callable[[list], None]]] = dataclasses.field(default_factory=dict)
+
+    def rows(self, name: str, writer: Callable[[list], None]) -> list:
+        """The list of ``name`` rows to add to; ``writer`` writes them all (deferrably) at the end."""
+        if name not in self.collected:
+            self.collected[name] = ([], writer)
+        return self.collected[name][0]
 
 
 _batch: ContextVar[WriteBatch | None] = ContextVar("write_batch", default=None)
@@ -72,8 +78,8 @@ def writes_batched() -> Iterator[WriteBatch]:
     token = _batch.set(batch)
     try:
         yield batch
-        for hook in list(batch.before_flush.values()):
-            hook()
+        for rows, writer in batch.collected.values():
+            writer(rows)
     finally:
         _batch.reset(token)
     _flush(batch)
@@ -105,8 +111,8 @@ def _flush(batch: WriteBatch) -> None:
 def _write(sql: str, params: list, *, connection, deferrable: bool, on_count=None) -> int | None:
     """Run one write now, or add it to the open batch when it may wait; the rows written, or None.
 
-    ``on_count``: for a deferred write, called with the rows it wrote when the batch is sent (it
-    may raise: the batch's transaction then rolls back).
+    ``on_count`` is called with the rows written: at once, or when the batch is sent (it may
+    raise: the transaction then rolls back).
     """
     batch = write_batch() if deferrable else None
     if batch is not None:
@@ -114,7 +120,10 @@ def _write(sql: str, params: list, *, connection, deferrable: bool, on_count=Non
         return None
     with connection.cursor() as cursor:
         cursor.execute(*prepared(sql, params, using=connection.alias))
-        return cursor.rowcount
+        count = cursor.rowcount
+    if on_count is not None:
+        on_count(count)
+    return count
 
 
 def row_insert(
@@ -213,7 +222,7 @@ def row_update(
     ``auto_now`` fields among them are stamped as ``save()`` stamps them. ``where`` adds
     conditions on the row's current values ({field name: value}); the answer is the number of
     rows written, 0 when the row no longer matches them. ``deferrable``: inside writes_batched
-    the UPDATE waits for the batch and the answer is None; ``on_count`` then hears the count.
+    the UPDATE waits for the batch and the answer is None. ``on_count`` hears the count either way.
     """
     meta = instance._meta
     connection = transaction.get_connection(router.db_for_write(type(instance), instance=instance))

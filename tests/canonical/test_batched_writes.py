@@ -90,7 +90,7 @@ def test_writes_batched_sends_the_writes_at_the_end_of_the_block_and_none_when_i
             # Nothing is written yet: the block may not read it back.
             assert InventoryPosition.objects.get(pk=position.pk).reserved == 0
             assert not Reservation.objects.filter(order_line=line).exists()
-            assert len(batch.statements) == 3 and len(batch.pending["events"]) == 1
+            assert len(batch.statements) == 3 and len(batch.collected["events"][0]) == 1
         assert InventoryPosition.objects.get(pk=position.pk).reserved == 4
         assert Reservation.objects.get(order_line=line).quantity == 4
         assert OrderLine.objects.get(pk=line.pk).quantity_allocated == 4
