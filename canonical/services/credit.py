@@ -114,21 +114,23 @@ def credit_account_lock(account: Customer) -> None:
         cursor.execute(*prepared(f"SELECT {pk} FROM {table} WHERE {pk} = %s{lock}", [account.pk]))
 
 
+def _credit_tree_cte() -> str:
+    """``WITH RECURSIVE credit_tree(id)``: the account given as the one parameter and every account below it."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    return (f"WITH RECURSIVE credit_tree(id) AS (SELECT r.id FROM {table} r WHERE r.id = %s UNION "
+            f"SELECT c.id FROM {table} c INNER JOIN credit_tree t ON c.parent_id = t.id)")
+
+
 def credit_tree_sql(root: Customer) -> RawSQL:
     """The ids of the credit account's tree as a subquery (a recursive CTE: any depth, no round trip)."""
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    return RawSQL(
-        f"WITH RECURSIVE credit_tree(id) AS (SELECT r.id FROM {table} r WHERE r.id = %s UNION SELECT c.id FROM {table} c "
-        "INNER JOIN credit_tree t ON c.parent_id = t.id) SELECT id FROM credit_tree",
-        [root.pk],
-    )
+    return RawSQL(f"{_credit_tree_cte()} SELECT id FROM credit_tree", [root.pk])
 
 
 @functools.cache
 def _exposure_sql(vendor: str) -> str:
     """Open orders' and open invoices' value over a credit account's tree, in one statement."""
     quote = connection.ops.quote_name
-    customer, order, line, invoice = (quote(m._meta.db_table) for m in (Customer, Order, OrderLine, Invoice))
+    order, line, invoice = (quote(m._meta.db_table) for m in (Order, OrderLine, Invoice))
     # PostgreSQL: "= ANY(ARRAY(...))" lets the planner look the tree's ids up in the (customer, status)
     # indexes instead of hashing every open order; SQLite's planner does that with IN as it is.
     in_tree = "= ANY(ARRAY(SELECT id FROM credit_tree))" if vendor == "postgresql" else "IN (SELECT id FROM credit_tree)"
@@ -137,8 +139,7 @@ def _exposure_sql(vendor: str) -> str:
         return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
 
     return (
-        f"WITH RECURSIVE credit_tree(id) AS (SELECT r.id FROM {customer} r WHERE r.id = %s UNION "
-        f"SELECT c.id FROM {customer} c INNER JOIN credit_tree t ON c.parent_id = t.id) "
+        f"{_credit_tree_cte()} "
         f"SELECT (SELECT SUM((l.quantity_ordered - l.quantity_invoiced) * l.unit_price) FROM {order} o "
         f"INNER JOIN {line} l ON l.order_id = o.id WHERE o.customer_id {in_tree} "
         f"AND o.status IN ({statuses(OPEN_ORDER_STATUSES)})), "

@@ -256,16 +256,15 @@ _ADDRESS_COLUMNS = ("line1", "line2", "city", "region", "postal_code", "country"
 
 
 @functools.cache
-def _ship_to_address_sql(vendor: str) -> str:
+def _ship_to_address_sql() -> str:
     quote = connection.ops.quote_name
-    default_first = "is_default DESC" if vendor == "postgresql" else "is_default = 0"
     return (f"SELECT {', '.join(quote(c) for c in _ADDRESS_COLUMNS)} FROM {quote(Address._meta.db_table)} "
-            f"WHERE customer_id = %s AND kind = %s ORDER BY {default_first}, id LIMIT 1")
+            "WHERE customer_id = %s AND kind = %s ORDER BY CASE WHEN is_default THEN 0 ELSE 1 END, id LIMIT 1")
 
 
 def _ship_to_address(customer: Customer) -> dict | None:
     """The account's default shipping address (else its first), for the warehouse's instruction."""
-    rows = select_rows(_ship_to_address_sql(connection.vendor), [customer.pk, AddressKind.SHIPPING.value],
+    rows = select_rows(_ship_to_address_sql(), [customer.pk, AddressKind.SHIPPING.value],
                        (None,) * len(_ADDRESS_COLUMNS))
     return dict(zip(_ADDRESS_COLUMNS, rows[0], strict=True)) if rows else None
 
