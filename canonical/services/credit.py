@@ -138,10 +138,14 @@ def _exposure_sql(vendor: str) -> str:
     def statuses(values) -> str:
         return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
 
+    # Each open order's lines are summed in a subquery of their own, so they are always read through
+    # the line table's order index. As a join, the planner (which cannot know how many accounts the
+    # tree has) hashed the whole line table once the account had a few dozen open orders: 10 ms per
+    # order at 46,000 lines, growing with the table.
     return (
         f"{_credit_tree_cte()} "
-        f"SELECT (SELECT SUM((l.quantity_ordered - l.quantity_invoiced) * l.unit_price) FROM {order} o "
-        f"INNER JOIN {line} l ON l.order_id = o.id WHERE o.customer_id {in_tree} "
+        f"SELECT (SELECT SUM((SELECT SUM((l.quantity_ordered - l.quantity_invoiced) * l.unit_price) "
+        f"FROM {line} l WHERE l.order_id = o.id)) FROM {order} o WHERE o.customer_id {in_tree} "
         f"AND o.status IN ({statuses(OPEN_ORDER_STATUSES)})), "
         f"(SELECT SUM(i.amount - i.amount_paid) FROM {invoice} i WHERE i.customer_id {in_tree} "
         f"AND i.status IN ({statuses(OPEN_INVOICE_STATUSES)}))"
