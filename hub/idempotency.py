@@ -1,8 +1,7 @@
 """``Idempotency-Key`` for the process APIs (IETF httpapi idempotency-key-header draft semantics).
 
-A key is scoped to the consumer that sent it. The first request with a key claims it (a
-committed ``in_progress`` record), runs, and stores its response in the same transaction as
-its writes. Then:
+A key is scoped to the consumer that sent it. The request claims its key inside its own
+transaction, runs, and stores its response with its writes, in that transaction. Then:
 
 * the same key with the same request (method, path and JSON body, compared as JSON) answers
   the stored response again: same status, same body;
@@ -10,15 +9,26 @@ its writes. Then:
 * the same key while the first request still runs is refused: 409, with ``Retry-After``;
 * no key: 400.
 
-Responses below 500 are stored (a refusal is the answer to that request, and stays it); a
-failure of the hub (500) releases the key so the client can retry. A key whose request died
-with its worker is taken over after ``HUB_IDEMPOTENCY_STALE_SECONDS``. Keys are kept for
-``HUB_IDEMPOTENCY_KEY_HOURS`` (at least 24); ``idempotency_records_purge`` (scheduled hourly)
-deletes expired ones, and an expired key is free to be used again.
+How a key is held while its request runs: on PostgreSQL by a transaction-level advisory lock
+on the key, tried and never waited for (held by another request: 409), so it is let go when
+the transaction ends, however it ends; a worker that dies leaves nothing behind. On SQLite the
+request's transaction (``BEGIN IMMEDIATE``) holds the database already: a second request with
+the key waits for the first to finish and then finds its answer. Either way the claim costs one
+statement and no commit of its own, and the unique (scope, key) constraint backs it up: a
+request that finds a stored answer only when it writes its own (it started just as another one
+finished) rolls back and answers that one (ClaimLost).
+
+Responses below 500 are stored (a refusal is the answer to that request, and stays it); after
+a failure of the hub (500) nothing is stored and the client's retry runs the request again.
+Keys are kept for ``HUB_IDEMPOTENCY_KEY_HOURS`` (at least 24); ``idempotency_records_purge``
+(scheduled hourly) deletes expired ones, and an expired key is free to be used again. A record
+left ``in_progress`` by an earlier version of the hub counts as a running request until it is
+``HUB_IDEMPOTENCY_STALE_SECONDS`` old, and is then taken over.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -30,8 +40,8 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from canonical.services.inserts import row_update
-from canonical.services.prepared import prepared
+from canonical.services.inserts import rows_insert
+from canonical.services.prepared import select_rows
 from hub.models import IdempotencyRecord, IdempotencyStatus
 from hub.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -74,35 +84,26 @@ def request_fingerprint(*, method: str, path: str, data) -> str:
     return hashlib.sha256(f"{method.upper()} {path}\n{body}".encode()).hexdigest()
 
 
-def _insert_if_new(*, scope, key, method, path, fingerprint, correlation_id, now, expires_at):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new record, or None when the key is taken.
+# What the claim reads of a stored record, in the model's order (Model.from_db takes them so).
+_RECORD_FIELDS = tuple(f for f in IdempotencyRecord._meta.concrete_fields if f.name in {
+    "id", "method", "path", "fingerprint", "status", "response_status", "response_body", "response_headers",
+    "locked_at", "expires_at"})
 
-    One statement, committed at once in autocommit (no transaction around it, no exception to catch).
-    """
-    table = IdempotencyRecord._meta.db_table
+
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    """The key's lock (PostgreSQL) and its stored record, if any, in one statement."""
     q = connection.ops.quote_name
-    columns = ["scope", "key", "method", "path", "fingerprint", "status", "response_headers", "correlation_id",
-               "created_at", "locked_at", "expires_at"]
-    json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    placeholders = ["%s"] * len(columns)
-    placeholders[columns.index("response_headers")] = json_placeholder
-    stamp = connection.ops.adapt_datetimefield_value
-    params = [scope, key, method, path, fingerprint, IdempotencyStatus.IN_PROGRESS, "{}", correlation_id,
-              stamp(now), stamp(now), stamp(expires_at)]
-    with connection.cursor() as cursor:
-        cursor.execute(*prepared(
-            f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) VALUES ({', '.join(placeholders)}) "
-            f"ON CONFLICT ({q('scope')}, {q('key')}) DO NOTHING RETURNING {q('id')}",
-            params,
-        ))
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return IdempotencyRecord(
-        pk=row[0], scope=scope, key=key, method=method, path=path, fingerprint=fingerprint,
-        status=IdempotencyStatus.IN_PROGRESS, response_headers={}, correlation_id=correlation_id, created_at=now,
-        locked_at=now, expires_at=expires_at,
-    )
+    lock = "pg_try_advisory_xact_lock(%s)" if vendor == "postgresql" else "%s"
+    columns = ", ".join(f"r.{q(f.column)}" for f in _RECORD_FIELDS)
+    return (f"SELECT {lock}, {columns} FROM (SELECT 1 AS one) AS one LEFT JOIN "
+            f"{q(IdempotencyRecord._meta.db_table)} r ON r.{q('scope')} = %s AND r.{q('key')} = %s")
+
+
+def _lock_id(scope: str, key: str) -> int:
+    """The key's advisory lock: 64 bits of its hash, signed as PostgreSQL's bigint is."""
+    digest = hashlib.sha256(f"hub.idempotency\n{scope}\n{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 @dataclass
@@ -125,91 +126,80 @@ def idempotency_claim(*, scope: str, key: str, method: str, path: str, fingerpri
                       correlation_id: str = "") -> Claim:
     """Claim ``key`` for this request, or answer with the stored response; refusals raise Problem.
 
-    Runs in its own committed transaction, outside the request's work, so other requests see
-    the claim at once.
+    Call it first in the transaction of the request's writes (the claim lasts until that
+    transaction ends); ``idempotency_complete`` then stores the answer in the same transaction.
     """
-    for _ in range(3):
-        now = timezone.now()
-        record = _insert_if_new(
-            scope=scope, key=key, method=method.upper(), path=path, fingerprint=fingerprint,
-            correlation_id=correlation_id, now=now,
-            expires_at=now + timedelta(hours=settings.HUB_IDEMPOTENCY_KEY_HOURS),
-        )
-        if record is not None:
-            return Claim(record=record)
-        existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-        if existing is None:
-            continue  # released or purged in between: claim it again
+    if not connection.in_atomic_block:
+        raise RuntimeError("idempotency_claim must run inside the request's transaction.atomic().")
+    now = timezone.now()
+    lock = _lock_id(scope, key) if connection.vendor == "postgresql" else True
+    [(held, *values)] = select_rows(_claim_sql(connection.vendor), [lock, scope, key], (None, *_RECORD_FIELDS))
+    existing = None
+    if values[0] is not None:
+        existing = IdempotencyRecord.from_db(connection.alias, [f.attname for f in _RECORD_FIELDS], values)
         if existing.expires_at <= now:
-            IdempotencyRecord.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
-            continue
+            existing = None  # an expired key is a new key (its record is overwritten)
+        elif existing.status != IdempotencyStatus.COMPLETED and existing.locked_at < now - timedelta(
+                seconds=settings.HUB_IDEMPOTENCY_STALE_SECONDS):
+            existing = None  # left running by an earlier version of the hub, long ago: taken over
+    if existing is not None and existing.status == IdempotencyStatus.COMPLETED:
         if existing.fingerprint != fingerprint:
             raise Problem(
                 422, f"The {HEADER} '{key}' was used for a different request ({existing.method} {existing.path} "
                 "with another body). Use a new key for a new operation.",
                 slug="idempotency-key-reused", title="Idempotency key reused",
             )
-        if existing.status == IdempotencyStatus.COMPLETED:
-            return Claim(replay=_replay(existing))
-        stale_before = now - timedelta(seconds=settings.HUB_IDEMPOTENCY_STALE_SECONDS)
-        if existing.locked_at < stale_before:
-            taken = IdempotencyRecord.objects.filter(
-                pk=existing.pk, status=IdempotencyStatus.IN_PROGRESS, locked_at=existing.locked_at
-            ).update(locked_at=now, correlation_id=correlation_id)
-            if taken:
-                existing.locked_at = now
-                return Claim(record=existing)
+        return Claim(replay=_replay(existing))
+    if not held or existing is not None:
         problem = Problem(
             409, f"A request with the {HEADER} '{key}' is still being processed; retry in a moment to get its "
             "result.", slug="idempotency-key-in-use", title="Request in progress",
         )
         problem.wait = 1
         raise problem
-    raise Problem(409, f"The {HEADER} '{key}' is changing hands; retry.", slug="idempotency-key-in-use",
-                  title="Request in progress")
+    return Claim(record=IdempotencyRecord(
+        scope=scope, key=key, method=method.upper(), path=path, fingerprint=fingerprint,
+        status=IdempotencyStatus.IN_PROGRESS, response_headers={}, correlation_id=correlation_id, created_at=now,
+        locked_at=now, expires_at=now + timedelta(hours=settings.HUB_IDEMPOTENCY_KEY_HOURS),
+    ))
 
 
 class ClaimLost(Exception):
-    """The key was taken over by another request (ours was presumed dead); our work must roll back."""
+    """Another request stored an answer for the key first (it started just before this one's claim)."""
 
 
 def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> bool:
-    """Store ``response`` as the key's answer; call inside the transaction of the request's writes.
+    """Store ``response`` as the key's answer; call inside the transaction of the request's claim and writes.
 
     False (nothing stored) for a body PostgreSQL's jsonb cannot hold (a NUL character echoed from
-    the request): the caller releases the key instead, and a retry gets the same refusal anew.
+    the request): a retry then gets the same refusal anew. Inside the request's writes_batched the
+    INSERT goes with the request's own writes; when the key's answer turns out to be stored
+    already, ClaimLost is raised as they are sent, and everything rolls back.
     """
     text = JSONRenderer().render(response.data) if response.data is not None else b"null"
     if b"\\u0000" in text:
         return False
-    body = json.loads(text)
     headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
     content_type = getattr(response, "content_type", None)
     if content_type:
         headers["Content-Type"] = content_type
     record.status, record.response_status, record.response_body = (
-        IdempotencyStatus.COMPLETED, response.status_code, body)
+        IdempotencyStatus.COMPLETED, response.status_code, json.loads(text))
     record.response_headers, record.completed_at = headers, timezone.now()
 
-    def claim_held(count: int) -> None:
+    def stored(count: int) -> None:
         if not count:
-            raise ClaimLost(f"Idempotency key {record.key} was taken over by another request.")
+            raise ClaimLost(f"Idempotency key {record.key} was answered by another request first.")
 
-    # Inside the request's writes_batched the UPDATE goes with the order's own writes; the claim
-    # is checked when they are sent (ClaimLost then rolls them all back).
-    row_update(
-        record, ["status", "response_status", "response_body", "response_headers", "completed_at"],
-        where={"status": IdempotencyStatus.IN_PROGRESS, "locked_at": record.locked_at},
-        deferrable=True, on_count=claim_held,
+    # An expired record of the key, or one an earlier version of the hub left running (see
+    # idempotency_claim), is overwritten; a live answer is not.
+    table, q = connection.ops.quote_name(IdempotencyRecord._meta.db_table), connection.ops.quote_name
+    rows_insert(
+        [record], unless_taken=["scope", "key"], read_back=False, on_count=stored,
+        replace_if=(f"{table}.{q('status')} <> %s OR {table}.{q('expires_at')} <= %s",
+                    [IdempotencyStatus.COMPLETED.value, connection.ops.adapt_datetimefield_value(record.locked_at)]),
     )
     return True
-
-
-def idempotency_release(*, record: IdempotencyRecord) -> None:
-    """Free the key after a failure of the hub, so the client's retry runs the request again."""
-    IdempotencyRecord.objects.filter(
-        pk=record.pk, status=IdempotencyStatus.IN_PROGRESS, locked_at=record.locked_at
-    ).delete()
 
 
 def idempotency_records_purge() -> int:
@@ -220,6 +210,5 @@ def idempotency_records_purge() -> int:
 
 __all__ = [
     "HEADER", "PROBLEM_CONTENT_TYPE", "Claim", "ClaimLost", "idempotency_claim", "idempotency_complete",
-    "idempotency_key_parse", "idempotency_records_purge", "idempotency_release", "idempotency_scope",
-    "request_fingerprint",
+    "idempotency_key_parse", "idempotency_records_purge", "idempotency_scope", "request_fingerprint",
 ]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from canonical.models import ExternalRef, System
-from canonical.services.prepared import prepared
+from canonical.services.prepared import record_by_id
 from canonical.services.refs import external_ref_find
 
 
@@ -79,9 +78,7 @@ class RecordRefField(serializers.Field):
         if not -(2**63) <= value < 2**63:  # no such id can exist (ids are 64-bit)
             self.fail("unknown_id", entity=self.entity_type, value=value)
         if self.queryset is None:  # the usual case, on every partner call: one prepared statement
-            table, pk = connection.ops.quote_name(self.model._meta.db_table), self.model._meta.pk.column
-            found = next(iter(self.model._default_manager.raw(*prepared(
-                f"SELECT * FROM {table} WHERE {connection.ops.quote_name(pk)} = %s", [value]))), None)
+            found = record_by_id(self.model, value)
         else:
             found = self._queryset().filter(pk=value).first()
         if found is None:

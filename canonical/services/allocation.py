@@ -42,7 +42,7 @@ from canonical.models import (
 from canonical.services.events import event_record
 from canonical.services.inserts import rows_insert, rows_update
 from canonical.services.orders import order_status_change
-from canonical.services.prepared import in_list, select_rows
+from canonical.services.prepared import fields_but_timestamps, in_list, select_rows
 
 _ZERO = Decimal("0")
 _MILLI = Decimal("0.001")
@@ -134,8 +134,11 @@ def stock_location_sql(vendor: str, alias: str = "l") -> str:
     return f"{active} AND {alias}.kind IN ({kinds})"
 
 
-_POSITION_FIELDS = tuple(InventoryPosition._meta.concrete_fields)
-_LOCATION_FIELDS = tuple(Location._meta.concrete_fields)
+# What allocation reads of a position and its location. The rest (timestamps above all, whose
+# parsing cost more than the statement) is left deferred: the ORM loads it if anything asks.
+_POSITION_FIELDS = tuple(InventoryPosition._meta.get_field(name)
+                         for name in ("id", "product", "location", "on_hand", "reserved"))
+_LOCATION_FIELDS = fields_but_timestamps(Location)
 
 
 def _locked_positions(product_ids: set[int]) -> dict[int, list[InventoryPosition]]:

@@ -20,6 +20,9 @@ logic there (see the conventions), and the instance ends up as ``save()`` would 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import decimal
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -126,6 +129,49 @@ def _write(sql: str, params: list, *, connection, deferrable: bool, on_count=Non
     return count
 
 
+# Values that go to the database as they are, by field class (exact classes only: a subclass may
+# prepare its values): the ORM's preparation would only check them, at a cost the order path pays
+# on every column of every row.
+def _of(*types):
+    return lambda value: type(value) in types
+
+
+_NONE = type(None)
+_INTEGER, _BOOLEAN = _of(int, _NONE), _of(bool, _NONE)
+
+
+def _TEXT(value) -> bool:  # noqa: N802 - a constant like its neighbours
+    return value is None or isinstance(value, str)  # as CharField.to_python: choices' enum members too
+_PLAIN_FIELDS = {
+    **dict.fromkeys((models.CharField, models.SlugField, models.TextField), _TEXT),
+    **dict.fromkeys((models.AutoField, models.BigAutoField, models.IntegerField, models.BigIntegerField,
+                     models.SmallIntegerField, models.PositiveIntegerField, models.PositiveSmallIntegerField),
+                    _INTEGER),
+    models.BooleanField: _BOOLEAN,
+    models.DecimalField: lambda value: value is None or (type(value) is decimal.Decimal and value.is_finite()),
+}
+# PostgreSQL's driver takes dates and aware datetimes as they are; SQLite's backend makes them text.
+_PLAIN_POSTGRESQL = {
+    models.DateField: _of(datetime.date, _NONE),
+    models.DateTimeField: lambda value: value is None or (type(value) is datetime.datetime
+                                                          and value.utcoffset() is not None),
+}
+
+
+@functools.cache
+def _plain_checks(fields: tuple, vendor: str) -> tuple:
+    """Per field: a check that its value may go to the database as it is, or None (the ORM prepares it)."""
+    checks = []
+    for field in fields:
+        target = field.target_field if field.is_relation else field
+        check = _PLAIN_FIELDS.get(type(target))
+        if check is None and vendor == "postgresql" and not getattr(target, "auto_now", False) \
+                and not getattr(target, "auto_now_add", False):
+            check = _PLAIN_POSTGRESQL.get(type(target))
+        checks.append(check)
+    return tuple(checks)
+
+
 def row_insert(
     instance: models.Model,
     *,
@@ -144,6 +190,40 @@ def row_insert(
     return bool(rows_insert([instance], computed=[computed or {}], unless_taken=unless_taken, prefix=prefix))
 
 
+def insert_statement(instances: list[models.Model], *, computed: list[dict[str, tuple[str, list]]] | None = None,
+                     ) -> tuple[str, list]:
+    """The ``INSERT ... VALUES`` of rows_insert as ``(sql, params)``, to run inside another statement (a WITH)."""
+    connection = transaction.get_connection(router.db_for_write(type(instances[0]), instance=instances[0]))
+    statement, params, _ = _insert_sql(instances, computed or [{}] * len(instances), connection)
+    return statement, params
+
+
+def _insert_sql(instances: list[models.Model], computed: list[dict], connection) -> tuple[str, list, list]:
+    meta = instances[0]._meta
+    quote = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields
+              if not (f.primary_key and getattr(instances[0], f.attname) is None and f.name not in computed[0])]
+    rows, params = [], []
+    plain = _plain_checks(tuple(fields), connection.vendor)
+    for instance, expressions in zip(instances, computed, strict=True):
+        values = []
+        for field, check in zip(fields, plain, strict=True):
+            if field.name in expressions:
+                sql, sql_params = expressions[field.name]
+                values.append(f"({sql})")
+                params.extend(sql_params)
+                continue
+            values.append("%s")
+            if check is not None and check(value := getattr(instance, field.attname)):
+                params.append(value)
+            else:
+                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+        rows.append(f"({', '.join(values)})")
+    statement = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+                 f"VALUES {', '.join(rows)}")
+    return statement, params, fields
+
+
 def rows_insert(
     instances: list[models.Model],
     *,
@@ -151,6 +231,8 @@ def rows_insert(
     unless_taken: list[str] | None = None,
     read_back: bool = True,
     prefix: tuple[str, list] | None = None,
+    replace_if: tuple[str, list] | None = None,
+    on_count: Callable[[int], None] | None = None,
 ) -> int | None:
     """INSERT several instances of one model in one statement (``bulk_create`` without its cost).
 
@@ -162,38 +244,32 @@ def rows_insert(
     INSERT waits for the batch (the answer is then None and the instances keep no id).
     ``prefix``: ``(sql, params)`` put before the INSERT, a ``WITH`` whose names the computed
     expressions may read (the primary key itself may be computed there).
+    ``replace_if``: ``(sql, params)``, with ``unless_taken``: a row already holding those values
+    is overwritten with the new one when this condition on it holds (``ON CONFLICT ... DO UPDATE
+    ... WHERE``; name its columns by the quoted table name). ``on_count`` (with ``read_back=False``)
+    hears how many rows were written, as for row_update.
     """
     if not instances:
         return 0
-    model = type(instances[0])
-    meta = model._meta
-    connection = transaction.get_connection(router.db_for_write(model, instance=instances[0]))
+    meta = instances[0]._meta
+    connection = transaction.get_connection(router.db_for_write(type(instances[0]), instance=instances[0]))
     quote = connection.ops.quote_name
     computed = computed or [{}] * len(instances)
-    fields = [f for f in meta.concrete_fields
-              if not (f.primary_key and getattr(instances[0], f.attname) is None and f.name not in computed[0])]
-    rows, params = [], []
-    for instance, expressions in zip(instances, computed, strict=True):
-        values = []
-        for field in fields:
-            if field.name in expressions:
-                sql, sql_params = expressions[field.name]
-                values.append(f"({sql})")
-                params.extend(sql_params)
-            else:
-                values.append("%s")
-                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
-        rows.append(f"({', '.join(values)})")
+    statement, params, fields = _insert_sql(instances, computed, connection)
     returning = [meta.pk, *(meta.get_field(name) for name in computed[0])]
-    statement = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-                 f"VALUES {', '.join(rows)}")
     if prefix is not None:
         statement = f"{prefix[0]} {statement}"
         params = [*prefix[1], *params]
     if unless_taken:
-        statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) DO NOTHING"
+        statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) "
+        if replace_if is None:
+            statement += "DO NOTHING"
+        else:
+            replaced = ", ".join(f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if not f.primary_key)
+            statement += f"DO UPDATE SET {replaced} WHERE {replace_if[0]}"
+            params = [*params, *replace_if[1]]
     if not read_back:
-        return _write(statement, params, connection=connection, deferrable=True)
+        return _write(statement, params, connection=connection, deferrable=True, on_count=on_count)
     statement += f" RETURNING {', '.join(quote(field.column) for field in returning)}"
     with connection.cursor() as cursor:
         cursor.execute(*prepared(statement, params, using=connection.alias))
@@ -257,6 +333,7 @@ def rows_update(model, rows: dict, fields: list[str], *, deferrable: bool = Fals
     quote = connection.ops.quote_name
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
+    checks = _plain_checks(tuple(columns), connection.vendor)
     typed = connection.vendor == "postgresql"
 
     def placeholder(field) -> str:
@@ -271,7 +348,9 @@ def rows_update(model, rows: dict, fields: list[str], *, deferrable: bool = Fals
             values = [f"{value} AS {alias}" for value, alias in zip(values, aliases, strict=True)]
         selects.append("SELECT " + ", ".join(values))
         params.append(pk)
-        params.extend(f.get_db_prep_save(getattr(instance, f.attname), connection) for f in columns)
+        for field, check in zip(columns, checks, strict=True):
+            value = getattr(instance, field.attname)
+            params.append(value if check is not None and check(value) else field.get_db_prep_save(value, connection))
     table = quote(meta.db_table)
     assignments = ", ".join(f"{quote(f.column)} = changed.{quote('new_' + f.column)}" for f in columns)
     _write(

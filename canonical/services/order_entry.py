@@ -40,9 +40,9 @@ from canonical.models import (
 from canonical.services.availability import line_promise, products_short, stock_by_product, supply_by_product
 from canonical.services.credit import credit_chain
 from canonical.services.events import event_record
-from canonical.services.inserts import row_insert, row_update, rows_insert
+from canonical.services.inserts import insert_statement, row_insert, row_update, rows_insert
 from canonical.services.orders import DuplicateReference
-from canonical.services.prepared import in_list, prepared
+from canonical.services.prepared import fields_but_timestamps, in_list, select_instances
 from canonical.services.pricing import Price, prices_find
 from canonical.services.refs import external_ref_bind
 
@@ -154,10 +154,14 @@ def products_by_sku(skus) -> dict[str, Product]:
     wanted = sorted({sku for sku in skus if "\x00" not in sku})
     if not wanted:
         return {}
-    condition, params = in_list(connection.ops.quote_name("sku"), wanted)
-    table = connection.ops.quote_name(Product._meta.db_table)
-    return {product.sku: product
-            for product in Product.objects.raw(*prepared(f"SELECT * FROM {table} WHERE {condition}", params))}
+    quote = connection.ops.quote_name
+    condition, params = in_list(quote("sku"), wanted)
+    columns = ", ".join(quote(f.column) for f in _PRODUCT_FIELDS)
+    sql = f"SELECT {columns} FROM {quote(Product._meta.db_table)} WHERE {condition}"
+    return {product.sku: product for product in select_instances(Product, sql, params, _PRODUCT_FIELDS)}
+
+
+_PRODUCT_FIELDS = fields_but_timestamps(Product)
 
 
 def order_request_check(
@@ -244,25 +248,41 @@ def order_number(pk: int) -> str:
     return f"HUB-{pk:07d}"
 
 
-def _order_insert(order: Order) -> None:
-    """INSERT the order with its number, ``HUB-`` and its id padded to 7 digits.
+def _order_insert(order: Order, lines: list[OrderLine] = ()) -> None:
+    """INSERT the order with its number (``HUB-`` and its id padded to 7 digits), and its ``lines``.
 
-    PostgreSQL takes the id from the table's sequence in the INSERT itself and derives the number
-    from it there: one statement and one row version. SQLite numbers the row on INSERT; the
-    number follows in an UPDATE.
+    PostgreSQL takes the id from the table's sequence in the statement itself and derives the
+    number from it there; the lines go in the same statement, so an order and its lines are one
+    round trip and one row version each. SQLite numbers the row on INSERT; the number follows
+    in an UPDATE, and the lines in an INSERT of their own.
     """
-    if connection.vendor == "postgresql":
-        table = Order._meta.db_table
-        row_insert(order, prefix=("WITH new_order AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id)",
-                                  [connection.ops.quote_name(table)]), computed={
-            "id": ("SELECT id FROM new_order", []),
-            "number": ("SELECT 'HUB-' || CASE WHEN id < 10000000 THEN lpad(id::text, 7, '0') ELSE id::text END "
-                       "FROM new_order", []),
-        })
+    if connection.vendor != "postgresql":
+        row_insert(order)
+        order.number = order_number(order.pk)
+        row_update(order, ["number"])
+        for line in lines:
+            line.order = order  # made before the order had its id
+        rows_insert(list(lines))
         return
-    row_insert(order)
+    new_id = "SELECT id FROM new_order"
+    numbered = {
+        "id": (new_id, []),
+        "number": ("SELECT 'HUB-' || CASE WHEN id < 10000000 THEN lpad(id::text, 7, '0') ELSE id::text END "
+                   "FROM new_order", []),
+    }
+    sequence = ("WITH new_order AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id)",
+                [connection.ops.quote_name(Order._meta.db_table)])
+    if not lines:
+        row_insert(order, prefix=sequence, computed=numbered)
+        return
+    order_sql, order_params = insert_statement([order], computed=[numbered])
+    rows_insert(list(lines), computed=[{"order": (new_id, [])}] * len(lines),
+                prefix=(f"{sequence[0]}, placed AS ({order_sql})", [*sequence[1], *order_params]))
+    order.pk = lines[0].order_id
     order.number = order_number(order.pk)
-    row_update(order, ["number"])
+    order._state.adding, order._state.db = False, connection.alias
+    for line in lines:
+        line.order = order
 
 
 @dataclass
@@ -306,7 +326,6 @@ def order_place(
             placed_at=timezone.now(), requested_date=checked.requested_date, promised_date=checked.promised_date,
             source_system=source_system, correlation_id=actor.correlation_id,
         )
-        _order_insert(order)
         lines = [
             OrderLine(
                 order=order, line_number=line.line_number, product=line.product, location=None,
@@ -316,7 +335,7 @@ def order_place(
             )
             for line in checked.lines
         ]
-        rows_insert(lines)
+        _order_insert(order, lines)
         refs = []
         if external_id and source_system is not None:
             external_ref_bind(system=source_system, entity_type=EntityType.ORDER, external_id=external_id,

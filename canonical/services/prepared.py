@@ -53,6 +53,13 @@ _client_binding_cache_widen()
 _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+@functools.lru_cache(maxsize=1024)
+def _statement(sql: str) -> tuple[str, str, int]:
+    """The prepared statement's name, ``sql`` numbered, and its parameter count (worked out once per text)."""
+    numbered, count = _numbered(sql)
+    return "hub_" + hashlib.sha1(sql.encode()).hexdigest()[:20], numbered, count
+
+
 def _numbered(sql: str) -> tuple[str, int]:
     """``sql`` with %s as $1, $2, ... and %% as %; and how many parameters it takes."""
     count = 0
@@ -76,11 +83,10 @@ def prepared(sql: str, params: list | tuple, *, using: str = DEFAULT_DB_ALIAS) -
     connection = connections[using]
     if connection.vendor != "postgresql" or not getattr(settings, "HUB_PREPARED_STATEMENTS", True):
         return sql, params
-    name = "hub_" + hashlib.sha1(sql.encode()).hexdigest()[:20]
+    name, numbered, count = _statement(sql)
     connection.ensure_connection()
     raw = connection.connection
     names = _prepared_on.setdefault(raw, set())
-    numbered, count = _numbered(sql)
     if count != len(params):
         raise ValueError(f"The statement takes {count} parameters; {len(params)} were given.")
     if name not in names:
@@ -141,3 +147,44 @@ def select_rows(sql: str, params: list | tuple, fields: tuple, *, using: str = D
                     values[index] = converter(values[index], expression, connection)
         converted.append(tuple(values))
     return converted
+
+
+def fields_but_timestamps(model) -> tuple:
+    """``model``'s concrete fields without its ``created_at`` and ``updated_at``.
+
+    What a read on a hot path selects: parsing two timestamps per row costs more than the rest of
+    the row, and the instances built from it (select_instances) load them if anything asks.
+    """
+    return tuple(f for f in model._meta.concrete_fields if f.name not in ("created_at", "updated_at"))
+
+
+def select_instances(model, sql: str, params: list | tuple, fields: tuple, *,
+                     using: str = DEFAULT_DB_ALIAS) -> list:
+    """select_rows, each row an instance of ``model`` (``fields`` are its columns; the rest stay deferred).
+
+    ``fields`` must be in the model's order, as Model.from_db takes the values of a partial row.
+    """
+    names = [f.attname for f in fields]
+    return [model.from_db(using, names, row) for row in select_rows(sql, params, fields, using=using)]
+
+
+def select_instance(model, sql: str, params: list | tuple, *, using: str = DEFAULT_DB_ALIAS):
+    """The first row of a SELECT of all ``model``'s concrete fields (in their order), as an instance; or None.
+
+    A raw queryset does the same at several times the cost of the statement.
+    """
+    fields = tuple(model._meta.concrete_fields)
+    found = select_instances(model, sql, params, fields, using=using)
+    return found[0] if found else None
+
+
+@functools.cache
+def _by_id_sql(model, vendor: str) -> str:
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    columns = ", ".join(quote(f.column) for f in model._meta.concrete_fields)
+    return f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} = %s"
+
+
+def record_by_id(model, pk):
+    """The ``model`` row with primary key ``pk`` as an instance, or None (one prepared statement)."""
+    return select_instance(model, _by_id_sql(model, connections[DEFAULT_DB_ALIAS].vendor), [pk])

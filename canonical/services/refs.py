@@ -9,7 +9,7 @@ from django.db import models, transaction
 
 from canonical.errors import NaturalKeyConflict, NotSystemOfRecord, UnknownReference
 from canonical.models import ExternalRef, System, SystemOfRecord
-from canonical.services.prepared import prepared
+from canonical.services.prepared import prepared, select_instance
 
 
 @dataclass
@@ -52,7 +52,7 @@ def external_ref_find(
         return None
     sql, params = _external_record_sql(system=system, entity_type=entity_type, external_id=external_id,
                                        model=model, lock=lock)
-    return next(iter(model._default_manager.raw(*prepared(sql, params))), None)
+    return select_instance(model, sql, params)
 
 
 def _external_record_sql(

@@ -38,7 +38,6 @@ from hub.idempotency import (
     idempotency_claim,
     idempotency_complete,
     idempotency_key_parse,
-    idempotency_release,
     idempotency_scope,
     request_fingerprint,
 )
@@ -138,6 +137,14 @@ def _submission_body(submission: OrderSubmission) -> dict:
     }
 
 
+class _Refused(Exception):
+    """A refusal of the order (a 4xx), carried out of the order's transaction so it rolls back."""
+
+    def __init__(self, exc: Exception):
+        super().__init__(str(exc))
+        self.exc = exc
+
+
 class OrderSubmitView(APIView):
     permission_classes = [PartnerOrStaff]
 
@@ -176,38 +183,44 @@ class OrderSubmitView(APIView):
         ordering_assert(request.user, staff_permission="canonical.add_order", what="Placing orders")
         key = idempotency_key_parse(request.headers.get(HEADER))
         data = request.data  # parsed before the key is claimed: malformed JSON is a 400 that claims nothing
-        claim = idempotency_claim(
-            scope=idempotency_scope(request.user), key=key, method=request.method, path=request.path,
-            fingerprint=request_fingerprint(method=request.method, path=request.path, data=data),
-            correlation_id=getattr(request, "correlation_id", ""),
-        )
-        if claim.replay is not None:
-            return claim.replay
+        identity = {
+            "scope": idempotency_scope(request.user), "key": key, "method": request.method, "path": request.path,
+            "fingerprint": request_fingerprint(method=request.method, path=request.path, data=data),
+            "correlation_id": getattr(request, "correlation_id", ""),
+        }
         try:
-            # The stored response goes to the database with the order's own writes (one statement).
+            # The key's claim, the order's writes and the stored response: one transaction, the
+            # writes and the response in one statement at its end.
             with transaction.atomic(), writes_batched():
-                response = self._submit(request, data)
-                stored = idempotency_complete(record=claim.record, response=response)
-            if not stored:
-                idempotency_release(record=claim.record)
+                claim = idempotency_claim(**identity)
+                if claim.replay is not None:
+                    return claim.replay
+                try:
+                    response = self._submit(request, data)
+                except (exceptions.APIException, CanonicalError, IllegalTransition) as exc:
+                    raise _Refused(exc) from exc  # leaves the block: the order's writes roll back
+                idempotency_complete(record=claim.record, response=response)
+            return response
+        except _Refused as refused:
+            response = problem_exception_handler(refused.exc, {"request": request, "view": self})
+            if response is None or response.status_code >= 500:
+                raise refused.exc from None
+            # A refusal is the answer to this key too; stored under a claim of its own.
+            with transaction.atomic():
+                claim = idempotency_claim(**identity)
+                if claim.replay is not None:
+                    return claim.replay  # answered by another request meanwhile: that answer counts
+                idempotency_complete(record=claim.record, response=response)
             return response
         except ClaimLost:
-            raise Problem(409, f"The {HEADER} '{key}' was taken over by a retry of this request; its answer is "
-                          "the one that counts. Send the request again to get it.", slug="idempotency-key-in-use",
-                          title="Request in progress") from None
-        except (exceptions.APIException, CanonicalError, IllegalTransition) as exc:
-            response = problem_exception_handler(exc, {"request": request, "view": self})
-            if response is None or response.status_code >= 500:
-                idempotency_release(record=claim.record)
-                raise
+            # Another request with the key finished just as this one began: answer what it stored.
             with transaction.atomic():
-                stored = idempotency_complete(record=claim.record, response=response)
-            if not stored:
-                idempotency_release(record=claim.record)
-            return response
-        except BaseException:
-            idempotency_release(record=claim.record)
-            raise
+                claim = idempotency_claim(**identity)
+            if claim.replay is not None:
+                return claim.replay
+            raise Problem(409, f"The {HEADER} '{key}' was answered by another request meanwhile; send the "
+                          "request again to get that answer.", slug="idempotency-key-in-use",
+                          title="Request in progress") from None
 
     def _submit(self, request, data) -> Response:
         system = acting_system(request.user)

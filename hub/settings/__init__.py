@@ -237,8 +237,8 @@ HUB_SUPPLIER_DATE_TOLERANCE_DAYS = env_int("HUB_SUPPLIER_DATE_TOLERANCE_DAYS", 0
 HUB_SUPPLY_HANDLING_DAYS = env_int("HUB_SUPPLY_HANDLING_DAYS", 1, minimum=0)
 
 # Order process API (hub.workflows.orders; README "Process APIs"). Idempotency keys are kept at
-# least 24 hours (a scheduled task purges older ones); a key whose first request has not finished
-# after HUB_IDEMPOTENCY_STALE_SECONDS (a killed worker) may be taken over by a retry. Promised dates:
+# least 24 hours (a scheduled task purges older ones); a key held in_progress by an earlier version
+# of the hub (which committed its claims) is taken over after HUB_IDEMPOTENCY_STALE_SECONDS. Promised dates:
 # stock on hand ships HUB_DISPATCH_DAYS after the order; a shortage with no supply on order is
 # promised HUB_SUPPLIER_LEAD_TIME_DAYS out (plus the handling days above).
 HUB_IDEMPOTENCY_KEY_HOURS = env_int("HUB_IDEMPOTENCY_KEY_HOURS", 24, minimum=24)

@@ -146,3 +146,32 @@ def test_the_credit_chain_walks_up_in_one_query_and_stops_at_a_cycle():
     assert len([q for q in queries.captured_queries if "PREPARE" not in q["sql"]]) == 1
     Customer.objects.filter(pk=root.pk).update(parent=site)  # bad data: a loop
     assert [c.account_number for c in credit_chain(site)] == ["SITE", "MID", "ROOT"]
+
+
+def test_values_written_as_they_are_are_what_the_orm_would_have_written():
+    """rows_insert and rows_update skip the ORM's preparation of a value only where it would change nothing."""
+    from datetime import date, timedelta, timezone
+
+    from canonical.models import Order, OrderStatus
+    from canonical.services.inserts import _plain_checks
+    from hub.models import IdempotencyRecord
+
+    samples = [None, "text", OrderStatus.ALLOCATED, 7, True, Decimal("12.500"), Decimal("Infinity"), Decimal("NaN"),
+               date(2025, 3, 1), AT, AT.astimezone(timezone(timedelta(hours=-5))), datetime(2025, 3, 1, 10, 0),
+               {"a": 1}, 2.5]
+    checked = 0
+    for model in (Order, OrderLine, Reservation, BusinessEvent, InventoryPosition, IdempotencyRecord):
+        fields = tuple(model._meta.concrete_fields)
+        for field, check in zip(fields, _plain_checks(fields, connection.vendor), strict=True):
+            for value in samples:
+                if check is None or not check(value):
+                    continue
+                checked += 1
+                # Equal, and of the same kind (PostgreSQL's backend may wrap an int as Int4: same literal).
+                prepared = field.get_db_prep_save(value, connection)
+                assert prepared == value and isinstance(prepared, type(value) if value is not None else object), (
+                    model.__name__, field.name, value)
+    assert checked > 100
+    text, amount = OrderLine._meta.get_field("price_rule"), OrderLine._meta.get_field("unit_price")
+    [text_check, amount_check] = _plain_checks((text, amount), connection.vendor)
+    assert not amount_check(Decimal("Infinity")) and not amount_check(2.5) and text_check(OrderStatus.ALLOCATED)

@@ -7,15 +7,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from canonical.context import Actor
-from canonical.models import Customer, InventoryPosition, Order, OrderLine, Reservation
+from canonical.models import BusinessEvent, Customer, InventoryPosition, Order, OrderLine, Reservation
 from canonical.services.allocation import order_allocate
+from hub.models import IdempotencyRecord
 from tests.factories import InventoryPositionFactory, OrderFactory, OrderLineFactory, ProductFactory
 from tests.hub.ordering_support import new_key, shop_build
 
@@ -136,6 +139,89 @@ def test_one_idempotency_key_raced_a_hundred_times_places_one_order(partner_clie
     assert Order.objects.count() == 1
     assert Order.objects.get().pk == created[0]["order"]["id"]
     assert InventoryPosition.objects.get(product__sku="WID-1", location__code="wh-east").reserved == 2
+
+
+def _client(raw_key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    return client
+
+
+def test_a_key_whose_request_is_running_answers_409_and_then_the_stored_answer(partner_client, monkeypatch):
+    from hub.api.orders import OrderSubmitView
+
+    shop_build()
+    crm = partner_client("crm", "crm")
+    key = new_key()
+    body = {"customer": "CRM-100", "ship_to": "CRM-100-1", "lines": [{"sku": "WID-1", "quantity": "2"}]}
+    running, finish = threading.Event(), threading.Event()
+    original = OrderSubmitView._submit
+
+    def slow(self, request, data):
+        running.set()
+        assert finish.wait(30)
+        return original(self, request, data)
+
+    monkeypatch.setattr(OrderSubmitView, "_submit", slow)
+    connection.close()
+    first: list = []
+    thread = threading.Thread(target=lambda: (first.append(_client(crm.raw_key).post(
+        "/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)), connection.close()))
+    thread.start()
+    try:
+        assert running.wait(30)
+        busy = _client(crm.raw_key).post("/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        assert busy.status_code == 409 and busy.json()["type"].endswith("/idempotency-key-in-use")
+        assert busy["Retry-After"]
+        assert not Order.objects.exists()
+    finally:
+        finish.set()
+        thread.join(60)
+    assert first[0].status_code == 201
+    again = _client(crm.raw_key).post("/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert again.status_code == 201 and again.json() == first[0].json() and again["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1
+
+
+def test_an_answer_stored_by_another_request_meanwhile_is_the_answer_and_this_one_writes_nothing(
+        partner_client, monkeypatch):
+    """The race the key's unique constraint settles: a request that began just as another with its
+    key finished (its claim did not see that answer yet) rolls its order back and answers that one."""
+    from hub.api.orders import OrderSubmitView
+    from hub.idempotency import idempotency_scope, request_fingerprint
+
+    shop_build()
+    crm = partner_client("crm", "crm")
+    key = new_key()
+    body = {"customer": "CRM-100", "ship_to": "CRM-100-1", "lines": [{"sku": "WID-1", "quantity": "2"}]}
+    original = OrderSubmitView._submit
+
+    def answered_meanwhile(self, request, data):
+        response = original(self, request, data)
+
+        def other_request_answers():  # its own connection, committed before this request's writes go out
+            now = timezone.now()
+            IdempotencyRecord.objects.create(
+                scope=idempotency_scope(request.user), key=key, method="POST", path="/api/v1/orders",
+                fingerprint=request_fingerprint(method="POST", path="/api/v1/orders", data=data),
+                status="completed", response_status=201, response_body={"answered_by": "the other request"},
+                locked_at=now, completed_at=now, expires_at=now + timedelta(days=1),
+            )
+            connection.close()
+
+        other = threading.Thread(target=other_request_answers)
+        other.start()
+        other.join(30)
+        return response
+
+    monkeypatch.setattr(OrderSubmitView, "_submit", answered_meanwhile)
+    connection.close()
+    response = _client(crm.raw_key).post("/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 201 and response.json() == {"answered_by": "the other request"}
+    assert response["Idempotent-Replayed"] == "true"
+    assert not Order.objects.exists() and not BusinessEvent.objects.filter(aggregate_type="order").exists()
+    assert InventoryPosition.objects.get(product__sku="WID-1", location__code="wh-east").reserved == 0
 
 
 def test_allocation_service_threads_sharing_two_products_never_deadlock_or_oversell():
