@@ -29,7 +29,7 @@ from django.db.models import F
 
 from canonical.models import InventoryPosition, Location, Product, PurchaseOrderLine, PurchaseOrderStatus
 from canonical.services.allocation import quantity_text, stock_location_sql
-from canonical.services.prepared import in_list, select_rows
+from canonical.services.prepared import fields_but_timestamps, in_list, select_rows
 
 OPEN_SUPPLY_STATUSES = (
     PurchaseOrderStatus.SENT, PurchaseOrderStatus.ACKNOWLEDGED, PurchaseOrderStatus.PARTIALLY_RECEIVED,
@@ -78,31 +78,43 @@ def _days(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
+_PRODUCT_FIELDS = fields_but_timestamps(Product)
+_STOCK_FIELDS = (None, *(InventoryPosition._meta.get_field(name)
+                         for name in ("on_hand", "reserved", "in_transit", "last_updated_at")))
+
+
 @functools.cache
-def _stock_sql(vendor: str) -> str:
+def _products_stock_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    position, location = quote(InventoryPosition._meta.db_table), quote(Location._meta.db_table)
-    return (f"SELECT p.product_id, l.code, p.on_hand, p.reserved, p.in_transit, p.last_updated_at FROM {position} p "
-            f"INNER JOIN {location} l ON l.id = p.location_id WHERE {stock_location_sql(vendor)} AND {{products}}")
+    product, position, location = (quote(m._meta.db_table) for m in (Product, InventoryPosition, Location))
+    columns = ", ".join(f"pr.{quote(f.column)}" for f in _PRODUCT_FIELDS)
+    return (f"SELECT {columns}, l.code, p.on_hand, p.reserved, p.in_transit, p.last_updated_at FROM {product} pr "
+            f"LEFT JOIN ({position} p INNER JOIN {location} l ON l.id = p.location_id AND {stock_location_sql(vendor)}) "
+            "ON p.product_id = pr.id WHERE {skus}")
 
 
-_STOCK_FIELDS = (None, None, *(InventoryPosition._meta.get_field(name)
-                                for name in ("on_hand", "reserved", "in_transit", "last_updated_at")))
-
-
-def stock_by_product(products: Iterable[Product]) -> dict[int, list[LocationStock]]:
-    """Each product's positions at active stock locations, the most available first (one query)."""
-    ids = {product.pk for product in products}
-    result: dict[int, list[LocationStock]] = defaultdict(list)
-    if not ids:
-        return result
-    condition, params = in_list("p.product_id", ids)
-    rows = select_rows(_stock_sql(connection.vendor).format(products=condition), params, _STOCK_FIELDS)
-    for product_id, code, on_hand, reserved, in_transit, updated in rows:
-        result[product_id].append(LocationStock(code, on_hand, reserved, in_transit, updated))
-    for stocks in result.values():
-        stocks.sort(key=lambda stock: (-stock.available, stock.location))
-    return result
+def products_with_stock(skus: Iterable[str]) -> tuple[dict[str, Product], dict[int, list[LocationStock]]]:
+    """The products with these SKUs by SKU, and each one's stock at active stock locations (the most
+    available first), in one prepared statement. A product's timestamps are left deferred.
+    """
+    products: dict[str, Product] = {}
+    stock: dict[int, list[LocationStock]] = defaultdict(list)
+    wanted = sorted({sku for sku in skus if "\x00" not in sku})  # PostgreSQL text cannot hold NUL: no such SKU
+    if not wanted:
+        return products, stock
+    condition, params = in_list(f"pr.{connection.ops.quote_name('sku')}", wanted)
+    width, names = len(_PRODUCT_FIELDS), [f.attname for f in _PRODUCT_FIELDS]
+    for row in select_rows(_products_stock_sql(connection.vendor).format(skus=condition), params,
+                           _PRODUCT_FIELDS + _STOCK_FIELDS):
+        sku = row[names.index("sku")]
+        if sku not in products:
+            products[sku] = Product.from_db(connection.alias, names, row[:width])
+        code, on_hand, reserved, in_transit, updated = row[width:]
+        if code is not None:
+            stock[products[sku].pk].append(LocationStock(code, on_hand, reserved, in_transit, updated))
+    for stocks in stock.values():
+        stocks.sort(key=lambda item: (-item.available, item.location))
+    return products, stock
 
 
 def supply_by_product(products: Iterable[Product], *, today: datetime.date) -> dict[int, list[tuple[datetime.date, Decimal]]]:

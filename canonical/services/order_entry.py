@@ -37,12 +37,16 @@ from canonical.models import (
     ProductStatus,
     System,
 )
-from canonical.services.availability import line_promise, products_short, stock_by_product, supply_by_product
+from canonical.services.availability import (
+    line_promise,
+    products_short,
+    products_with_stock,
+    supply_by_product,
+)
 from canonical.services.credit import credit_chain
 from canonical.services.events import event_record
 from canonical.services.inserts import insert_statement, row_insert, row_update, rows_insert
 from canonical.services.orders import DuplicateReference
-from canonical.services.prepared import fields_but_timestamps, in_list, select_instances
 from canonical.services.pricing import Price, prices_find
 from canonical.services.refs import external_ref_bind
 
@@ -149,21 +153,6 @@ def ship_to_problems(customer: Customer, ship_to: Customer, pointer: str = "/shi
     return problems
 
 
-def products_by_sku(skus) -> dict[str, Product]:
-    """The products with these SKUs, by SKU (one prepared statement)."""
-    wanted = sorted({sku for sku in skus if "\x00" not in sku})
-    if not wanted:
-        return {}
-    quote = connection.ops.quote_name
-    condition, params = in_list(quote("sku"), wanted)
-    columns = ", ".join(quote(f.column) for f in _PRODUCT_FIELDS)
-    sql = f"SELECT {columns} FROM {quote(Product._meta.db_table)} WHERE {condition}"
-    return {product.sku: product for product in select_instances(Product, sql, params, _PRODUCT_FIELDS)}
-
-
-_PRODUCT_FIELDS = fields_but_timestamps(Product)
-
-
 def order_request_check(
     *,
     customer: Customer,
@@ -184,7 +173,7 @@ def order_request_check(
             ))
     else:
         problems.extend(ship_to_problems(customer, ship_to))
-    products = products_by_sku(line.sku for line in lines)
+    products, stock = products_with_stock(line.sku for line in lines)
     known = []
     for index, line in enumerate(lines):
         product = products.get(line.sku)
@@ -200,7 +189,6 @@ def order_request_check(
         known.append((index, line, product))
     prices = prices_find(customer=customer, lines=[(product, line.quantity) for _, line, product in known],
                          on_date=today)
-    stock = stock_by_product(product for _, _, product in known)
     supply = supply_by_product(products_short(((p, line.quantity) for _, line, p in known), stock), today=today)
     checked = []
     for (index, line, product), price in zip(known, prices, strict=True):

@@ -23,9 +23,14 @@ from canonical.api.fields import RecordRefField, StrictFieldsMixin
 from canonical.api.views.base import PartnerOrStaff
 from canonical.models import Customer, EntityType, ProductStatus
 from canonical.services.allocation import quantity_text
-from canonical.services.availability import line_promise, products_short, stock_by_product, supply_by_product
+from canonical.services.availability import (
+    line_promise,
+    products_short,
+    products_with_stock,
+    supply_by_product,
+)
 from canonical.services.credit import customer_credit_standing
-from canonical.services.order_entry import customer_problems, products_by_sku, ship_to_problems
+from canonical.services.order_entry import customer_problems, ship_to_problems
 from canonical.services.pricing import PriceRule, prices_find, pricing_currency
 from hub.api.ordering import (
     MAX_LINES,
@@ -146,7 +151,7 @@ def quote_body(*, customer, ship_to, lines: list[dict], today) -> dict:
         problems += _problems_as_items(customer_problems(customer), "customer_cannot_order")
         if ship_to is not None:
             problems += _problems_as_items(ship_to_problems(customer, ship_to), "ship_to_not_allowed")
-    products = products_by_sku(line["sku"] for line in lines)
+    products, stock = products_with_stock(line["sku"] for line in lines)
     currency = pricing_currency(customer=customer, on_date=today)
     active = [(i, line, products[line["sku"]]) for i, line in enumerate(lines)
               if line["sku"] in products and products[line["sku"]].status == ProductStatus.ACTIVE]
@@ -156,7 +161,6 @@ def quote_body(*, customer, ship_to, lines: list[dict], today) -> dict:
                     currency=currency),
         strict=True,
     ))
-    stock = stock_by_product(products.values())
     supply = supply_by_product(products_short(((p, line["quantity"]) for _, line, p in active), stock), today=today)
     out, total = [], Decimal("0.00")
     for index, line in enumerate(lines):
