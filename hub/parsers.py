@@ -1,9 +1,10 @@
 """The JSON parser of the partner API.
 
-DRF's JSONParser plus one rule: no string in the body (key or value) may hold a NUL character.
-PostgreSQL text cannot hold one, so such a value could never be stored or even looked up; the
-partner gets a 400 naming the field (as a JSON pointer), instead of a database error deep in a
-service.
+DRF's JSONParser plus one rule: no string in the body (key or value) may hold a NUL character
+or a lone UTF-16 surrogate (JSON's ``\\ud800`` without its pair). PostgreSQL text cannot hold a
+NUL, and a lone surrogate is not a character at all (it cannot be encoded, so neither database
+can take it), so such a value could never be stored or even looked up; the partner gets a 400
+naming the field (as a JSON pointer), instead of a database error deep in a service.
 """
 
 from __future__ import annotations
@@ -12,41 +13,51 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 
 NUL_MESSAGE = "Holds a NUL character (\\u0000), which no field accepts."
+SURROGATE_MESSAGE = "Holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair), which is not a character."
 
 
-def _nul_paths(value, path: tuple = ()):
-    """Every path (keys and indexes) to a string, or a key, holding a NUL."""
+def _fault(text: str) -> str | None:
+    if "\x00" in text:
+        return NUL_MESSAGE
+    if not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text):
+        return SURROGATE_MESSAGE
+    return None
+
+
+def _faults(value, path: tuple = ()):
+    """(path, message) for every string, or key, that no field accepts (keys and indexes as the path)."""
     if isinstance(value, str):
-        if "\x00" in value:
-            yield path
+        if fault := _fault(value):
+            yield path, fault
     elif isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in key:
-                yield (*path, key.replace("\x00", "\\u0000"))
+            if fault := _fault(key):
+                printable = key.encode("utf-16", "surrogatepass").decode("utf-16", "replace").replace("\x00", "\\u0000")
+                yield (*path, printable), fault
             else:
-                yield from _nul_paths(item, (*path, key))
+                yield from _faults(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _nul_paths(item, (*path, index))
+            yield from _faults(item, (*path, index))
 
 
-def _detail(paths: list[tuple]):
+def _detail(faults: list[tuple]):
     """A ValidationError detail shaped like the body, so the problem names each pointer."""
-    if paths == [()]:
-        return [NUL_MESSAGE]
+    if len(faults) == 1 and faults[0][0] == ():
+        return [faults[0][1]]
     tree: dict = {}
-    for path in paths:
+    for path, fault in faults:
         node = tree
         for step in path[:-1]:
             node = node.setdefault(step, {})
-        node[path[-1]] = [NUL_MESSAGE]
+        node[path[-1]] = [fault]
     return tree
 
 
 class HubJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         data = super().parse(stream, media_type, parser_context)
-        paths = list(_nul_paths(data))
-        if paths:
-            raise ValidationError(_detail(paths))
+        faults = list(_faults(data))
+        if faults:
+            raise ValidationError(_detail(faults))
         return data

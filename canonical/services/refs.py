@@ -25,9 +25,16 @@ class UpsertResult:
         return self.created or bool(self.changes)
 
 
+def storable(text: str) -> bool:
+    """Whether the databases can hold ``text``: no NUL character, no lone UTF-16 surrogate (JSON lets
+    a partner send both; no stored id or code can contain them, so a lookup by one finds nothing).
+    """
+    return "\x00" not in text and (text.isascii() or not any("\ud800" <= c <= "\udfff" for c in text))
+
+
 def system_get(*, code: str) -> System:
     try:
-        if "\x00" in code:
+        if not storable(code):
             raise System.DoesNotExist
         return System.objects.get(code=code, is_active=True)
     except System.DoesNotExist:
@@ -48,7 +55,7 @@ def external_ref_find(
 
     One prepared statement: the external id and the record together (see _external_record_sql).
     """
-    if "\x00" in external_id:  # PostgreSQL cannot store NUL; no record can have such an id
+    if not storable(external_id):  # no record can have such an id
         return None
     sql, params = _external_record_sql(system=system, entity_type=entity_type, external_id=external_id,
                                        model=model, lock=lock)
@@ -99,7 +106,7 @@ def external_record_lock(
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("external_record_lock must run inside transaction.atomic(); the lock lasts until it ends.")
-    if "\x00" in external_id:  # PostgreSQL cannot store NUL; no record can have such an id
+    if not storable(external_id):  # no record can have such an id
         record = None
     else:
         sql, params = _external_record_sql(system=system, entity_type=entity_type, external_id=external_id,

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from canonical.access import AccessDenied, acting_system
-from canonical.api.fields import StrictFieldsMixin
+from canonical.api.fields import StrictFieldsMixin, plain_validated
 from canonical.api.views.base import PartnerOrStaff, actor_for, visible_record
 from canonical.api.views.orders import OrderViewSet
 from canonical.errors import CanonicalError
@@ -224,9 +224,12 @@ class OrderSubmitView(APIView):
 
     def _submit(self, request, data) -> Response:
         system = acting_system(request.user)
-        serializer = OrderSubmitInput(data=data, context={"system": system, "request": request})
-        serializer.is_valid(raise_exception=True)
-        valid = serializer.validated_data
+        context = {"system": system, "request": request}
+        valid = plain_validated(OrderSubmitInput, data, context)
+        if valid is None:  # not plainly valid: the serializer says what is wrong
+            serializer = OrderSubmitInput(data=data, context=context)
+            serializer.is_valid(raise_exception=True)
+            valid = serializer.validated_data
         checked = order_request_check(
             customer=valid["customer"], ship_to=valid.get("ship_to"),
             lines=[LineRequest(sku=line["sku"], quantity=line["quantity"], unit_price=line.get("unit_price"),

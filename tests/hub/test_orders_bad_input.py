@@ -164,3 +164,84 @@ def test_without_a_key_nobody_gets_in(client, shop):
     response = client.post("/api/v1/orders", json.dumps(body()), content_type="application/json",
                            HTTP_IDEMPOTENCY_KEY=new_key())
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("reference", "pointer", "says"), [
+    ('"CRM-\\ud800"', "/customer", "surrogate"),
+    ('{"system": "crm", "external_id": "\\ud800"}', "/customer/external_id", "surrogate"),
+    ('{"system": "\\udfff", "external_id": "CRM-100"}', "/customer/system", "surrogate"),
+    ('"CRM-\\u0000"', "/customer", "NUL"),
+])
+def test_a_string_no_database_can_hold_is_refused_by_its_pointer(crm, reference, pointer, says):
+    # JSON lets a partner send a NUL or a lone surrogate; neither database can store or compare one.
+    raw = '{"customer": REF, "lines": [{"sku": "WID-1", "quantity": "1"}]}'.replace("REF", reference)
+    problem = assert_problem(post(crm, raw), 400, pointer=pointer)
+    assert says in json.dumps(problem)
+    assert not Order.objects.exists() and not IdempotencyRecord.objects.exists()
+
+
+def test_the_plain_validation_of_an_order_body_answers_what_the_serializer_answers(shop):
+    """plain_validated (canonical.api.fields) stands in for OrderSubmitInput on plainly valid bodies only.
+
+    For each body: either it declines (None) or it gives exactly the serializer's validated data;
+    and it never accepts a body the serializer refuses.
+    """
+    from hypothesis import HealthCheck, example, given, settings
+    from hypothesis import strategies as st
+
+    from canonical.api.fields import plain_validated
+    from hub.api.orders import OrderSubmitInput
+
+    context = {"system": shop.crm}
+    text = st.sampled_from(["WID-1", "GAD-1", " WID-1 ", "", "   ", "x" * 61, "NUL\x00", "PO-7", "\ud800"])
+    number = st.sampled_from(["1", "2.5", " 3 ", "0", "-1", "0.0001", "1e3", "NaN", "Infinity", "12345678901234",
+                              "abc", "", 4, 2.25, True, None, "1.005"])
+    day = st.sampled_from(["2030-01-02", "2030-13-01", "", None, 20300102, "2030-01-02T10:00:00"])
+    reference = st.sampled_from([shop.customer.pk, shop.site.pk, "CRM-100", "CRM-100-1", "NOPE", 0, -3, 2**70,
+                                 True, None, "", {"system": "crm", "external_id": "CRM-100"},
+                                 {"id": shop.customer.pk}, {"id": shop.customer.pk, "x": 1}, [1], 1.5])
+    line = st.dictionaries(st.sampled_from(["sku", "quantity", "unit_price", "requested_date", "colour"]),
+                           st.one_of(text, number, day), max_size=5)
+    lines = st.one_of(st.lists(line, max_size=3), st.just("not a list"), st.just([]), st.none())
+    body_strategy = st.dictionaries(
+        st.sampled_from(["customer", "ship_to", "lines", "requested_date", "customer_po", "external_id", "extra"]),
+        st.one_of(reference, lines, day, text, number), max_size=7,
+    ) | st.fixed_dictionaries(  # mostly plain bodies, now and then one value off
+        {"customer": st.sampled_from([shop.customer.pk, "CRM-100", {"system": "crm", "external_id": "CRM-100"}])
+         | reference,
+         "lines": st.lists(st.fixed_dictionaries(
+             {"sku": st.sampled_from(["WID-1", "GAD-1", " GAD-1"]) | text,
+              "quantity": st.sampled_from(["1", "2.5", 7, "0.125"]) | number},
+             optional={"unit_price": st.sampled_from(["10.00", "9.5", None]) | number,
+                       "requested_date": st.sampled_from(["2030-01-02", None]) | day}),
+             min_size=1, max_size=3)},
+        optional={"ship_to": st.sampled_from([shop.site.pk, "CRM-100-1", None]) | reference,
+                  "customer_po": st.sampled_from(["PO-7", "", " PO 8 "]) | text,
+                  "external_id": st.sampled_from(["SHOP-1", " SHOP-2 "]) | text,
+                  "requested_date": st.sampled_from(["2030-01-02", None]) | day},
+    )
+    seen = {"plain": 0, "declined": 0}
+
+    plain_line = {"sku": "WID-1", "quantity": "1"}
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    @given(body_strategy)
+    @example({"customer": shop.customer.pk, "lines": []})
+    @example({"customer": shop.customer.pk, "lines": [plain_line] * 201})
+    @example({"customer": shop.customer.pk, "lines": [{**plain_line, "colour": "red"}]})
+    @example({"customer": shop.customer.pk, "lines": [{"sku": "WID-1"}]})
+    @example({"lines": [plain_line]})
+    @example({"customer": shop.customer.pk, "ship_to": None, "lines": [plain_line], "external_id": "A\x00"})
+    def check(data):
+        serializer = OrderSubmitInput(data=data, context=context)
+        valid = serializer.is_valid()
+        plain = plain_validated(OrderSubmitInput, data, context)
+        if plain is None:
+            seen["declined"] += 1
+            return
+        seen["plain"] += 1
+        assert valid, (data, serializer.errors)
+        assert plain == serializer.validated_data
+
+    check()
+    assert seen["plain"] >= 40 and seen["declined"] >= 40, seen
