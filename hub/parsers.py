@@ -12,16 +12,16 @@ from __future__ import annotations
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 
+from canonical.services.refs import storable
+
 NUL_MESSAGE = "Holds a NUL character (\\u0000), which no field accepts."
 SURROGATE_MESSAGE = "Holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair), which is not a character."
 
 
 def _fault(text: str) -> str | None:
-    if "\x00" in text:
-        return NUL_MESSAGE
-    if not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text):
-        return SURROGATE_MESSAGE
-    return None
+    if storable(text):
+        return None
+    return NUL_MESSAGE if "\x00" in text else SURROGATE_MESSAGE
 
 
 def _faults(value, path: tuple = ()):

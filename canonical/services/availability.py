@@ -30,6 +30,7 @@ from django.db.models import F
 from canonical.models import InventoryPosition, Location, Product, PurchaseOrderLine, PurchaseOrderStatus
 from canonical.services.allocation import quantity_text, stock_location_sql
 from canonical.services.prepared import fields_but_timestamps, in_list, select_rows
+from canonical.services.refs import storable
 
 OPEN_SUPPLY_STATUSES = (
     PurchaseOrderStatus.SENT, PurchaseOrderStatus.ACKNOWLEDGED, PurchaseOrderStatus.PARTIALLY_RECEIVED,
@@ -99,14 +100,15 @@ def products_with_stock(skus: Iterable[str]) -> tuple[dict[str, Product], dict[i
     """
     products: dict[str, Product] = {}
     stock: dict[int, list[LocationStock]] = defaultdict(list)
-    wanted = sorted({sku for sku in skus if "\x00" not in sku})  # PostgreSQL text cannot hold NUL: no such SKU
+    wanted = sorted({sku for sku in skus if storable(sku)})  # no SKU holds what no database can
     if not wanted:
         return products, stock
     condition, params = in_list(f"pr.{connection.ops.quote_name('sku')}", wanted)
     width, names = len(_PRODUCT_FIELDS), [f.attname for f in _PRODUCT_FIELDS]
+    at_sku = names.index("sku")
     for row in select_rows(_products_stock_sql(connection.vendor).format(skus=condition), params,
                            _PRODUCT_FIELDS + _STOCK_FIELDS):
-        sku = row[names.index("sku")]
+        sku = row[at_sku]
         if sku not in products:
             products[sku] = Product.from_db(connection.alias, names, row[:width])
         code, on_hand, reserved, in_transit, updated = row[width:]
