@@ -6,7 +6,8 @@ transaction, runs, and stores its response with its writes, in that transaction.
 * the same key with the same request (method, path and JSON body, compared as JSON) answers
   the stored response again: same status, same body;
 * the same key with another request is refused: 422;
-* the same key while the first request still runs is refused: 409, with ``Retry-After``;
+* the same key while the first request still runs is refused: 409, with ``Retry-After``,
+  whatever the body (the running request has stored nothing to compare it with yet);
 * no key: 400.
 
 How a key is held while its request runs: on PostgreSQL by a transaction-level advisory lock
@@ -31,6 +32,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -139,18 +141,19 @@ def idempotency_claim(*, scope: str, key: str, method: str, path: str, fingerpri
         existing = IdempotencyRecord.from_db(connection.alias, [f.attname for f in _RECORD_FIELDS], values)
         if existing.expires_at <= now:
             existing = None  # an expired key is a new key (its record is overwritten)
-        elif existing.status != IdempotencyStatus.COMPLETED and existing.locked_at < now - timedelta(
-                seconds=settings.HUB_IDEMPOTENCY_STALE_SECONDS):
-            existing = None  # left running by an earlier version of the hub, long ago: taken over
-    if existing is not None and existing.status == IdempotencyStatus.COMPLETED:
+    if existing is not None:
         if existing.fingerprint != fingerprint:
             raise Problem(
                 422, f"The {HEADER} '{key}' was used for a different request ({existing.method} {existing.path} "
                 "with another body). Use a new key for a new operation.",
                 slug="idempotency-key-reused", title="Idempotency key reused",
             )
-        return Claim(replay=_replay(existing))
-    if not held or existing is not None:
+        if existing.status == IdempotencyStatus.COMPLETED:
+            return Claim(replay=_replay(existing))
+        if existing.locked_at >= now - timedelta(seconds=settings.HUB_IDEMPOTENCY_STALE_SECONDS):
+            held = False  # left running by an earlier version of the hub, recently: still running
+        # else: left running long ago; taken over (the answer overwrites the record)
+    if not held:
         problem = Problem(
             409, f"A request with the {HEADER} '{key}' is still being processed; retry in a moment to get its "
             "result.", slug="idempotency-key-in-use", title="Request in progress",
@@ -168,6 +171,11 @@ class ClaimLost(Exception):
     """Another request stored an answer for the key first (it started just before this one's claim)."""
 
 
+# A NUL character as JSON writes it: \u0000 not itself escaped (a text holding a backslash and
+# "u0000" is written \\u0000, which jsonb takes).
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> bool:
     """Store ``response`` as the key's answer; call inside the transaction of the request's claim and writes.
 
@@ -177,7 +185,7 @@ def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> bo
     already, ClaimLost is raised as they are sent, and everything rolls back.
     """
     text = JSONRenderer().render(response.data) if response.data is not None else b"null"
-    if b"\\u0000" in text:
+    if _NUL.search(text):
         return False
     headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
     content_type = getattr(response, "content_type", None)

@@ -249,6 +249,10 @@ def rows_insert(
     ... WHERE``; name its columns by the quoted table name). ``on_count`` (with ``read_back=False``)
     hears how many rows were written, as for row_update.
     """
+    if replace_if is not None and not unless_taken:
+        raise ValueError("replace_if says which taken rows to overwrite: it needs unless_taken.")
+    if on_count is not None and read_back:
+        raise ValueError("on_count is for read_back=False; with read_back the answer is the count.")
     if not instances:
         return 0
     meta = instances[0]._meta

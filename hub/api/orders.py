@@ -145,6 +145,16 @@ class _Refused(Exception):
         self.exc = exc
 
 
+def _answered_meanwhile(identity: dict) -> Response:
+    """The stored answer of a key that another request answered just as this one began (ClaimLost)."""
+    with transaction.atomic():
+        claim = idempotency_claim(**identity)
+    if claim.replay is not None:
+        return claim.replay
+    raise Problem(409, f"The {HEADER} '{identity['key']}' was answered by another request meanwhile; send the "
+                  "request again to get that answer.", slug="idempotency-key-in-use", title="Request in progress")
+
+
 class OrderSubmitView(APIView):
     permission_classes = [PartnerOrStaff]
 
@@ -199,28 +209,26 @@ class OrderSubmitView(APIView):
                     response = self._submit(request, data)
                 except (exceptions.APIException, CanonicalError, IllegalTransition) as exc:
                     raise _Refused(exc) from exc  # leaves the block: the order's writes roll back
-                idempotency_complete(record=claim.record, response=response)
+                if not idempotency_complete(record=claim.record, response=response):
+                    # Never an order without its answer stored: a retry would place it again.
+                    raise RuntimeError(f"The answer to {HEADER} '{key}' cannot be stored; the order is not placed.")
             return response
         except _Refused as refused:
             response = problem_exception_handler(refused.exc, {"request": request, "view": self})
             if response is None or response.status_code >= 500:
                 raise refused.exc from None
-            # A refusal is the answer to this key too; stored under a claim of its own.
-            with transaction.atomic():
-                claim = idempotency_claim(**identity)
-                if claim.replay is not None:
-                    return claim.replay  # answered by another request meanwhile: that answer counts
-                idempotency_complete(record=claim.record, response=response)
-            return response
+            try:
+                # A refusal is the answer to this key too; stored under a claim of its own.
+                with transaction.atomic():
+                    claim = idempotency_claim(**identity)
+                    if claim.replay is not None:
+                        return claim.replay  # answered by another request meanwhile: that answer counts
+                    idempotency_complete(record=claim.record, response=response)
+                return response
+            except ClaimLost:
+                return _answered_meanwhile(identity)
         except ClaimLost:
-            # Another request with the key finished just as this one began: answer what it stored.
-            with transaction.atomic():
-                claim = idempotency_claim(**identity)
-            if claim.replay is not None:
-                return claim.replay
-            raise Problem(409, f"The {HEADER} '{key}' was answered by another request meanwhile; send the "
-                          "request again to get that answer.", slug="idempotency-key-in-use",
-                          title="Request in progress") from None
+            return _answered_meanwhile(identity)
 
     def _submit(self, request, data) -> Response:
         system = acting_system(request.user)

@@ -199,6 +199,17 @@ def test_the_same_key_and_body_answers_the_stored_response_and_places_one_order(
     assert BusinessEvent.objects.filter(event_type="order.created").count() == 1
 
 
+def test_a_text_that_reads_like_an_escaped_nul_is_stored_and_answered_again(crm, shop):
+    # A backslash and "u0000" (not a NUL character) is echoed in the answer, which must be stored:
+    # otherwise the retry would place the order a second time.
+    key = new_key()
+    first = submit(crm, order_body(customer_po="PO\\u0000"), key=key)
+    again = submit(crm, order_body(customer_po="PO\\u0000"), key=key)
+    assert first.status_code == again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and first.json()["order"]["customer_po"] == "PO\\u0000"
+    assert Order.objects.count() == 1
+
+
 def test_the_same_key_with_another_body_is_refused(crm, shop):
     key = new_key()
     assert submit(crm, order_body(), key=key).status_code == 201
@@ -227,8 +238,10 @@ def test_a_key_left_running_by_an_earlier_hub_answers_409_until_it_is_stale(crm,
     busy = submit(crm, order_body(), key=key)
     assert busy.status_code == 409 and busy.json()["type"].endswith("/idempotency-key-in-use")
     assert busy["Retry-After"]
-    # Its worker died long ago: a retry takes the key over and runs.
+    # Its worker died long ago: a retry takes the key over and runs; another body is still refused.
     IdempotencyRecord.objects.filter(pk=record.pk).update(locked_at=timezone.now() - timedelta(hours=1))
+    other = submit(crm, order_body(customer_po="PO-OTHER"), key=key)
+    assert other.status_code == 422 and other.json()["type"].endswith("/idempotency-key-reused")
     retried = submit(crm, order_body(), key=key)
     assert retried.status_code == 201 and response.status_code == 201
     assert IdempotencyRecord.objects.get(pk=record.pk).status == "completed"

@@ -224,6 +224,50 @@ def test_an_answer_stored_by_another_request_meanwhile_is_the_answer_and_this_on
     assert InventoryPosition.objects.get(product__sku="WID-1", location__code="wh-east").reserved == 0
 
 
+def test_a_refusal_whose_key_was_answered_meanwhile_answers_that_answer(partner_client, monkeypatch):
+    """The refusal's answer is stored under a second claim; a retry that answered the key between that
+    claim and its write wins, and this request answers what the retry stored (not a 500)."""
+    import hub.api.orders as orders_api
+    from hub.idempotency import request_fingerprint
+
+    shop_build()
+    crm = partner_client("crm", "crm")
+    key = new_key()
+    body = {"customer": "CRM-100", "ship_to": "CRM-100-1", "lines": [{"sku": "NOPE", "quantity": "1"}]}
+    original, calls = orders_api.idempotency_claim, []
+
+    def claim_then_retry_answers(**identity):
+        claim = original(**identity)
+        calls.append(identity)
+        if len(calls) == 2:  # the refusal's own claim: the retry commits its answer now
+            def retry_answers():
+                now = timezone.now()
+                IdempotencyRecord.objects.create(
+                    scope=identity["scope"], key=key, method="POST", path="/api/v1/orders",
+                    fingerprint=identity["fingerprint"], status="completed", response_status=422,
+                    response_body={"answered_by": "the retry"}, locked_at=now, completed_at=now,
+                    expires_at=now + timedelta(days=1),
+                )
+                connection.close()
+
+            other = threading.Thread(target=retry_answers)
+            other.start()
+            other.join(30)
+        return claim
+
+    monkeypatch.setattr(orders_api, "idempotency_claim", claim_then_retry_answers)
+    connection.close()
+    response = _client(crm.raw_key).post("/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 422 and response.json() == {"answered_by": "the retry"}
+    assert response["Idempotent-Replayed"] == "true"
+    assert len(calls) == 3 and calls[0]["fingerprint"] == request_fingerprint(
+        method="POST", path="/api/v1/orders", data=body)
+    assert calls[0]["scope"] == f"consumer:{crm.consumer.pk}"
+    assert IdempotencyRecord.objects.get(key=key).response_body == {"answered_by": "the retry"}
+    assert not Order.objects.exists()
+
+
 def test_allocation_service_threads_sharing_two_products_never_deadlock_or_oversell():
     """Orders that lock the same two positions from both sides: id-ordered locks, no deadlock."""
     a, b = ProductFactory(sku="A"), ProductFactory(sku="B")
