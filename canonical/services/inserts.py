@@ -136,14 +136,14 @@ def _of(*types):
     return lambda value: type(value) in types
 
 
+def _text(value) -> bool:
+    return value is None or isinstance(value, str)  # as CharField.to_python: choices' enum members too
+
+
 _NONE = type(None)
 _INTEGER, _BOOLEAN = _of(int, _NONE), _of(bool, _NONE)
-
-
-def _TEXT(value) -> bool:  # noqa: N802 - a constant like its neighbours
-    return value is None or isinstance(value, str)  # as CharField.to_python: choices' enum members too
 _PLAIN_FIELDS = {
-    **dict.fromkeys((models.CharField, models.SlugField, models.TextField), _TEXT),
+    **dict.fromkeys((models.CharField, models.SlugField, models.TextField), _text),
     **dict.fromkeys((models.AutoField, models.BigAutoField, models.IntegerField, models.BigIntegerField,
                      models.SmallIntegerField, models.PositiveIntegerField, models.PositiveSmallIntegerField),
                     _INTEGER),
