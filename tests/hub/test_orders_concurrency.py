@@ -141,6 +141,22 @@ def test_one_idempotency_key_raced_a_hundred_times_places_one_order(partner_clie
     assert InventoryPosition.objects.get(product__sku="WID-1", location__code="wh-east").reserved == 2
 
 
+def _answer_from_another_connection(*, scope: str, key: str, fingerprint: str, status: int, body: dict) -> None:
+    """Commit a stored answer for the key from a thread (so a connection) of its own: another request's."""
+    def answer():
+        now = timezone.now()
+        IdempotencyRecord.objects.create(
+            scope=scope, key=key, method="POST", path="/api/v1/orders", fingerprint=fingerprint,
+            status="completed", response_status=status, response_body=body, locked_at=now, completed_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+        connection.close()
+
+    other = threading.Thread(target=answer)
+    other.start()
+    other.join(30)
+
+
 def _client(raw_key: str) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
@@ -199,19 +215,12 @@ def test_an_answer_stored_by_another_request_meanwhile_is_the_answer_and_this_on
     def answered_meanwhile(self, request, data):
         response = original(self, request, data)
 
-        def other_request_answers():  # its own connection, committed before this request's writes go out
-            now = timezone.now()
-            IdempotencyRecord.objects.create(
-                scope=idempotency_scope(request.user), key=key, method="POST", path="/api/v1/orders",
-                fingerprint=request_fingerprint(method="POST", path="/api/v1/orders", data=data),
-                status="completed", response_status=201, response_body={"answered_by": "the other request"},
-                locked_at=now, completed_at=now, expires_at=now + timedelta(days=1),
-            )
-            connection.close()
-
-        other = threading.Thread(target=other_request_answers)
-        other.start()
-        other.join(30)
+        # its own connection, committed before this request's writes go out
+        _answer_from_another_connection(
+            scope=idempotency_scope(request.user), key=key,
+            fingerprint=request_fingerprint(method="POST", path="/api/v1/orders", data=data),
+            status=201, body={"answered_by": "the other request"},
+        )
         return response
 
     monkeypatch.setattr(OrderSubmitView, "_submit", answered_meanwhile)
@@ -240,19 +249,8 @@ def test_a_refusal_whose_key_was_answered_meanwhile_answers_that_answer(partner_
         claim = original(**identity)
         calls.append(identity)
         if len(calls) == 2:  # the refusal's own claim: the retry commits its answer now
-            def retry_answers():
-                now = timezone.now()
-                IdempotencyRecord.objects.create(
-                    scope=identity["scope"], key=key, method="POST", path="/api/v1/orders",
-                    fingerprint=identity["fingerprint"], status="completed", response_status=422,
-                    response_body={"answered_by": "the retry"}, locked_at=now, completed_at=now,
-                    expires_at=now + timedelta(days=1),
-                )
-                connection.close()
-
-            other = threading.Thread(target=retry_answers)
-            other.start()
-            other.join(30)
+            _answer_from_another_connection(scope=identity["scope"], key=key, fingerprint=identity["fingerprint"],
+                                            status=422, body={"answered_by": "the retry"})
         return claim
 
     monkeypatch.setattr(orders_api, "idempotency_claim", claim_then_retry_answers)
