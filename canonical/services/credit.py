@@ -32,7 +32,7 @@ from canonical.models import (
     Order,
     OrderLine,
 )
-from canonical.services.prepared import prepared, select_rows
+from canonical.services.prepared import prepared, select_instances, select_rows
 
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
@@ -82,13 +82,14 @@ def credit_chain(customer: Customer) -> list[Customer]:
     if customer.parent_id and customer.parent_id != customer.pk:
         table = connection.ops.quote_name(Customer._meta.db_table)
         columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in Customer._meta.concrete_fields)
-        ancestors = Customer.objects.raw(*prepared(
+        ancestors = select_instances(
+            Customer,
             f"WITH RECURSIVE up(id, depth) AS (SELECT p.id, 1 FROM {table} p WHERE p.id = %s "
             f"UNION ALL SELECT c.parent_id, up.depth + 1 FROM {table} c INNER JOIN up ON c.id = up.id "
             f"WHERE c.parent_id IS NOT NULL AND up.depth < {_CHAIN_DEPTH}) "
             f"SELECT {columns} FROM up INNER JOIN {table} c ON c.id = up.id ORDER BY up.depth",
-            [customer.parent_id],
-        ))
+            [customer.parent_id], tuple(Customer._meta.concrete_fields),
+        )
         seen = {customer.pk}
         for node in ancestors:
             if node.pk in seen:

@@ -168,14 +168,23 @@ def select_instances(model, sql: str, params: list | tuple, fields: tuple, *,
     return [model.from_db(using, names, row) for row in select_rows(sql, params, fields, using=using)]
 
 
-def select_instance(model, sql: str, params: list | tuple, *, using: str = DEFAULT_DB_ALIAS):
+def select_instance(model, sql: str, params: list | tuple, *, extra: tuple[str, ...] = (),
+                    using: str = DEFAULT_DB_ALIAS):
     """The first row of a SELECT of all ``model``'s concrete fields (in their order), as an instance; or None.
 
-    A raw queryset does the same at several times the cost of the statement.
+    ``extra``: the names of columns the SELECT adds after the fields, set on the instance as
+    they come (as a raw queryset sets its annotations). A raw queryset does the same at several
+    times the cost of the statement.
     """
     fields = tuple(model._meta.concrete_fields)
-    found = select_instances(model, sql, params, fields, using=using)
-    return found[0] if found else None
+    rows = select_rows(sql, params, fields + (None,) * len(extra), using=using)
+    if not rows:
+        return None
+    width = len(fields)
+    instance = model.from_db(using, [f.attname for f in fields], rows[0][:width])
+    for name, value in zip(extra, rows[0][width:], strict=True):
+        setattr(instance, name, value)
+    return instance
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from django.db import models, transaction
 
 from canonical.errors import NaturalKeyConflict, NotSystemOfRecord, UnknownReference
 from canonical.models import ExternalRef, System, SystemOfRecord
-from canonical.services.prepared import prepared, select_instance
+from canonical.services.prepared import select_instance
 
 
 @dataclass
@@ -111,7 +111,7 @@ def external_record_lock(
     else:
         sql, params = _external_record_sql(system=system, entity_type=entity_type, external_id=external_id,
                                            model=model, lock=True, owner_of=owner_of)
-        record = next(iter(model._default_manager.raw(*prepared(sql, params))), None)
+        record = select_instance(model, sql, params, extra=("hub_domain_owner_id",) if owner_of is not None else ())
     if owner_of is not None and (record is None or record.hub_domain_owner_id != system.pk):
         system_of_record_assert(system=system, domain=owner_of)  # refuses, naming the owner
     return record

@@ -31,7 +31,7 @@ from canonical.errors import CanonicalError
 from canonical.models import System
 from canonical.services.events import audit_record
 from canonical.services.inserts import row_insert, row_update
-from canonical.services.prepared import prepared
+from canonical.services.prepared import select_instance
 from connectors.inbound.errors import InboundFailure
 from connectors.inbound.registry import HandlerContext, message_type_get
 from connectors.inbound.steps import failure_from, message_apply
@@ -195,7 +195,7 @@ def _inbound_connector(system_code: str, message_type: str) -> Connector | None:
         f"AND c.{column(meta, 'direction')} IN (%s, %s) ORDER BY c.{column(meta, 'code')} LIMIT 1"
     )
     params = [message_type, MappingDirection.INBOUND, True, system_code, True, *INBOUND_DIRECTIONS]
-    connector = next(iter(Connector.objects.raw(*prepared(sql, params))), None)
+    connector = select_instance(Connector, sql, params, extra=("inbound_mapping_id",))
     if connector is not None:
         connector.inbound_mapping_ids = {message_type: connector.inbound_mapping_id}
     return connector
