@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -46,6 +47,9 @@ def _api_usage_written_at_once():
         yield
 
 
+_consumer_numbers = itertools.count(1)
+
+
 @pytest.fixture
 def partner_client(db):
     """Make an APIClient authenticated as a consumer acting for the system with the given code.
@@ -56,7 +60,7 @@ def partner_client(db):
 
     def make(system_code: str = "crm", kind: str = "crm", *, header: str = "bearer") -> APIClient:
         system = SystemFactory(code=system_code, kind=kind)
-        consumer = consumer_create(name=f"{system_code}-app-{system.pk}-{id(object())}", system=system, actor=Actor.hub())
+        consumer = consumer_create(name=f"{system_code}-app-{system.pk}-{next(_consumer_numbers)}", system=system, actor=Actor.hub())
         issued = api_key_issue(consumer=consumer, actor=Actor.hub())
         hub_api_ensure_published(actor=Actor.hub())
         consumer_subscribe_all(consumer=consumer, actor=Actor.hub())
