@@ -324,12 +324,15 @@ def row_update(
 
 
 def rows_update(model, rows: dict, fields: list[str], *, deferrable: bool = False) -> None:
-    """Set ``fields`` of several rows to their own values in one UPDATE (``rows``: {pk: instance}).
+    """Set ``fields`` of several rows to their own values (``rows``: {pk: instance}), in one round trip.
 
-    ``bulk_update`` says the same with a CASE per field and row, which costs more to build than
-    to run; on the reservation path, run under row locks, both matter. Portable: PostgreSQL and
-    SQLite (3.33+) take ``UPDATE ... FROM``; PostgreSQL needs the values typed. ``deferrable``:
-    see writes_batched.
+    One ``UPDATE ... WHERE pk = %s`` per row: a plan that finds the row by its primary key
+    whatever the table's size. (A single UPDATE joined to the rows' values, as ``bulk_update``
+    or ``UPDATE ... FROM (VALUES ...)``, gets a plan that depends on the table's size when it is
+    made; PostgreSQL keeps a prepared statement's plan for the connection's life, so one made while
+    the table was small hashed the whole table on every order once it had grown.) Inside
+    writes_batched (``deferrable``) the rows' UPDATEs join the batch; otherwise PostgreSQL gets
+    them together as one statement (a data-modifying WITH each), SQLite one after another.
     """
     if not rows:
         return
@@ -338,27 +341,20 @@ def rows_update(model, rows: dict, fields: list[str], *, deferrable: bool = Fals
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     checks = _plain_checks(tuple(columns), connection.vendor)
-    typed = connection.vendor == "postgresql"
-
-    def placeholder(field) -> str:
-        return f"%s::{field.db_type(connection)}" if typed else "%s"
-
-    # The first SELECT names the columns; the ones UNION ALL adds below it take those names.
-    aliases = [quote("row_pk"), *(quote("new_" + f.column) for f in columns)]
-    selects, params = [], []
+    statement = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in columns)} "
+                 f"WHERE {quote(meta.pk.column)} = %s")
+    updates = []
     for pk, instance in rows.items():
-        values = [placeholder(meta.pk), *(placeholder(f) for f in columns)]
-        if not selects:
-            values = [f"{value} AS {alias}" for value, alias in zip(values, aliases, strict=True)]
-        selects.append("SELECT " + ", ".join(values))
-        params.append(pk)
+        params = []
         for field, check in zip(columns, checks, strict=True):
             value = getattr(instance, field.attname)
             params.append(value if check is not None and check(value) else field.get_db_prep_save(value, connection))
-    table = quote(meta.db_table)
-    assignments = ", ".join(f"{quote(f.column)} = changed.{quote('new_' + f.column)}" for f in columns)
-    _write(
-        f"UPDATE {table} SET {assignments} FROM ({' UNION ALL '.join(selects)}) AS changed "
-        f"WHERE {table}.{quote(meta.pk.column)} = changed.{quote('row_pk')}",
-        params, connection=connection, deferrable=deferrable,
-    )
+        params.append(pk)
+        updates.append(params)
+    if (deferrable and write_batch() is not None) or connection.vendor != "postgresql" or len(updates) == 1:
+        for params in updates:
+            _write(statement, params, connection=connection, deferrable=deferrable)
+        return
+    parts = ", ".join(f"u{index} AS ({statement})" for index in range(len(updates)))
+    _write(f"WITH {parts} SELECT 1", [value for params in updates for value in params], connection=connection,
+           deferrable=False)
