@@ -193,8 +193,10 @@ def order_allocate(*, order: Order, actor: Actor, created_lines: list[OrderLine]
     backordered; the status moves through ORDER_TRANSITIONS. Writes ``order.allocated`` (what
     this run reserved and where, and the lines' totals) when anything changed.
 
-    ``created_lines``: the order and these lines were created in the caller's transaction (no
+    ``created_lines``: the order and these lines were placed in the caller's transaction (no
     other transaction can see them, so there is nothing to lock or re-read); products loaded.
+    When they are not written yet (``order_place``: written as they end up, when the caller's
+    writes_batched ends), allocation changes them in memory only.
     """
     # No savepoint: this runs inside the caller's transaction. A refusal leaves the block normally
     # (nothing was written) and is raised after it, so a caller that catches it can carry on.
@@ -257,14 +259,15 @@ def _allocate_locked(*, order: Order, actor: Actor, lines: list[OrderLine] | Non
     rows_insert(reservations, read_back=False)
     for line in changed_lines:
         line.updated_at = now
-    rows_update(OrderLine, {line.pk: line for line in changed_lines},
-                ["quantity_allocated", "quantity_backordered", "location", "updated_at"], deferrable=True)
+    if not order._state.adding:  # an order being placed: its lines' INSERTs, still to come, write them so
+        rows_update(OrderLine, {line.pk: line for line in changed_lines},
+                    ["quantity_allocated", "quantity_backordered", "location", "updated_at"], deferrable=True)
     short = any(line.backordered > 0 for line in results if not line.drop_ship)
     target = OrderStatus.BACKORDERED if short else OrderStatus.ALLOCATED
     changed = bool(changed_lines)
     moves = order.status != target and ORDER_TRANSITIONS.can(order.status, target)
     if changed:
-        if not moves:  # a status change saves updated_at anyway
+        if not moves and not order._state.adding:  # a status change saves updated_at anyway
             order.save(update_fields=["updated_at"])
         event_record(
             event_type="order.allocated", aggregate_type="order", aggregate_id=order.pk, actor=actor,

@@ -177,7 +177,6 @@ def row_insert(
     *,
     computed: dict[str, tuple[str, list]] | None = None,
     unless_taken: list[str] | None = None,
-    prefix: tuple[str, list] | None = None,
 ) -> bool:
     """INSERT ``instance`` in one statement; True when the row was written.
 
@@ -185,20 +184,17 @@ def row_insert(
     for that column (e.g. a scalar subquery); its value is read back into the instance with the
     primary key. ``unless_taken`` names the fields of a unique constraint: when a row with the
     same values exists, nothing is written, the instance stays unsaved and the answer is False
-    (``INSERT ... ON CONFLICT (...) DO NOTHING``, which needs no savepoint). ``prefix``: see rows_insert.
+    (``INSERT ... ON CONFLICT (...) DO NOTHING``, which needs no savepoint).
     """
-    return bool(rows_insert([instance], computed=[computed or {}], unless_taken=unless_taken, prefix=prefix))
+    return bool(rows_insert([instance], computed=[computed or {}], unless_taken=unless_taken))
 
 
-def insert_statement(instances: list[models.Model], *, computed: list[dict[str, tuple[str, list]]] | None = None,
-                     ) -> tuple[str, list]:
-    """The ``INSERT ... VALUES`` of rows_insert as ``(sql, params)``, to run inside another statement (a WITH)."""
-    connection = transaction.get_connection(router.db_for_write(type(instances[0]), instance=instances[0]))
-    statement, params, _ = _insert_sql(instances, computed or [{}] * len(instances), connection)
-    return statement, params
+def _stamped(field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
 
-def _insert_sql(instances: list[models.Model], computed: list[dict], connection) -> tuple[str, list, list]:
+def _insert_sql(instances: list[models.Model], computed: list[dict], connection, *, keep_stamps: bool = False,
+                ) -> tuple[str, list, list]:
     meta = instances[0]._meta
     quote = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields
@@ -214,8 +210,11 @@ def _insert_sql(instances: list[models.Model], computed: list[dict], connection)
                 params.extend(sql_params)
                 continue
             values.append("%s")
-            if check is not None and check(value := getattr(instance, field.attname)):
+            value = getattr(instance, field.attname)
+            if check is not None and check(value):
                 params.append(value)
+            elif keep_stamps and value is not None and _stamped(field):
+                params.append(field.get_db_prep_save(value, connection))
             else:
                 params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
         rows.append(f"({', '.join(values)})")
@@ -230,9 +229,9 @@ def rows_insert(
     computed: list[dict[str, tuple[str, list]]] | None = None,
     unless_taken: list[str] | None = None,
     read_back: bool = True,
-    prefix: tuple[str, list] | None = None,
     replace_if: tuple[str, list] | None = None,
     on_count: Callable[[int], None] | None = None,
+    keep_stamps: bool = False,
 ) -> int | None:
     """INSERT several instances of one model in one statement (``bulk_create`` without its cost).
 
@@ -242,12 +241,12 @@ def rows_insert(
     more than one instance, which ones were skipped is not told: use row_insert for that.
     ``read_back=False``: the caller needs neither ids nor a count, so inside writes_batched the
     INSERT waits for the batch (the answer is then None and the instances keep no id).
-    ``prefix``: ``(sql, params)`` put before the INSERT, a ``WITH`` whose names the computed
-    expressions may read (the primary key itself may be computed there).
     ``replace_if``: ``(sql, params)``, with ``unless_taken``: a row already holding those values
     is overwritten with the new one when this condition on it holds (``ON CONFLICT ... DO UPDATE
     ... WHERE``; name its columns by the quoted table name). ``on_count`` (with ``read_back=False``)
-    hears how many rows were written, as for row_update.
+    hears how many rows were written, as for row_update. ``keep_stamps``: ``auto_now`` and
+    ``auto_now_add`` fields already set are written as they are (the caller stamped them, and
+    showed them), not stamped anew.
     """
     if replace_if is not None and not unless_taken:
         raise ValueError("replace_if says which taken rows to overwrite: it needs unless_taken.")
@@ -259,11 +258,8 @@ def rows_insert(
     connection = transaction.get_connection(router.db_for_write(type(instances[0]), instance=instances[0]))
     quote = connection.ops.quote_name
     computed = computed or [{}] * len(instances)
-    statement, params, fields = _insert_sql(instances, computed, connection)
+    statement, params, fields = _insert_sql(instances, computed, connection, keep_stamps=keep_stamps)
     returning = [meta.pk, *(meta.get_field(name) for name in computed[0])]
-    if prefix is not None:
-        statement = f"{prefix[0]} {statement}"
-        params = [*prefix[1], *params]
     if unless_taken:
         statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) "
         if replace_if is None:

@@ -16,7 +16,6 @@ concerns (a JSON pointer), so a partner can fix them all in one go:
 from __future__ import annotations
 
 import datetime
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -45,8 +44,9 @@ from canonical.services.availability import (
 )
 from canonical.services.credit import credit_chain
 from canonical.services.events import event_record
-from canonical.services.inserts import insert_statement, row_insert, row_update, rows_insert
+from canonical.services.inserts import rows_insert, write_batch
 from canonical.services.orders import DuplicateReference
+from canonical.services.prepared import select_rows
 from canonical.services.pricing import Price, prices_find
 from canonical.services.refs import external_ref_bind
 
@@ -236,41 +236,39 @@ def order_number(pk: int) -> str:
     return f"HUB-{pk:07d}"
 
 
-def _order_insert(order: Order, lines: list[OrderLine] = ()) -> None:
-    """INSERT the order with its number (``HUB-`` and its id padded to 7 digits), and its ``lines``.
+def _ids_reserve(lines: int) -> tuple[int, list[int]]:
+    """Ids for a new order and its ``lines`` lines, taken before the rows are written.
 
-    PostgreSQL takes the id from the table's sequence in the statement itself and derives the
-    number from it there; the lines go in the same statement, so an order and its lines are one
-    round trip and one row version each. SQLite numbers the row on INSERT; the number follows
-    in an UPDATE, and the lines in an INSERT of their own.
+    PostgreSQL takes them from the tables' sequences, in one statement. SQLite numbers rows
+    after the largest id it has handed out (AUTOINCREMENT keeps it in sqlite_sequence); the
+    transaction is immediate, so no other can write the tables before this one's INSERTs do.
     """
-    if connection.vendor != "postgresql":
-        row_insert(order)
-        order.number = order_number(order.pk)
-        row_update(order, ["number"])
-        for line in lines:
-            line.order = order  # made before the order had its id
-        rows_insert(list(lines))
-        return
-    new_id = "SELECT id FROM new_order"
-    numbered = {
-        "id": (new_id, []),
-        "number": ("SELECT 'HUB-' || CASE WHEN id < 10000000 THEN lpad(id::text, 7, '0') ELSE id::text END "
-                   "FROM new_order", []),
-    }
-    sequence = ("WITH new_order AS (SELECT nextval(pg_get_serial_sequence(%s, 'id')) AS id)",
-                [connection.ops.quote_name(Order._meta.db_table)])
-    if not lines:
-        row_insert(order, prefix=sequence, computed=numbered)
-        return
-    order_sql, order_params = insert_statement([order], computed=[numbered])
-    rows_insert(list(lines), computed=[{"order": (new_id, [])}] * len(lines),
-                prefix=(f"{sequence[0]}, placed AS ({order_sql})", [*sequence[1], *order_params]))
-    order.pk = lines[0].order_id
-    order.number = order_number(order.pk)
-    order._state.adding, order._state.db = False, connection.alias
-    for line in lines:
-        line.order = order
+    order_table, line_table = Order._meta.db_table, OrderLine._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = ("SELECT nextval(pg_get_serial_sequence(%s, 'id')), ARRAY(SELECT nextval(pg_get_serial_sequence(%s, "
+               "'id')) FROM generate_series(1, %s::integer))")
+        [(order_id, line_ids)] = select_rows(sql, [order_table, line_table, lines], (None, None))
+        return order_id, list(line_ids)
+    sql = "SELECT (SELECT seq FROM sqlite_sequence WHERE name = %s), (SELECT seq FROM sqlite_sequence WHERE name = %s)"
+    [(order_seq, line_seq)] = select_rows(sql, [order_table, line_table], (None, None))
+    return (order_seq or 0) + 1, [(line_seq or 0) + number for number in range(1, lines + 1)]
+
+
+def _order_write(placement: Placement) -> None:
+    """Queue the INSERTs of a placed order and its lines for the end of the caller's writes_batched.
+
+    The rows are written as the instances are then, after allocation has set the lines' quantities
+    and the order's status: each row is written once. Their timestamps are the ones set in memory
+    (and shown in ``order.created`` and the answer).
+    """
+    def write(placements: list[Placement]) -> None:
+        for placed in placements:
+            rows_insert([placed.order], read_back=False, keep_stamps=True)
+            rows_insert(placed.lines, read_back=False, keep_stamps=True)
+            for instance in (placed.order, *placed.lines):
+                instance._state.adding, instance._state.db = False, connection.alias
+
+    write_batch().rows("orders placed", write).append(placement)
 
 
 @dataclass
@@ -288,12 +286,18 @@ def order_place(
     actor: Actor,
     external_id: str = "",
 ) -> Placement:
-    """Write a checked order with its lines (status validated, or credit_hold when held) and ``order.created``.
+    """Place a checked order with its lines (status validated, or credit_hold when held) and ``order.created``.
 
+    Runs inside writes_batched (the order submission's): the order and its lines have their ids
+    at once and are written when the batch is sent, as they are then (see _order_write), so the
+    allocation that follows in the same block writes no UPDATE of them. Until then ``_state.adding``
+    says they are not written; nothing in the block may read them back from the database.
     ``external_id`` is the source system's own id for the order; one system, one id per order.
     """
     if status not in (OrderStatus.VALIDATED, OrderStatus.CREDIT_HOLD):
         raise ValueError(f"An order is placed validated or on credit hold, not {status}.")
+    if write_batch() is None:
+        raise RuntimeError("order_place must run inside writes_batched(): the order is written when it ends.")
     with transaction.atomic(savepoint=False):
         if external_id and source_system is not None:
             taken = (
@@ -307,30 +311,33 @@ def order_place(
                     number=number, external_id=external_id,
                     errors=[_problem("/external_id", "Already used for another order.")],
                 )
+        order_id, line_ids = _ids_reserve(len(checked.lines))
+        now = timezone.now()
         order = Order(
-            number=f"new-{uuid.uuid4().hex}",
+            pk=order_id, number=order_number(order_id),
             customer=checked.customer, ship_to=checked.ship_to, bill_to=checked.bill_to, status=status,
             currency=checked.currency, total_amount=checked.total, customer_po=checked.customer_po,
-            placed_at=timezone.now(), requested_date=checked.requested_date, promised_date=checked.promised_date,
-            source_system=source_system, correlation_id=actor.correlation_id,
+            placed_at=now, requested_date=checked.requested_date, promised_date=checked.promised_date,
+            source_system=source_system, correlation_id=actor.correlation_id, created_at=now, updated_at=now,
         )
         lines = [
             OrderLine(
-                order=order, line_number=line.line_number, product=line.product, location=None,
+                pk=line_id, order=order, line_number=line.line_number, product=line.product, location=None,
                 quantity_ordered=line.quantity, unit_price=line.price.unit_price, price_rule=line.price.rule,
                 requested_date=line.requested_date, promised_date=line.promised_date,
-                is_drop_ship=line.product.drop_ship,
+                is_drop_ship=line.product.drop_ship, created_at=now, updated_at=now,
             )
-            for line in checked.lines
+            for line, line_id in zip(checked.lines, line_ids, strict=True)
         ]
-        _order_insert(order, lines)
         refs = []
         if external_id and source_system is not None:
             external_ref_bind(system=source_system, entity_type=EntityType.ORDER, external_id=external_id,
                               object_id=order.pk)
             refs = [{"system": source_system.code, "external_id": external_id}]
+        placement = Placement(order=order, lines=lines, external_refs=refs)
+        _order_write(placement)
         event_record(
             event_type="order.created", aggregate_type="order", aggregate_id=order.pk,
             payload={"order": order_representation(order, lines, refs)}, actor=actor,
         )
-    return Placement(order=order, lines=lines, external_refs=refs)
+    return placement

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q, Sum
+from django.utils import timezone
 
 from canonical.context import Actor
 from canonical.errors import BusinessRuleViolation, CanonicalError
@@ -105,7 +106,10 @@ def order_status_change(*, order: Order, status: str, actor: Actor, reason: str 
     # transaction a savepoint would cost two round trips on every order's path for nothing.
     with transaction.atomic(savepoint=False):
         previous, order.status = order.status, status
-        row_update(order, ["status", "updated_at"], deferrable=True)  # see writes_batched
+        if order._state.adding:  # being placed (order_entry.order_place): its INSERT, still to come, writes it
+            order.updated_at = timezone.now()
+        else:
+            row_update(order, ["status", "updated_at"], deferrable=True)  # see writes_batched
         payload = {"order_id": order.pk, "number": order.number, "from": previous, "to": status}
         if reason:
             payload["reason"] = reason

@@ -69,21 +69,26 @@ def test_an_order_in_memory_is_represented_as_it_will_be_read_back():
     assert fast == slow
 
 
-def test_an_order_is_numbered_from_its_id_in_the_insert_and_past_seven_digits():
-    from django.db import connection
+def test_an_orders_ids_are_taken_before_it_is_written_and_numbered_past_seven_digits():
+    from django.db import connection, transaction
 
-    from canonical.services.order_entry import _order_insert
+    from canonical.services.order_entry import _ids_reserve, order_number
 
     customer = OrderFactory().customer
-    first = OrderFactory.build(customer=customer, number="placeholder-1")
-    _order_insert(first)
-    assert first.number == f"HUB-{first.pk:07d}" == Order.objects.get(pk=first.pk).number
+    line = OrderLine(order=OrderFactory(customer=customer), line_number=1, product=ProductFactory(),
+                     quantity_ordered=Decimal("1"), unit_price=Decimal("1"))
+    line.save()
+    with transaction.atomic():
+        order_id, line_ids = _ids_reserve(3)
+    assert order_id > max(Order.objects.values_list("pk", flat=True))
+    assert line_ids == [line.pk + 1, line.pk + 2, line.pk + 3]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 12345677)", [Order._meta.db_table])
     else:
-        Order.objects.filter(pk=first.pk).update(id=12345677)
-    later = OrderFactory.build(customer=customer, number="placeholder-2")
-    _order_insert(later)
-    assert later.pk == 12345678
-    assert later.number == "HUB-12345678" == Order.objects.get(pk=later.pk).number
+        OrderFactory(customer=customer, id=12345677)
+    with transaction.atomic():
+        order_id, _ = _ids_reserve(1)
+    assert order_id == 12345678
+    assert order_number(order_id) == "HUB-12345678"
+    assert order_number(42) == "HUB-0000042"

@@ -35,6 +35,7 @@ from tests.factories import (
     SystemFactory,
     SystemOfRecordFactory,
 )
+from tests.plans import generic_plans, prepared_statements, table_scans
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inbound_urls")]
 
@@ -302,3 +303,19 @@ def test_an_invoice_posting_links_order_and_shipment_and_completes_the_order(wms
     assert status_of(order) == "invoiced"
     assert dict(OrderLine.objects.filter(order=order).values_list("line_number", "quantity_invoiced")) == {
         1: Decimal("10"), 2: Decimal("2")}
+
+
+@pytest.mark.postgres_only
+def test_every_statement_of_an_inbound_milestone_finds_its_rows_by_index(wms, order):
+    """As for an order's submission (tests/hub/test_orders_plans.py): the plans the inbound path's
+    prepared statements keep for the connection's life read the growing tables by index."""
+    for number, code in enumerate(("packed", "dispatched")):  # the first prepares the statements
+        with prepared_statements() as executed:
+            response = send(wms, "wms", "shipment.milestone",
+                            milestone(code, f"2025-03-0{number + 1}T10:00:00Z", [(1, "4")]), message_id=f"m-{code}")
+        assert response.status_code == 201, response.content
+    assert len(executed) >= 5, executed
+    growing = ("connectors_inboundmessage", "canonical_shipment", "canonical_shipmentmilestone",
+               "canonical_businessevent", "canonical_externalref", "canonical_order", "canonical_orderline",
+               "canonical_shipmentline")
+    assert table_scans(generic_plans(executed), growing) == {}

@@ -88,6 +88,13 @@ def test_an_order_within_credit_is_reserved_across_locations_and_handed_on(crm, 
     ]
     created = BusinessEvent.objects.get(event_type="order.created")
     assert created.payload["order"]["number"] == order.number and created.source_system == shop.crm
+    # order.created shows the order as placed, before allocation; the rows hold it as allocation left it
+    # (written once), and the answer is the order as it is read back, timestamps included.
+    placed = created.payload["order"]
+    assert placed["status"] == "validated" and placed["created_at"] == body["order"]["created_at"]
+    assert [(line["id"], line["location"], line["quantity_allocated"]) for line in placed["lines"]] == [
+        (line["id"], None, "0.000") for line in body["order"]["lines"]]
+    assert crm.get(response["Location"]).json() == body["order"]
 
 
 def test_short_and_drop_ship_lines_go_to_the_supplier_and_an_unsourced_shortage_to_operations(crm, shop):
