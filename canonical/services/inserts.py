@@ -23,6 +23,7 @@ import dataclasses
 import datetime
 import decimal
 import functools
+import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -193,12 +194,85 @@ def _stamped(field) -> bool:
     return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
 
+class _NotPlain(Exception):
+    """A value the JSON form of an INSERT does not take as it is: the statement binds each value instead."""
+
+
+def _json_of(check: Callable, convert: Callable | None = None) -> Callable:
+    def json_value(value):
+        if not check(value):
+            raise _NotPlain
+        return value if convert is None or value is None else convert(value)
+    return json_value
+
+
+def _isoformat(value) -> str:
+    return value.isoformat()
+
+
+_DATE, _AWARE = _PLAIN_POSTGRESQL[models.DateField], _PLAIN_POSTGRESQL[models.DateTimeField]
+_JSON_FIELDS = {
+    **{field: _json_of(check) for field, check in _PLAIN_FIELDS.items() if field is not models.DecimalField},
+    models.DecimalField: _json_of(_PLAIN_FIELDS[models.DecimalField], str),
+    models.DateField: _json_of(_DATE, _isoformat),
+    models.DateTimeField: _json_of(_AWARE, _isoformat),
+    models.JSONField: lambda value: value,  # json.dumps refuses what it cannot write, as the driver's would
+}
+
+
+@functools.cache
+def _json_converters(fields: tuple) -> tuple | None:
+    """Per field: its value as JSON text gives it to PostgreSQL; None when a field's type is not covered."""
+    converters = []
+    for field in fields:
+        target = field.target_field if field.is_relation else field
+        convert = _JSON_FIELDS.get(type(target))
+        if convert is None or (type(target) is models.JSONField and target.encoder is not None):
+            return None
+        converters.append(convert)
+    return tuple(converters)
+
+
+def _insert_json(instances: list[models.Model], fields: list, connection, keep_stamps: bool) -> tuple[str, list] | None:
+    """The INSERT as ``INSERT ... SELECT ... FROM jsonb_populate_recordset(NULL::table, %s)`` (PostgreSQL).
+
+    One parameter, the rows as a JSON array, however many rows and columns: the driver binds
+    each parameter in Python (about 2 µs each; an order's writes had some 250), and the server
+    reads JSON faster than as many literals. The same statement serves any number of rows. None
+    when a field or value is not one it takes as it is (the caller binds each value instead).
+    """
+    converters = _json_converters(tuple(fields))
+    if converters is None:
+        return None
+    rows = []
+    try:
+        for instance in instances:
+            row = {}
+            for field, convert in zip(fields, converters, strict=True):
+                value = getattr(instance, field.attname)
+                if _stamped(field) and not (keep_stamps and value is not None):
+                    value = field.pre_save(instance, True)
+                row[field.column] = convert(value)
+            rows.append(row)
+    except _NotPlain:
+        return None
+    quote = connection.ops.quote_name
+    table = quote(instances[0]._meta.db_table)
+    columns = [quote(f.column) for f in fields]
+    return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(f'r.{c}' for c in columns)} "
+            f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) AS r"), [json.dumps(rows)]
+
+
 def _insert_sql(instances: list[models.Model], computed: list[dict], connection, *, keep_stamps: bool = False,
-                ) -> tuple[str, list, list]:
+                as_json: bool = False) -> tuple[str, list, list]:
     meta = instances[0]._meta
     quote = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields
               if not (f.primary_key and getattr(instances[0], f.attname) is None and f.name not in computed[0])]
+    if as_json and connection.vendor == "postgresql" and not any(computed):
+        in_json = _insert_json(instances, fields, connection, keep_stamps)
+        if in_json is not None:
+            return *in_json, fields
     rows, params = [], []
     plain = _plain_checks(tuple(fields), connection.vendor)
     for instance, expressions in zip(instances, computed, strict=True):
@@ -258,7 +332,9 @@ def rows_insert(
     connection = transaction.get_connection(router.db_for_write(type(instances[0]), instance=instances[0]))
     quote = connection.ops.quote_name
     computed = computed or [{}] * len(instances)
-    statement, params, fields = _insert_sql(instances, computed, connection, keep_stamps=keep_stamps)
+    # Without read_back the rows' order does not matter: PostgreSQL may take them as one JSON parameter.
+    statement, params, fields = _insert_sql(instances, computed, connection, keep_stamps=keep_stamps,
+                                            as_json=not read_back)
     returning = [meta.pk, *(meta.get_field(name) for name in computed[0])]
     if unless_taken:
         statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) "

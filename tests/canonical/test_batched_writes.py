@@ -175,3 +175,53 @@ def test_values_written_as_they_are_are_what_the_orm_would_have_written():
     text, amount = OrderLine._meta.get_field("price_rule"), OrderLine._meta.get_field("unit_price")
     [text_check, amount_check] = _plain_checks((text, amount), connection.vendor)
     assert not amount_check(Decimal("Infinity")) and not amount_check(2.5) and text_check(OrderStatus.ALLOCATED)
+
+
+def test_rows_sent_as_one_json_parameter_are_written_as_bound_values_write_them():
+    """rows_insert without read_back gives PostgreSQL the rows as JSON (jsonb_populate_recordset); every
+    column must come out as the statement that binds each value writes it."""
+    from datetime import date, timedelta, timezone
+
+    from hub.models import IdempotencyRecord
+
+    def record(key: str, **values) -> IdempotencyRecord:
+        return IdempotencyRecord(scope="consumer:1", key=key, method="POST", path="/api/v1/orders",
+                                 fingerprint="f" * 64, status="completed", response_status=201,
+                                 created_at=AT, locked_at=AT, expires_at=AT + timedelta(hours=24), **values)
+
+    kinds = [
+        {"response_body": {"order": {"lines": [{"quantity": "12.500", "note": "Ünïcödé \"quoted\" \\ back"}]},
+                           "none": None, "n": 7, "f": 2.5, "t": True}, "response_headers": {"Location": "/x"},
+                           "completed_at": AT.astimezone(timezone(timedelta(hours=-5))), "correlation_id": "c-1"},
+        {"response_body": None, "response_headers": {}, "completed_at": None, "correlation_id": ""},
+        {"response_body": ["a", 1], "response_headers": {"k": "v"}, "completed_at": AT, "correlation_id": "x" * 64},
+    ]
+    columns = ["response_body", "response_headers", "completed_at", "correlation_id", "created_at", "locked_at",
+               "expires_at", "status", "response_status", "method"]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, writes_batched():
+        rows_insert([record(f"json-{i}", **values) for i, values in enumerate(kinds)], read_back=False)
+    with transaction.atomic():
+        rows_insert([record(f"bound-{i}", **values) for i, values in enumerate(kinds)])
+    written = {r.key: [getattr(r, c) for c in columns] for r in IdempotencyRecord.objects.all()}
+    assert [written[f"json-{i}"] for i in range(3)] == [written[f"bound-{i}"] for i in range(3)]
+    if connection.vendor == "postgresql":
+        assert any("jsonb_populate_recordset" in q["sql"] for q in queries.captured_queries)
+
+    # Lines: decimals, dates, foreign keys, a null location. A value the JSON form does not take as it
+    # is (a float for a decimal) makes the statement bind each value, as the ORM prepares it.
+    order = OrderFactory()
+    product = ProductFactory()
+
+    def line(number: int, quantity) -> OrderLine:
+        return OrderLine(order=order, line_number=number, product=product, quantity_ordered=quantity,
+                         unit_price=Decimal("4.25"), requested_date=date(2025, 3, number), price_rule="list_price")
+
+    with transaction.atomic(), writes_batched():
+        rows_insert([line(1, Decimal("2.000")), line(2, Decimal("0.125"))], read_back=False)
+        rows_insert([line(3, 1.5)], read_back=False)
+    assert list(OrderLine.objects.filter(order=order).order_by("line_number").values_list(
+        "line_number", "quantity_ordered", "unit_price", "requested_date", "location_id", "quantity_allocated")) == [
+        (1, Decimal("2.000"), Decimal("4.25"), date(2025, 3, 1), None, Decimal("0")),
+        (2, Decimal("0.125"), Decimal("4.25"), date(2025, 3, 2), None, Decimal("0")),
+        (3, Decimal("1.500"), Decimal("4.25"), date(2025, 3, 3), None, Decimal("0")),
+    ]
