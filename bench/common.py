@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -198,6 +199,24 @@ class Gunicorn:
         self.log.close()
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the load generator runs as one)."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+def server_cpu(server: Gunicorn) -> Callable[[], dict[str, dict[int, float]]]:
+    """A CPU snapshot of ``server``'s processes (master and workers) and of the database's backends."""
+    from bench.outbound import _stat_fields, backends_cpu, process_cpu
+
+    def snapshot() -> dict[str, dict[int, float]]:
+        pids = [server.process.pid] + [int(entry) for entry in os.listdir("/proc") if entry.isdigit()
+                                       and (fields := _stat_fields(int(entry))) and int(fields[1]) == server.process.pid]
+        return {"server": {pid: process_cpu(pid) for pid in pids}, "database": backends_cpu()}
+
+    return snapshot
+
+
 # --- load and figures -------------------------------------------------------------------------
 
 
@@ -219,6 +238,14 @@ class Measurement:
     statuses: dict[str, int]
     error_samples: dict[str, str] = field(default_factory=dict)
     capped: bool = False
+    # CPU seconds per part (server, database, load generator) over the slices, and the requests
+    # they served, warm-ups included (load_interleaved with cpu=...).
+    cpu: dict[str, float] = field(default_factory=dict)
+    cpu_requests: float = 0.0
+
+    def cpu_ms_per_request(self) -> dict[str, float]:
+        return {part: 1000 * seconds / self.cpu_requests for part, seconds in self.cpu.items()} \
+            if self.cpu_requests else {}
 
     @property
     def rps(self) -> float:
@@ -264,20 +291,33 @@ def load_interleaved(
     clients: int = CLIENTS,
     warmup: float = WARMUP_SECONDS,
     duration: float = DURATION_SECONDS,
+    cpu: Callable[[], dict[str, dict[int, float]]] | None = None,
 ) -> list[Measurement]:
     """Measure several endpoints in alternating slices (A B A B ...), ``duration`` seconds each in total.
 
     The machine may be busy with other work; alternating spreads any such noise over
-    every endpoint instead of letting it land on one, so their ratio stays fair.
+    every endpoint instead of letting it land on one, so their ratio stays fair. ``cpu``: a
+    snapshot of CPU seconds so far ({part: {pid: seconds}}, e.g. server_cpu), taken around each
+    slice; the load generator's own CPU is added as "client".
     """
     merged: dict[str, Measurement] = {}
     for round_index in range(rounds):
         for label, requests in endpoints:
             slice_warmup = warmup if round_index == 0 else min(1.0, warmup)
+            before = (cpu(), _children_cpu()) if cpu else None
             m = load(server, label, requests, clients=clients, warmup=slice_warmup, duration=duration / rounds,
                      first_n=round_index * 10_000_000)
             total = merged.setdefault(label, Measurement(label=label, requests=0, seconds=0.0, latencies=[],
                                                          statuses={}))
+            if before is not None:
+                after = cpu()
+                spent = {part: sum(seconds - before[0][part].get(pid, 0.0) for pid, seconds in pids.items())
+                         for part, pids in after.items()}
+                spent["client"] = _children_cpu() - before[1]
+                for part, seconds in spent.items():
+                    total.cpu[part] = total.cpu.get(part, 0.0) + seconds
+                # The warm-up's requests used CPU too; at the measured rate, they were this many.
+                total.cpu_requests += m.requests * (slice_warmup + m.seconds) / m.seconds if m.seconds else 0.0
             total.requests += m.requests
             total.seconds += m.seconds
             total.latencies += m.latencies
