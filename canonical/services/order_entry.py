@@ -236,6 +236,9 @@ def order_number(pk: int) -> str:
     return f"HUB-{pk:07d}"
 
 
+_PLACED = "orders placed"  # the WriteBatch rows of the orders placed in it
+
+
 def _ids_reserve(lines: int) -> tuple[int, list[int]]:
     """Ids for a new order and its ``lines`` lines, taken before the rows are written.
 
@@ -247,11 +250,16 @@ def _ids_reserve(lines: int) -> tuple[int, list[int]]:
     if connection.vendor == "postgresql":
         sql = ("SELECT nextval(pg_get_serial_sequence(%s, 'id')), ARRAY(SELECT nextval(pg_get_serial_sequence(%s, "
                "'id')) FROM generate_series(1, %s::integer))")
-        [(order_id, line_ids)] = select_rows(sql, [order_table, line_table, lines], (None, None))
+        quote = connection.ops.quote_name
+        [(order_id, line_ids)] = select_rows(sql, [quote(order_table), quote(line_table), lines], (None, None))
         return order_id, list(line_ids)
     sql = "SELECT (SELECT seq FROM sqlite_sequence WHERE name = %s), (SELECT seq FROM sqlite_sequence WHERE name = %s)"
     [(order_seq, line_seq)] = select_rows(sql, [order_table, line_table], (None, None))
-    return (order_seq or 0) + 1, [(line_seq or 0) + number for number in range(1, lines + 1)]
+    # Orders placed earlier in the same batch are not written yet: their ids are taken too.
+    pending = write_batch().collected.get(_PLACED, ([], None))[0]
+    order_seq = max([order_seq or 0, *(placed.order.pk for placed in pending)])
+    line_seq = max([line_seq or 0, *(line.pk for placed in pending for line in placed.lines)])
+    return order_seq + 1, [line_seq + number for number in range(1, lines + 1)]
 
 
 def _order_write(placement: Placement) -> None:
@@ -268,7 +276,7 @@ def _order_write(placement: Placement) -> None:
             for instance in (placed.order, *placed.lines):
                 instance._state.adding, instance._state.db = False, connection.alias
 
-    write_batch().rows("orders placed", write).append(placement)
+    write_batch().rows(_PLACED, write).append(placement)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from canonical.models import EntityType, Order, OrderLine
 from canonical.serializers.orders import OrderSerializer, order_as_dict, order_queryset
@@ -70,15 +71,16 @@ def test_an_order_in_memory_is_represented_as_it_will_be_read_back():
 
 
 def test_an_orders_ids_are_taken_before_it_is_written_and_numbered_past_seven_digits():
-    from django.db import connection, transaction
+    from django.db import connection
 
+    from canonical.services.inserts import writes_batched
     from canonical.services.order_entry import _ids_reserve, order_number
 
     customer = OrderFactory().customer
     line = OrderLine(order=OrderFactory(customer=customer), line_number=1, product=ProductFactory(),
                      quantity_ordered=Decimal("1"), unit_price=Decimal("1"))
     line.save()
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order_id, line_ids = _ids_reserve(3)
     assert order_id > max(Order.objects.values_list("pk", flat=True))
     assert line_ids == [line.pk + 1, line.pk + 2, line.pk + 3]
@@ -87,8 +89,31 @@ def test_an_orders_ids_are_taken_before_it_is_written_and_numbered_past_seven_di
             cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), 12345677)", [Order._meta.db_table])
     else:
         OrderFactory(customer=customer, id=12345677)
-    with transaction.atomic():
+    with transaction.atomic(), writes_batched():
         order_id, _ = _ids_reserve(1)
     assert order_id == 12345678
     assert order_number(order_id) == "HUB-12345678"
     assert order_number(42) == "HUB-0000042"
+
+
+def test_orders_placed_in_one_batch_take_ids_of_their_own():
+    """Placed orders are written when their batch is sent; a second order in the same batch must not
+    take the first one's ids (SQLite counts the ones the batch holds; PostgreSQL's sequences do)."""
+    from canonical.context import Actor
+    from canonical.services.inserts import writes_batched
+    from canonical.services.order_entry import LineRequest, order_request_check
+    from hub.workflows.orders import order_submit
+    from tests.hub.ordering_support import shop_build
+
+    shop = shop_build(credit_limit=Decimal("100000.00"))
+    checked = [order_request_check(customer=shop.customer, ship_to=shop.site,
+                                   lines=[LineRequest(sku=sku, quantity=Decimal("1")) for sku in skus])
+               for skus in (["WID-1", "GAD-1"], ["WID-1"], ["BOLT-1", "WID-1", "GAD-1"])]
+    with transaction.atomic(), writes_batched():
+        placed = [order_submit(checked=order, source_system=shop.crm, actor=Actor.hub()) for order in checked]
+    ids = [submission.order.pk for submission in placed]
+    line_ids = [line.pk for submission in placed for line in submission.lines]
+    assert len(set(ids)) == 3 and len(set(line_ids)) == 6
+    assert sorted(Order.objects.filter(pk__in=ids).values_list("pk", flat=True)) == sorted(ids)
+    assert sorted(OrderLine.objects.filter(order_id__in=ids).values_list("pk", flat=True)) == sorted(line_ids)
+    assert all(not submission.order._state.adding for submission in placed)
