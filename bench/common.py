@@ -207,12 +207,10 @@ def _children_cpu() -> float:
 
 def server_cpu(server: Gunicorn) -> Callable[[], dict[str, dict[int, float]]]:
     """A CPU snapshot of ``server``'s processes (master and workers) and of the database's backends."""
-    from bench.outbound import _stat_fields, backends_cpu, process_cpu
+    from bench.outbound import backends_cpu, family_cpu
 
     def snapshot() -> dict[str, dict[int, float]]:
-        pids = [server.process.pid] + [int(entry) for entry in os.listdir("/proc") if entry.isdigit()
-                                       and (fields := _stat_fields(int(entry))) and int(fields[1]) == server.process.pid]
-        return {"server": {pid: process_cpu(pid) for pid in pids}, "database": backends_cpu()}
+        return {"server": family_cpu(server.process.pid), "database": backends_cpu()}
 
     return snapshot
 

@@ -267,15 +267,25 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS if fields else 0.0
 
 
-def group_cpu(pgid: int) -> dict[int, float]:
-    """CPU seconds so far of every live process in the process group ``pgid``."""
+def _cpu_where(field: int, value: int) -> dict[int, float]:
+    """CPU seconds so far of every live process whose /proc stat ``field`` (1 parent, 2 group) is ``value``."""
     found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             fields = _stat_fields(int(entry))
-            if fields and int(fields[2]) == pgid:
+            if fields and int(fields[field]) == value:
                 found[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICKS
     return found
+
+
+def group_cpu(pgid: int) -> dict[int, float]:
+    """CPU seconds so far of every live process in the process group ``pgid``."""
+    return _cpu_where(2, pgid)
+
+
+def family_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds so far of process ``pid`` and of its live children (a server's master and workers)."""
+    return {pid: process_cpu(pid), **_cpu_where(1, pid)}
 
 
 def backends_cpu() -> dict[int, float]:

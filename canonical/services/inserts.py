@@ -159,6 +159,11 @@ _PLAIN_POSTGRESQL = {
 }
 
 
+def _stamped(field) -> bool:
+    """An ``auto_now``/``auto_now_add`` field: save() stamps it."""
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
 @functools.cache
 def _plain_checks(fields: tuple, vendor: str) -> tuple:
     """Per field: a check that its value may go to the database as it is, or None (the ORM prepares it)."""
@@ -166,8 +171,7 @@ def _plain_checks(fields: tuple, vendor: str) -> tuple:
     for field in fields:
         target = field.target_field if field.is_relation else field
         check = _PLAIN_FIELDS.get(type(target))
-        if check is None and vendor == "postgresql" and not getattr(target, "auto_now", False) \
-                and not getattr(target, "auto_now_add", False):
+        if check is None and vendor == "postgresql" and not _stamped(target):
             check = _PLAIN_POSTGRESQL.get(type(target))
         checks.append(check)
     return tuple(checks)
@@ -188,10 +192,6 @@ def row_insert(
     (``INSERT ... ON CONFLICT (...) DO NOTHING``, which needs no savepoint).
     """
     return bool(rows_insert([instance], computed=[computed or {}], unless_taken=unless_taken))
-
-
-def _stamped(field) -> bool:
-    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
 
 class _NotPlain(Exception):
@@ -222,14 +222,15 @@ _JSON_FIELDS = {
 
 @functools.cache
 def _json_converters(fields: tuple) -> tuple | None:
-    """Per field: its value as JSON text gives it to PostgreSQL; None when a field's type is not covered."""
+    """Per field: (its value as JSON text gives it to PostgreSQL, whether save() stamps it); None when a
+    field's type is not covered."""
     converters = []
     for field in fields:
         target = field.target_field if field.is_relation else field
         convert = _JSON_FIELDS.get(type(target))
         if convert is None or (type(target) is models.JSONField and target.encoder is not None):
             return None
-        converters.append(convert)
+        converters.append((convert, _stamped(field)))
     return tuple(converters)
 
 
@@ -248,9 +249,9 @@ def _insert_json(instances: list[models.Model], fields: list, connection, keep_s
     try:
         for instance in instances:
             row = {}
-            for field, convert in zip(fields, converters, strict=True):
+            for field, (convert, stamped) in zip(fields, converters, strict=True):
                 value = getattr(instance, field.attname)
-                if _stamped(field) and not (keep_stamps and value is not None):
+                if stamped and not (keep_stamps and value is not None):
                     value = field.pre_save(instance, True)
                 row[field.column] = convert(value)
             rows.append(row)

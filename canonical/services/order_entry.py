@@ -270,11 +270,12 @@ def _order_write(placement: Placement) -> None:
     (and shown in ``order.created`` and the answer).
     """
     def write(placements: list[Placement]) -> None:
-        for placed in placements:
-            rows_insert([placed.order], read_back=False, keep_stamps=True)
-            rows_insert(placed.lines, read_back=False, keep_stamps=True)
-            for instance in (placed.order, *placed.lines):
-                instance._state.adding, instance._state.db = False, connection.alias
+        orders = [placed.order for placed in placements]
+        lines = [line for placed in placements for line in placed.lines]
+        rows_insert(orders, read_back=False, keep_stamps=True)
+        rows_insert(lines, read_back=False, keep_stamps=True)
+        for instance in (*orders, *lines):
+            instance._state.adding, instance._state.db = False, connection.alias
 
     write_batch().rows(_PLACED, write).append(placement)
 

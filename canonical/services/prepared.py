@@ -158,33 +158,33 @@ def fields_but_timestamps(model) -> tuple:
     return tuple(f for f in model._meta.concrete_fields if f.name not in ("created_at", "updated_at"))
 
 
-def select_instances(model, sql: str, params: list | tuple, fields: tuple, *,
+def select_instances(model, sql: str, params: list | tuple, fields: tuple, *, extra: tuple[str, ...] = (),
                      using: str = DEFAULT_DB_ALIAS) -> list:
     """select_rows, each row an instance of ``model`` (``fields`` are its columns; the rest stay deferred).
 
     ``fields`` must be in the model's order, as Model.from_db takes the values of a partial row.
+    ``extra``: the names of columns the SELECT adds after the fields, set on each instance as they
+    come (as a raw queryset sets its annotations).
     """
-    names = [f.attname for f in fields]
-    return [model.from_db(using, names, row) for row in select_rows(sql, params, fields, using=using)]
+    names, width = [f.attname for f in fields], len(fields)
+    found = []
+    for row in select_rows(sql, params, fields + (None,) * len(extra), using=using):
+        instance = model.from_db(using, names, row[:width] if extra else row)
+        for name, value in zip(extra, row[width:], strict=True):
+            setattr(instance, name, value)
+        found.append(instance)
+    return found
 
 
 def select_instance(model, sql: str, params: list | tuple, *, extra: tuple[str, ...] = (),
                     using: str = DEFAULT_DB_ALIAS):
     """The first row of a SELECT of all ``model``'s concrete fields (in their order), as an instance; or None.
 
-    ``extra``: the names of columns the SELECT adds after the fields, set on the instance as
-    they come (as a raw queryset sets its annotations). A raw queryset does the same at several
-    times the cost of the statement.
+    ``extra`` as for select_instances. A raw queryset does the same at several times the cost of
+    the statement.
     """
-    fields = tuple(model._meta.concrete_fields)
-    rows = select_rows(sql, params, fields + (None,) * len(extra), using=using)
-    if not rows:
-        return None
-    width = len(fields)
-    instance = model.from_db(using, [f.attname for f in fields], rows[0][:width])
-    for name, value in zip(extra, rows[0][width:], strict=True):
-        setattr(instance, name, value)
-    return instance
+    found = select_instances(model, sql, params, tuple(model._meta.concrete_fields), extra=extra, using=using)
+    return found[0] if found else None
 
 
 @functools.cache

@@ -163,6 +163,15 @@ def _client(raw_key: str) -> APIClient:
     return client
 
 
+def _answers_what_the_other_stored(raw_key: str, body: dict, key: str, *, status: int, answered_by: str) -> None:
+    """POST ``body`` with ``key`` (this thread's connection closed first, so the other connection's
+    commit is its own) and check the answer is the one the other request stored, as a replay."""
+    connection.close()
+    response = _client(raw_key).post("/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == status and response.json() == {"answered_by": answered_by}
+    assert response["Idempotent-Replayed"] == "true"
+
+
 def test_a_key_whose_request_is_running_answers_409_and_then_the_stored_answer(partner_client, monkeypatch):
     from hub.api.orders import OrderSubmitView
 
@@ -224,11 +233,7 @@ def test_an_answer_stored_by_another_request_meanwhile_is_the_answer_and_this_on
         return response
 
     monkeypatch.setattr(OrderSubmitView, "_submit", answered_meanwhile)
-    connection.close()
-    response = _client(crm.raw_key).post("/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
-
-    assert response.status_code == 201 and response.json() == {"answered_by": "the other request"}
-    assert response["Idempotent-Replayed"] == "true"
+    _answers_what_the_other_stored(crm.raw_key, body, key, status=201, answered_by="the other request")
     assert not Order.objects.exists() and not BusinessEvent.objects.filter(aggregate_type="order").exists()
     assert InventoryPosition.objects.get(product__sku="WID-1", location__code="wh-east").reserved == 0
 
@@ -254,11 +259,7 @@ def test_a_refusal_whose_key_was_answered_meanwhile_answers_that_answer(partner_
         return claim
 
     monkeypatch.setattr(orders_api, "idempotency_claim", claim_then_retry_answers)
-    connection.close()
-    response = _client(crm.raw_key).post("/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
-
-    assert response.status_code == 422 and response.json() == {"answered_by": "the retry"}
-    assert response["Idempotent-Replayed"] == "true"
+    _answers_what_the_other_stored(crm.raw_key, body, key, status=422, answered_by="the retry")
     assert len(calls) == 3 and calls[0]["fingerprint"] == request_fingerprint(
         method="POST", path="/api/v1/orders", data=body)
     assert calls[0]["scope"] == f"consumer:{crm.consumer.pk}"
