@@ -49,6 +49,10 @@ class WriteBatch:
             self.collected[name] = ([], writer)
         return self.collected[name][0]
 
+    def collected_rows(self, name: str) -> list:
+        """The ``name`` rows collected so far, not written yet (empty when there are none)."""
+        return self.collected[name][0] if name in self.collected else []
+
 
 _batch: ContextVar[WriteBatch | None] = ContextVar("write_batch", default=None)
 

@@ -256,7 +256,7 @@ def _ids_reserve(lines: int) -> tuple[int, list[int]]:
     sql = "SELECT (SELECT seq FROM sqlite_sequence WHERE name = %s), (SELECT seq FROM sqlite_sequence WHERE name = %s)"
     [(order_seq, line_seq)] = select_rows(sql, [order_table, line_table], (None, None))
     # Orders placed earlier in the same batch are not written yet: their ids are taken too.
-    pending = write_batch().collected.get(_PLACED, ([], None))[0]
+    pending = write_batch().collected_rows(_PLACED)
     order_seq = max([order_seq or 0, *(placed.order.pk for placed in pending)])
     line_seq = max([line_seq or 0, *(line.pk for placed in pending for line in placed.lines)])
     return order_seq + 1, [line_seq + number for number in range(1, lines + 1)]
