@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from canonical.models import System
+from canonical.services.prepared import Read, columns_of, instance_fields, instances_of, reads_together
 from governance.models import ApiKey, Consumer
 
 # last_used_at is written at most this often per key, so reads do not each cost a write.
@@ -43,7 +46,8 @@ class ConsumerPrincipal:
         return self.username
 
 
-def _raw_key_from(request) -> str | None:
+def raw_key_from(request) -> str | None:
+    """The API key the request carries, as sent; None when it carries none."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, value = header.partition(" ")
@@ -54,17 +58,52 @@ def _raw_key_from(request) -> str | None:
     return value or None
 
 
+@functools.cache
+def _key_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {columns_of(ApiKey, 'k')}, {columns_of(Consumer, 'c')}, {columns_of(System, 's')} "
+        f"FROM {quote(ApiKey._meta.db_table)} k JOIN {quote(Consumer._meta.db_table)} c ON c.id = k.consumer_id "
+        f"JOIN {quote(System._meta.db_table)} s ON s.id = c.system_id WHERE k.prefix = %s"
+    )
+
+
+def api_key_read(prefix: str) -> Read:
+    """The statement that finds the key with ``prefix`` (its consumer and the consumer's system loaded), or None."""
+    return Read(_key_sql(connection.vendor), [prefix], instance_fields(ApiKey, Consumer, System), answer=_key_of)
+
+
+def _key_of(rows: list[tuple]) -> ApiKey | None:
+    if not rows:
+        return None
+    key, consumer, system = instances_of(rows[0], ApiKey, Consumer, System)
+    ApiKey._meta.get_field("consumer").set_cached_value(key, consumer)
+    Consumer._meta.get_field("system").set_cached_value(consumer, system)
+    return key
+
+
+def key_prefix(raw: str) -> str:
+    """The prefix of a raw key ``hub_<prefix>_<secret>``; AuthenticationFailed when it is not in that form."""
+    parts = raw.split("_", 2)
+    if len(parts) != 3 or parts[0] != "hub":
+        raise exceptions.AuthenticationFailed("The API key is not in the form hub_<prefix>_<secret>.")
+    return parts[1]
+
+
+_UNREAD = object()
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     www_authenticate_realm = "hub"
 
-    def authenticate(self, request):
-        raw = _raw_key_from(request)
+    def authenticate(self, request, *, key=_UNREAD):
+        """``key``: api_key_read's answer for the request's key, when the caller has read it."""
+        raw = raw_key_from(request)
         if raw is None:
             return None
-        parts = raw.split("_", 2)
-        if len(parts) != 3 or parts[0] != "hub":
-            raise exceptions.AuthenticationFailed("The API key is not in the form hub_<prefix>_<secret>.")
-        key = ApiKey.objects.select_related("consumer__system").filter(prefix=parts[1]).first()
+        prefix = key_prefix(raw)
+        if key is _UNREAD:
+            [key] = reads_together(api_key_read(prefix))
         if key is None or not key.matches(raw):
             raise exceptions.AuthenticationFailed("The API key is not known.")
         if key.revoked_at is not None:

@@ -43,7 +43,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from canonical.services.inserts import rows_insert
-from canonical.services.prepared import select_rows
+from canonical.services.prepared import instance_from_db, select_rows
 from hub.models import IdempotencyRecord, IdempotencyStatus
 from hub.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -138,7 +138,7 @@ def idempotency_claim(*, scope: str, key: str, method: str, path: str, fingerpri
     [(held, *values)] = select_rows(_claim_sql(connection.vendor), [lock, scope, key], (None, *_RECORD_FIELDS))
     existing = None
     if values[0] is not None:
-        existing = IdempotencyRecord.from_db(connection.alias, [f.attname for f in _RECORD_FIELDS], values)
+        existing = instance_from_db(IdempotencyRecord, connection.alias, [f.attname for f in _RECORD_FIELDS], values)
         if existing.expires_at <= now:
             existing = None  # an expired key is a new key (its record is overwritten)
     if existing is not None:

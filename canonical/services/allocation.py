@@ -42,7 +42,7 @@ from canonical.models import (
 from canonical.services.events import event_record
 from canonical.services.inserts import rows_insert, rows_update
 from canonical.services.orders import order_status_change
-from canonical.services.prepared import fields_but_timestamps, in_list, select_rows
+from canonical.services.prepared import Read, fields_but_timestamps, in_list, instance_from_db, reads_together
 
 _ZERO = Decimal("0")
 _MILLI = Decimal("0.001")
@@ -141,29 +141,50 @@ _POSITION_FIELDS = tuple(InventoryPosition._meta.get_field(name)
 _LOCATION_FIELDS = fields_but_timestamps(Location)
 
 
-def _locked_positions(product_ids: set[int]) -> dict[int, list[InventoryPosition]]:
-    """Positions of the products at active stock locations, row-locked in id order (no deadlocks).
+@dataclass(frozen=True)
+class LockedPositions:
+    """Positions of some products at active stock locations, row-locked: locked_positions_read's answer."""
 
-    One prepared statement, positions and their locations together.
+    product_ids: frozenset[int]
+    by_product: dict[int, list[InventoryPosition]]
+
+
+def locked_positions_read(product_ids: set[int]) -> Read:
+    """The statement that row-locks the products' positions at active stock locations, in id order (no deadlocks).
+
+    One prepared statement, positions and their locations together; for reads_together (an order
+    submission sends it with its credit decision's statements) or order_allocate.
     """
-    if not product_ids:
-        return {}
     products, params = in_list("p.product_id", sorted(product_ids))
     sql = _locked_positions_sql(connection.vendor).format(products=products)
+    return Read(sql, params, _POSITION_FIELDS + _LOCATION_FIELDS,
+                answer=lambda rows: LockedPositions(frozenset(product_ids), _positions_of(rows)))
+
+
+def _positions_of(rows: list[tuple]) -> dict[int, list[InventoryPosition]]:
     db = connection.alias
     names = [f.attname for f in _POSITION_FIELDS]
     location_names = [f.attname for f in _LOCATION_FIELDS]
     locations: dict[int, Location] = {}
     by_product: dict[int, list[InventoryPosition]] = defaultdict(list)
     width = len(_POSITION_FIELDS)
-    for row in select_rows(sql, params, _POSITION_FIELDS + _LOCATION_FIELDS):
-        position = InventoryPosition.from_db(db, names, row[:width])
+    for row in rows:
+        position = instance_from_db(InventoryPosition, db, names, row[:width])
         location = locations.get(position.location_id)
         if location is None:
-            location = locations[position.location_id] = Location.from_db(db, location_names, row[width:])
+            location = locations[position.location_id] = instance_from_db(Location, db, location_names, row[width:])
         position.location = location
         by_product[position.product_id].append(position)
     return by_product
+
+
+def _locked_positions(product_ids: set[int], locked: LockedPositions | None) -> dict[int, list[InventoryPosition]]:
+    """The products' positions, row-locked: ``locked`` when it covers them, else read and locked now."""
+    if not product_ids:
+        return {}
+    if locked is not None and product_ids <= locked.product_ids:
+        return locked.by_product
+    return reads_together(locked_positions_read(product_ids))[0].by_product
 
 
 def _plan(line: OrderLine, needed: Decimal, positions: list[InventoryPosition]) -> list[tuple[InventoryPosition, Decimal]]:
@@ -185,7 +206,9 @@ def _plan(line: OrderLine, needed: Decimal, positions: list[InventoryPosition]) 
     return plan
 
 
-def order_allocate(*, order: Order, actor: Actor, created_lines: list[OrderLine] | None = None) -> AllocationResult:
+def order_allocate(
+    *, order: Order, actor: Actor, created_lines: list[OrderLine] | None = None, locked: LockedPositions | None = None
+) -> AllocationResult:
     """Reserve stock for every line of ``order`` that still needs it; backorder what is not there.
 
     The order must be validated, released from credit hold, or already allocated/backordered
@@ -197,6 +220,8 @@ def order_allocate(*, order: Order, actor: Actor, created_lines: list[OrderLine]
     other transaction can see them, so there is nothing to lock or re-read); products loaded.
     When they are not written yet (``order_place``: written as they end up, when the caller's
     writes_batched ends), allocation changes them in memory only.
+    ``locked``: the lines' positions, already locked in this transaction (locked_positions_read's
+    answer); they are read and locked here otherwise.
     """
     # No savepoint: this runs inside the caller's transaction. A refusal leaves the block normally
     # (nothing was written) and is raised after it, so a caller that catches it can carry on.
@@ -204,7 +229,7 @@ def order_allocate(*, order: Order, actor: Actor, created_lines: list[OrderLine]
         if created_lines is None:
             _lock_order(order)
         if order.status in ALLOCATABLE_STATUSES:
-            return _allocate_locked(order=order, actor=actor, lines=created_lines)
+            return _allocate_locked(order=order, actor=actor, lines=created_lines, locked=locked)
     raise BusinessRuleViolation(
         f"Order {order.number} is {order.status}; only validated, released, allocated or backordered "
         "orders can be allocated.",
@@ -212,14 +237,16 @@ def order_allocate(*, order: Order, actor: Actor, created_lines: list[OrderLine]
     )
 
 
-def _allocate_locked(*, order: Order, actor: Actor, lines: list[OrderLine] | None) -> AllocationResult:
+def _allocate_locked(
+    *, order: Order, actor: Actor, lines: list[OrderLine] | None, locked: LockedPositions | None
+) -> AllocationResult:
     """Allocation proper, on a locked order in an allocatable status."""
     if lines is None:
         lines = list(
             order.lines.select_for_update(of=("self",)).select_related("product", "location").order_by("line_number")
         )
     stock_lines = [line for line in lines if not line.is_drop_ship]
-    positions = _locked_positions({line.product_id for line in stock_lines})
+    positions = _locked_positions({line.product_id for line in stock_lines}, locked)
     reservations: list[Reservation] = []
     touched_positions: dict[int, InventoryPosition] = {}
     results: list[LineAllocation] = []

@@ -29,7 +29,7 @@ from django.db.models import F
 
 from canonical.models import InventoryPosition, Location, Product, PurchaseOrderLine, PurchaseOrderStatus
 from canonical.services.allocation import quantity_text, stock_location_sql
-from canonical.services.prepared import fields_but_timestamps, in_list, select_rows
+from canonical.services.prepared import fields_but_timestamps, in_list, instance_from_db, select_rows
 from canonical.services.refs import storable
 
 OPEN_SUPPLY_STATUSES = (
@@ -110,7 +110,7 @@ def products_with_stock(skus: Iterable[str]) -> tuple[dict[str, Product], dict[i
                            _PRODUCT_FIELDS + _STOCK_FIELDS):
         sku = row[at_sku]
         if sku not in products:
-            products[sku] = Product.from_db(connection.alias, names, row[:width])
+            products[sku] = instance_from_db(Product, connection.alias, names, row[:width])
         code, on_hand, reserved, in_transit, updated = row[width:]
         if code is not None:
             stock[products[sku].pk].append(LocationStock(code, on_hand, reserved, in_transit, updated))

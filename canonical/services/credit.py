@@ -32,7 +32,7 @@ from canonical.models import (
     Order,
     OrderLine,
 )
-from canonical.services.prepared import prepared, select_instances, select_rows
+from canonical.services.prepared import Read, reads_together, select_instances
 
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
@@ -104,15 +104,16 @@ def credit_account_for(customer: Customer) -> Customer:
     return credit_chain(customer)[-1]
 
 
-def credit_account_lock(account: Customer) -> None:
-    """Row-lock the credit account until the transaction ends: credit decisions on it go one at a time.
+def credit_account_lock_read(account: Customer) -> Read:
+    """The statement that row-locks the credit account until the transaction ends, for reads_together.
 
-    The order that waits sees the exposure of the one before it once it gets the lock.
+    Credit decisions on the account then go one at a time: the order that waits sees the exposure
+    of the one before it once it gets the lock (credit_standing_read run after the lock, in the
+    same round trip or later, reads with a snapshot taken after it).
     """
     table, pk = connection.ops.quote_name(Customer._meta.db_table), connection.ops.quote_name("id")
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(*prepared(f"SELECT {pk} FROM {table} WHERE {pk} = %s{lock}", [account.pk]))
+    return Read(f"SELECT {pk} FROM {table} WHERE {pk} = %s{lock}", [account.pk], (None,))
 
 
 def _credit_tree_cte() -> str:
@@ -161,10 +162,17 @@ def customer_credit_standing(*, customer: Customer) -> CreditStanding:
     One statement (prepared once per connection); its cost grows with the account's open
     orders and invoices, not with the rest of the database.
     """
-    chain = credit_chain(customer)
-    root = chain[-1]
+    return reads_together(credit_standing_read(credit_chain(customer)))[0]
+
+
+def credit_standing_read(chain: list[Customer]) -> Read:
+    """The statement that answers the credit standing of ``chain`` (credit_chain: a customer, then its ancestors)."""
     money = Order._meta.get_field("total_amount")
-    [(open_orders, open_invoices)] = select_rows(_exposure_sql(), [root.pk], (money, money))
+    return Read(_exposure_sql(), [chain[-1].pk], (money, money), answer=lambda rows: _standing(chain, *rows[0]))
+
+
+def _standing(chain: list[Customer], open_orders, open_invoices) -> CreditStanding:
+    root = chain[-1]
     orders_value, invoices_value = _money(open_orders), _money(open_invoices)
     exposure = orders_value + invoices_value
     limit = _money(root.credit_limit)

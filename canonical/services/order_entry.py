@@ -46,7 +46,7 @@ from canonical.services.credit import credit_chain
 from canonical.services.events import event_record
 from canonical.services.inserts import rows_insert, write_batch
 from canonical.services.orders import DuplicateReference
-from canonical.services.prepared import select_rows
+from canonical.services.prepared import Read, reads_together
 from canonical.services.pricing import Price, prices_find
 from canonical.services.refs import external_ref_bind
 
@@ -239,27 +239,32 @@ def order_number(pk: int) -> str:
 _PLACED = "orders placed"  # the WriteBatch rows of the orders placed in it
 
 
-def _ids_reserve(lines: int) -> tuple[int, list[int]]:
-    """Ids for a new order and its ``lines`` lines, taken before the rows are written.
+def order_ids_read(lines: int) -> Read:
+    """The statement that takes the ids of a new order and its ``lines`` lines, before the rows are written.
 
     PostgreSQL takes them from the tables' sequences, in one statement. SQLite numbers rows
     after the largest id it has handed out (AUTOINCREMENT keeps it in sqlite_sequence); the
     transaction is immediate, so no other can write the tables before this one's INSERTs do.
+    Answers (order id, [line ids]).
     """
     order_table, line_table = Order._meta.db_table, OrderLine._meta.db_table
     if connection.vendor == "postgresql":
         sql = ("SELECT nextval(pg_get_serial_sequence(%s, 'id')), ARRAY(SELECT nextval(pg_get_serial_sequence(%s, "
                "'id')) FROM generate_series(1, %s::integer))")
         quote = connection.ops.quote_name
-        [(order_id, line_ids)] = select_rows(sql, [quote(order_table), quote(line_table), lines], (None, None))
-        return order_id, list(line_ids)
+        return Read(sql, [quote(order_table), quote(line_table), lines], (None, None),
+                    answer=lambda rows: (rows[0][0], list(rows[0][1])))
+
+    def numbered(rows: list[tuple]) -> tuple[int, list[int]]:
+        [(order_seq, line_seq)] = rows
+        # Orders placed earlier in the same batch are not written yet: their ids are taken too.
+        pending = write_batch().collected_rows(_PLACED)
+        order_seq = max([order_seq or 0, *(placed.order.pk for placed in pending)])
+        line_seq = max([line_seq or 0, *(line.pk for placed in pending for line in placed.lines)])
+        return order_seq + 1, [line_seq + number for number in range(1, lines + 1)]
+
     sql = "SELECT (SELECT seq FROM sqlite_sequence WHERE name = %s), (SELECT seq FROM sqlite_sequence WHERE name = %s)"
-    [(order_seq, line_seq)] = select_rows(sql, [order_table, line_table], (None, None))
-    # Orders placed earlier in the same batch are not written yet: their ids are taken too.
-    pending = write_batch().collected_rows(_PLACED)
-    order_seq = max([order_seq or 0, *(placed.order.pk for placed in pending)])
-    line_seq = max([line_seq or 0, *(line.pk for placed in pending for line in placed.lines)])
-    return order_seq + 1, [line_seq + number for number in range(1, lines + 1)]
+    return Read(sql, [order_table, line_table], (None, None), answer=numbered)
 
 
 def _order_write(placement: Placement) -> None:
@@ -294,6 +299,7 @@ def order_place(
     source_system: System | None,
     actor: Actor,
     external_id: str = "",
+    ids: tuple[int, list[int]] | None = None,
 ) -> Placement:
     """Place a checked order with its lines (status validated, or credit_hold when held) and ``order.created``.
 
@@ -302,6 +308,8 @@ def order_place(
     allocation that follows in the same block writes no UPDATE of them. Until then ``_state.adding``
     says they are not written; nothing in the block may read them back from the database.
     ``external_id`` is the source system's own id for the order; one system, one id per order.
+    ``ids``: the answer of order_ids_read, when the caller has read it in the same round trip as
+    other statements (it must have been read inside the same writes_batched); read here otherwise.
     """
     if status not in (OrderStatus.VALIDATED, OrderStatus.CREDIT_HOLD):
         raise ValueError(f"An order is placed validated or on credit hold, not {status}.")
@@ -320,7 +328,9 @@ def order_place(
                     number=number, external_id=external_id,
                     errors=[_problem("/external_id", "Already used for another order.")],
                 )
-        order_id, line_ids = _ids_reserve(len(checked.lines))
+        order_id, line_ids = ids or reads_together(order_ids_read(len(checked.lines)))[0]
+        if len(line_ids) != len(checked.lines):
+            raise ValueError(f"{len(line_ids)} line ids for {len(checked.lines)} lines.")
         now = timezone.now()
         order = Order(
             pk=order_id, number=order_number(order_id),

@@ -26,10 +26,11 @@ from django.utils import timezone
 from django.utils.http import http_date
 from rest_framework import exceptions
 
-from governance.authentication import ApiKeyAuthentication
+from canonical.services.prepared import reads_together
+from governance.authentication import ApiKeyAuthentication, api_key_read, key_prefix, raw_key_from
 from governance.models import ApiVersion, Lifecycle, SubscriptionStatus
 from governance.policy.limits import clock, counter
-from governance.policy.routing import Resolution, base_path, resolve, version_details
+from governance.policy.routing import Resolution, base_path, resolve_read, version_details
 from governance.policy.usage import usage_buffer
 from hub.problems import ProblemJsonResponse
 
@@ -103,7 +104,17 @@ class GovernancePolicyMiddleware:
         if not request.path_info.startswith("/api/v") or not policy_enabled() or not carries_api_key(request):
             return self.get_response(request)
         try:
-            authenticated = self.authenticator.authenticate(request)
+            # The key and what the policy decides with, in one round trip: the resolution is read
+            # for the consumer of the key with this prefix, and used once the key is known good.
+            raw = raw_key_from(request)
+            if raw is None:  # another scheme (Basic, a session): the view's authenticators decide
+                return self.get_response(request)
+            prefix = key_prefix(raw)
+            read = resolve_read(request.path_info, key_prefix=prefix)
+            if read is None:
+                return self.get_response(request)
+            key, resolution = reads_together(api_key_read(prefix), read)
+            authenticated = self.authenticator.authenticate(request, key=key)
         except exceptions.AuthenticationFailed:
             # The view answers 401 with the same authenticator; some views (inbound messages) must
             # first store what was sent, even with a bad key, so the refusal is theirs to make.
@@ -114,8 +125,6 @@ class GovernancePolicyMiddleware:
         # DRF's Request takes these instead of running its authenticators again.
         request._force_auth_user, request._force_auth_token = principal, key
         consumer = principal.consumer
-
-        resolution = resolve(request.path_info, consumer_id=consumer.pk, consumer_plan_id=consumer.rate_plan_id)
         if resolution is None:
             return self.get_response(request)  # no product claims this URL
         if resolution.version_id is None:

@@ -4,7 +4,8 @@
 of ``<rest>``; the version is the newest live release of that major. It is all read on every
 call, so a board decision reaches every web process at once (an in-process copy could not know
 when another process changed the registry), in one SQL statement: the route, the serving
-version, the caller's subscription and the rate plan that applies. This runs before every
+version, the caller's subscription and the rate plan that applies, sent in the same round trip
+as the lookup of the caller's API key (governance.policy.middleware). This runs before every
 partner call, so it is plain SQL rather than ORM querysets (whose compilation costs more than
 the query), and on PostgreSQL a statement prepared once per connection (planning it costs
 several times more than running it).
@@ -12,18 +13,21 @@ several times more than running it).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
 
-from canonical.services.prepared import prepared
+from canonical.services.prepared import Read
 from governance.models import (
     LIVE_STATES,
+    ApiKey,
     ApiProduct,
     ApiSubscription,
     ApiVersion,
+    Consumer,
     RatePlan,
     SubscriptionStatus,
 )
@@ -60,7 +64,7 @@ class Resolution:
 
 
 def _sql(vendor: str) -> str:
-    """The statement, with {rest}, {major}, {consumer} and {plan} where its parameters go."""
+    """The statement, with {rest}, {major}, {consumer} and {plan} where its parameters go (see _statement)."""
     q = connection.ops.quote_name
     product, version = q(ApiProduct._meta.db_table), q(ApiVersion._meta.db_table)
     subscription, plan = q(ApiSubscription._meta.db_table), q(RatePlan._meta.db_table)
@@ -95,22 +99,34 @@ def _sql(vendor: str) -> str:
     )
 
 
-_PLACEHOLDER = re.compile(r"\{(rest|major|consumer|plan)\}")
+_PLACEHOLDER = re.compile(r"\{(rest|major|prefix)\}")
 # PostgreSQL prepares the statement (canonical.services.prepared) and cannot infer every type.
-_PG_TYPES = {"rest": "::text", "major": "::integer", "consumer": "::bigint", "plan": "::bigint"}
+_PG_TYPES = {"rest": "::text", "major": "::integer", "prefix": "::text"}
 
 
-def _execute(cursor, values: dict) -> tuple | None:
-    vendor = connection.vendor
-    sql = _sql(vendor)
-    names = _PLACEHOLDER.findall(sql)
+@functools.cache
+def _statement(vendor: str) -> tuple[str, tuple[str, ...]]:
+    """The statement with %s placeholders, and the names of the values they take in order.
+
+    The consumer and its plan are those of the API key with the prefix given, read in the
+    statement itself, so that it goes in the same round trip as the key's own lookup.
+    """
+    key, consumer = (connection.ops.quote_name(m._meta.db_table) for m in (ApiKey, Consumer))
+    sql = _sql(vendor).replace("{consumer}", f"(SELECT k.consumer_id FROM {key} k WHERE k.prefix = {{prefix}})").replace(
+        "{plan}", f"(SELECT c.rate_plan_id FROM {consumer} c INNER JOIN {key} k ON k.consumer_id = c.id "
+                  f"WHERE k.prefix = {{prefix}})")
+    names = tuple(_PLACEHOLDER.findall(sql))
     typed = _PLACEHOLDER.sub(lambda m: "%s" + (_PG_TYPES[m.group(1)] if vendor == "postgresql" else ""), sql)
-    cursor.execute(*prepared(typed, [values[name] for name in names]))
-    return cursor.fetchone()
+    return typed, names
 
 
-def resolve(path: str, *, consumer_id: int, consumer_plan_id: int | None) -> Resolution | None:
-    """None when no product claims the URL; else the route and what the policy decides with."""
+def resolve_read(path: str, *, key_prefix: str) -> Read | None:
+    """The statement that resolves ``path`` for the consumer whose API key has ``key_prefix``; None
+    when ``path`` is no API URL. For reads_together, after the key's own lookup (api_key_read).
+
+    Its answer is None when no product claims the URL, else the Resolution. It means something
+    only once the key is known good (the caller checks the key it reads in the same round trip).
+    """
     match = API_PATH.match(path)
     if match is None:
         return None
@@ -118,11 +134,13 @@ def resolve(path: str, *, consumer_id: int, consumer_plan_id: int | None) -> Res
     # Only a prefix of the rest matters, and prefixes are plain text: what cannot travel as SQL text
     # (NUL, unpaired surrogates from undecodable bytes) is cut or replaced, and the view judges the URL.
     rest = match["rest"].split("\x00", 1)[0].encode("utf-8", "replace").decode("utf-8")
-    with connection.cursor() as cursor:
-        row = _execute(cursor, {"rest": rest, "major": major, "consumer": consumer_id,
-                                "plan": consumer_plan_id})
-    if row is None:
-        return None
+    sql, names = _statement(connection.vendor)
+    values = {"rest": rest, "major": major, "prefix": key_prefix}
+    return Read(sql, [values[name] for name in names], (None,) * 9,
+                answer=lambda rows: _resolution(major, rows[0]) if rows else None)
+
+
+def _resolution(major: int, row: tuple) -> Resolution:
     product_id, slug, version_id, status, sub_status, plan_name, burst, per_minute, per_day = row
     limits = [(name, seconds, limit) for name, seconds, limit in
               (("second", 1, burst), ("minute", 60, per_minute), ("day", 86_400, per_day)) if limit]

@@ -45,21 +45,23 @@ from canonical.models import (
 )
 from canonical.services.allocation import (
     AllocationResult,
+    LockedPositions,
+    locked_positions_read,
     order_allocate,
     order_reservations_release,
     quantity_text,
 )
 from canonical.services.credit import (
     CreditStanding,
-    credit_account_for,
-    credit_account_lock,
-    customer_credit_standing,
+    credit_account_lock_read,
+    credit_chain,
+    credit_standing_read,
 )
 from canonical.services.events import event_record
 from canonical.services.inserts import writes_batched
-from canonical.services.order_entry import CheckedOrder, order_place, order_representation
+from canonical.services.order_entry import CheckedOrder, order_ids_read, order_place, order_representation
 from canonical.services.orders import order_status_change
-from canonical.services.prepared import select_rows
+from canonical.services.prepared import Read, reads_together
 from canonical.services.procurement import (
     PurchaseOrdersWithdrawal,
     SupplyNeed,
@@ -112,14 +114,21 @@ def order_submit(
     # The allocation's writes and the order's events (created, allocated, status changed,
     # fulfilment requested) go to the database together at the end (canonical.services.inserts).
     with transaction.atomic(savepoint=False), writes_batched():
-        credit_account = credit_account_for(checked.customer)
+        chain = credit_chain(checked.customer)
         # Serialise credit decisions per account: the second order sees the first one's exposure.
-        credit_account_lock(credit_account)
-        standing = customer_credit_standing(customer=checked.customer)
+        # The lock, the exposure read after it, the order's ids, the address the warehouse ships
+        # to and the stock lines' positions (locked after the account, as allocation locks them)
+        # go to the database in one round trip. A held order does not need the positions: their
+        # locks then end with its transaction, a few statements later.
+        stocked = {line.product.pk for line in checked.lines if not line.product.drop_ship}
+        _, standing, ids, ship_to_address, *locked = reads_together(
+            credit_account_lock_read(chain[-1]), credit_standing_read(chain), order_ids_read(len(checked.lines)),
+            _ship_to_address_read(checked.ship_to), *([locked_positions_read(stocked)] if stocked else []),
+        )
         reason = _credit_hold_reason(standing, checked.total)
         status = OrderStatus.CREDIT_HOLD if reason else OrderStatus.VALIDATED
         placement = order_place(checked=checked, status=status, source_system=source_system, actor=actor,
-                                external_id=external_id)
+                                external_id=external_id, ids=ids)
         order = placement.order
         submission = OrderSubmission(order=order, credit=standing, credit_hold_reason=reason, lines=placement.lines,
                                      external_refs=placement.external_refs)
@@ -127,7 +136,8 @@ def order_submit(
             submission.credit_exception = _credit_hold_open(order=order, standing=standing, reason=reason,
                                                             actor=actor)
         else:
-            submission.resumption = order_resume(order=order, actor=actor, created_lines=placement.lines)
+            submission.resumption = order_resume(order=order, actor=actor, created_lines=placement.lines,
+                                                 ship_to_address=ship_to_address, locked=locked[0] if locked else None)
             submission.lines = submission.resumption.allocation.order_lines
     return submission
 
@@ -174,14 +184,22 @@ def _credit_hold_open(*, order: Order, standing: CreditStanding, reason: str, ac
     )
 
 
-def order_resume(*, order: Order, actor: Actor, created_lines: list | None = None) -> OrderResumption:
+_UNREAD = object()
+
+
+def order_resume(
+    *, order: Order, actor: Actor, created_lines: list | None = None, ship_to_address=_UNREAD,
+    locked: LockedPositions | None = None,
+) -> OrderResumption:
     """Carry a validated or released order on: reserve, order what is short, instruct the warehouse.
 
     Safe to call again on an allocated or backordered order (backorders are topped up; quantities
     already on a purchase order are not ordered twice). ``created_lines``: see order_allocate.
+    ``ship_to_address``: the order's ship-to address (_ship_to_address_read's answer) when the
+    caller has read it in this transaction; read here otherwise. ``locked``: see order_allocate.
     """
     with transaction.atomic(savepoint=False):
-        allocation = order_allocate(order=order, actor=actor, created_lines=created_lines)
+        allocation = order_allocate(order=order, actor=actor, created_lines=created_lines, locked=locked)
         order = allocation.order
         lines = {line.line_number: line for line in allocation.order_lines}
         needs = []
@@ -208,7 +226,9 @@ def order_resume(*, order: Order, actor: Actor, created_lines: list | None = Non
             if unsourced:
                 _unsourced_open(order=order, needs=unsourced, actor=actor)
         if any(line.reserved_now for line in allocation.lines):
-            _fulfilment_request(order=order, allocation=allocation, actor=actor)
+            if ship_to_address is _UNREAD:
+                ship_to_address = reads_together(_ship_to_address_read(order.ship_to))[0]
+            _fulfilment_request(order=order, allocation=allocation, address=ship_to_address, actor=actor)
     return resumption
 
 
@@ -262,14 +282,15 @@ def _ship_to_address_sql() -> str:
             "WHERE customer_id = %s AND kind = %s ORDER BY CASE WHEN is_default THEN 0 ELSE 1 END, id LIMIT 1")
 
 
-def _ship_to_address(customer: Customer) -> dict | None:
-    """The account's default shipping address (else its first), for the warehouse's instruction."""
-    rows = select_rows(_ship_to_address_sql(), [customer.pk, AddressKind.SHIPPING.value],
-                       (None,) * len(_ADDRESS_COLUMNS))
-    return dict(zip(_ADDRESS_COLUMNS, rows[0], strict=True)) if rows else None
+def _ship_to_address_read(customer: Customer) -> Read:
+    """The account's default shipping address (else its first, else None), for the warehouse's instruction."""
+    return Read(_ship_to_address_sql(), [customer.pk, AddressKind.SHIPPING.value], (None,) * len(_ADDRESS_COLUMNS),
+                answer=lambda rows: dict(zip(_ADDRESS_COLUMNS, rows[0], strict=True)) if rows else None)
 
 
-def _fulfilment_request(*, order: Order, allocation: AllocationResult, actor: Actor) -> None:
+def _fulfilment_request(
+    *, order: Order, allocation: AllocationResult, address: dict | None, actor: Actor
+) -> None:
     by_location: dict[str, list[dict]] = {}
     for line in allocation.lines:
         for location, quantity in line.reserved_now:
@@ -283,7 +304,7 @@ def _fulfilment_request(*, order: Order, allocation: AllocationResult, actor: Ac
             "order_id": order.pk, "number": order.number, "status": order.status,
             "customer": order.customer_id,
             "ship_to": {"id": ship_to.pk, "account_number": ship_to.account_number, "name": ship_to.name,
-                        "address": _ship_to_address(ship_to)},
+                        "address": address},
             "requested_date": order.requested_date.isoformat() if order.requested_date else None,
             "promised_date": order.promised_date.isoformat() if order.promised_date else None,
             "pick": [{"location": code, "lines": lines} for code, lines in sorted(by_location.items())],

@@ -74,14 +74,15 @@ def test_an_orders_ids_are_taken_before_it_is_written_and_numbered_past_seven_di
     from django.db import connection
 
     from canonical.services.inserts import writes_batched
-    from canonical.services.order_entry import _ids_reserve, order_number
+    from canonical.services.order_entry import order_ids_read, order_number
+    from canonical.services.prepared import reads_together
 
     customer = OrderFactory().customer
     line = OrderLine(order=OrderFactory(customer=customer), line_number=1, product=ProductFactory(),
                      quantity_ordered=Decimal("1"), unit_price=Decimal("1"))
     line.save()
     with transaction.atomic(), writes_batched():
-        order_id, line_ids = _ids_reserve(3)
+        [(order_id, line_ids)] = reads_together(order_ids_read(3))
     assert order_id > max(Order.objects.values_list("pk", flat=True))
     assert line_ids == [line.pk + 1, line.pk + 2, line.pk + 3]
     if connection.vendor == "postgresql":
@@ -90,7 +91,7 @@ def test_an_orders_ids_are_taken_before_it_is_written_and_numbered_past_seven_di
     else:
         OrderFactory(customer=customer, id=12345677)
     with transaction.atomic(), writes_batched():
-        order_id, _ = _ids_reserve(1)
+        [(order_id, _)] = reads_together(order_ids_read(1))
     assert order_id == 12345678
     assert order_number(order_id) == "HUB-12345678"
     assert order_number(42) == "HUB-0000042"

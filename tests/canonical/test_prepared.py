@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext as CaptureQueries
 
 from canonical.models import Customer
 from canonical.services.inserts import row_update
@@ -82,3 +83,94 @@ def test_row_update_with_a_condition_writes_nothing_when_the_row_no_longer_match
     assert Customer.objects.get(pk=customer.pk).name == "Kept"
     assert row_update(customer, ["name"], where={"status": "active"}) == 1
     assert Customer.objects.get(pk=customer.pk).name == "Lost"
+
+
+def test_reads_together_answers_each_statement_in_order_through_its_answer():
+    from canonical.services.prepared import Read, reads_together
+
+    CustomerFactory(account_number="T-1", name="Together Ltd")
+    names = Read(f"SELECT name FROM {Customer._meta.db_table} WHERE account_number = %s", ["T-1"], (None,))
+    count = Read(f"SELECT COUNT(*) FROM {Customer._meta.db_table} WHERE name LIKE '%%Ltd'", [], (None,),
+                 answer=lambda rows: rows[0][0])
+    nothing = Read(f"SELECT name FROM {Customer._meta.db_table} WHERE account_number = %s", ["T-none"], (None,),
+                   answer=lambda rows: rows[0] if rows else None)
+    limit = Read(f"SELECT credit_limit FROM {Customer._meta.db_table} WHERE account_number = %s", ["T-1"],
+                 (Customer._meta.get_field("credit_limit"),))
+    with CaptureQueries(connection) as queries:
+        answers = reads_together(names, count, nothing, limit)
+    assert answers[:3] == [[("Together Ltd",)], 1, None]
+    assert answers[3] == [(Customer.objects.get(account_number="T-1").credit_limit,)]  # converted as the ORM does
+    if ON_POSTGRESQL:  # one round trip (after the statements' first PREPARE on this connection)
+        assert len([q for q in queries if q["sql"].startswith("EXECUTE")]) == 1
+
+
+def test_reads_together_fails_on_a_failing_statement_and_runs_none_after_it():
+    from django.db import DatabaseError
+
+    from canonical.services.prepared import Read, reads_together
+
+    customer = CustomerFactory(account_number="T-2", name="Before")
+    failing = Read("SELECT id FROM no_such_table WHERE id = %s", [1], (None,))
+    update = Read(f"UPDATE {Customer._meta.db_table} SET name = 'After' WHERE id = %s RETURNING id", [customer.pk],
+                  (None,))
+    with pytest.raises(DatabaseError), transaction.atomic():
+        reads_together(failing, update)
+    customer.refresh_from_db()
+    assert customer.name == "Before"
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="row locks: SQLite's transaction holds the whole database")
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_after_a_lock_in_the_same_round_trip_sees_what_was_committed_while_it_waited():
+    """The credit decision relies on it: the exposure read after the account's lock, in the same message."""
+    import threading
+
+    from django.db import connections
+
+    from canonical.services.prepared import Read, reads_together
+
+    customer = CustomerFactory(account_number="T-3", name="Before")
+    table = Customer._meta.db_table
+    locked, done = threading.Event(), threading.Event()
+
+    def holder():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", [customer.pk])
+                cursor.execute(f"UPDATE {table} SET name = 'Committed meanwhile' WHERE id = %s", [customer.pk])
+            locked.set()
+            done.wait(5)
+        connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(5)
+    lock = Read(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", [customer.pk], (None,))
+    name = Read(f"SELECT name FROM {table} WHERE id = %s", [customer.pk], (None,), answer=lambda rows: rows[0][0])
+    threading.Timer(0.3, done.set).start()  # the holder commits while reads_together waits for the lock
+    with transaction.atomic():
+        _, seen = reads_together(lock, name)
+    thread.join(5)
+    assert seen == "Committed meanwhile"
+
+
+def test_instance_from_db_builds_what_from_db_builds():
+    from canonical.models import InventoryPosition
+    from canonical.services.prepared import instance_from_db
+    from tests.factories import InventoryPositionFactory
+
+    position = InventoryPositionFactory()
+    names = ["id", "product_id", "location_id", "on_hand", "reserved"]
+    values = [getattr(position, name) for name in names]
+    fast = instance_from_db(InventoryPosition, "default", names, values)
+    slow = InventoryPosition.from_db("default", names, values)
+    assert {k: v for k, v in vars(fast).items() if k != "_state"} == {k: v for k, v in vars(slow).items()
+                                                                       if k != "_state"}
+    assert (fast._state.adding, fast._state.db) == (slow._state.adding, slow._state.db) == (False, "default")
+    assert fast.get_deferred_fields() == slow.get_deferred_fields()
+    assert {"in_transit", "created_at"} <= fast.get_deferred_fields()
+    assert fast.product == position.product  # foreign keys load as they would
+    fast.reserved += 1
+    fast.save(update_fields=["reserved"])
+    position.refresh_from_db()
+    assert position.reserved == values[4] + 1
