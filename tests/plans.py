@@ -20,13 +20,18 @@ from django.test.utils import CaptureQueriesContext
 _SCAN = re.compile(r"Seq Scan on (\w+)")
 
 
+_TOGETHER = re.compile(r";\s+(?=EXECUTE hub_)")
+
+
 @contextmanager
 def prepared_statements() -> Iterator[list[str]]:
     """The ``EXECUTE hub_...`` statements run in the block (run it twice: the first run prepares them)."""
     executed: list[str] = []
     with CaptureQueriesContext(connection) as captured:
         yield executed
-    executed.extend(query["sql"] for query in captured.captured_queries if query["sql"].startswith("EXECUTE hub_"))
+    # reads_together sends several in one message: each is explained on its own.
+    executed.extend(statement for query in captured.captured_queries for statement in _TOGETHER.split(query["sql"])
+                    if statement.startswith("EXECUTE hub_"))
 
 
 def generic_plans(statements: list[str]) -> dict[str, str]:
