@@ -29,7 +29,7 @@ from django.db.models import F
 
 from canonical.models import InventoryPosition, Location, Product, PurchaseOrderLine, PurchaseOrderStatus
 from canonical.services.allocation import quantity_text, stock_location_sql
-from canonical.services.prepared import fields_but_timestamps, in_list, instance_from_db, select_rows
+from canonical.services.prepared import Read, fields_but_timestamps, in_list, instance_from_db, reads_together
 from canonical.services.refs import storable
 
 OPEN_SUPPLY_STATUSES = (
@@ -94,20 +94,27 @@ def _products_stock_sql(vendor: str) -> str:
             "ON p.product_id = pr.id WHERE {skus}")
 
 
-def products_with_stock(skus: Iterable[str]) -> tuple[dict[str, Product], dict[int, list[LocationStock]]]:
-    """The products with these SKUs by SKU, and each one's stock at active stock locations (the most
-    available first), in one prepared statement. A product's timestamps are left deferred.
+def storable_skus(skus: Iterable[str]) -> list[str]:
+    """The distinct SKUs a database could hold, sorted (no SKU holds what no database can)."""
+    return sorted({sku for sku in skus if storable(sku)})
+
+
+def products_with_stock_read(skus: list[str]) -> Read:
+    """The statement that reads the products with these SKUs (storable_skus) and their stock, for reads_together.
+
+    Its answer is products_with_stock's.
     """
+    condition, params = in_list(f"pr.{connection.ops.quote_name('sku')}", skus)
+    return Read(_products_stock_sql(connection.vendor).format(skus=condition), params, _PRODUCT_FIELDS + _STOCK_FIELDS,
+                answer=_products_and_stock)
+
+
+def _products_and_stock(rows: list[tuple]) -> tuple[dict[str, Product], dict[int, list[LocationStock]]]:
     products: dict[str, Product] = {}
     stock: dict[int, list[LocationStock]] = defaultdict(list)
-    wanted = sorted({sku for sku in skus if storable(sku)})  # no SKU holds what no database can
-    if not wanted:
-        return products, stock
-    condition, params = in_list(f"pr.{connection.ops.quote_name('sku')}", wanted)
     width, names = len(_PRODUCT_FIELDS), [f.attname for f in _PRODUCT_FIELDS]
     at_sku = names.index("sku")
-    for row in select_rows(_products_stock_sql(connection.vendor).format(skus=condition), params,
-                           _PRODUCT_FIELDS + _STOCK_FIELDS):
+    for row in rows:
         sku = row[at_sku]
         if sku not in products:
             products[sku] = instance_from_db(Product, connection.alias, names, row[:width])
@@ -117,6 +124,16 @@ def products_with_stock(skus: Iterable[str]) -> tuple[dict[str, Product], dict[i
     for stocks in stock.values():
         stocks.sort(key=lambda item: (-item.available, item.location))
     return products, stock
+
+
+def products_with_stock(skus: Iterable[str]) -> tuple[dict[str, Product], dict[int, list[LocationStock]]]:
+    """The products with these SKUs by SKU, and each one's stock at active stock locations (the most
+    available first), in one prepared statement. A product's timestamps are left deferred.
+    """
+    wanted = storable_skus(skus)
+    if not wanted:
+        return {}, defaultdict(list)
+    return reads_together(products_with_stock_read(wanted))[0]
 
 
 def supply_by_product(products: Iterable[Product], *, today: datetime.date) -> dict[int, list[tuple[datetime.date, Decimal]]]:

@@ -39,7 +39,8 @@ from canonical.models import (
 from canonical.services.availability import (
     line_promise,
     products_short,
-    products_with_stock,
+    products_with_stock_read,
+    storable_skus,
     supply_by_product,
 )
 from canonical.services.credit import credit_chain
@@ -47,7 +48,7 @@ from canonical.services.events import event_record
 from canonical.services.inserts import rows_insert, write_batch
 from canonical.services.orders import DuplicateReference
 from canonical.services.prepared import Read, reads_together
-from canonical.services.pricing import Price, prices_find
+from canonical.services.pricing import Price, prices_read
 from canonical.services.refs import external_ref_bind
 
 _CENT = Decimal("0.01")
@@ -173,7 +174,13 @@ def order_request_check(
             ))
     else:
         problems.extend(ship_to_problems(customer, ship_to))
-    products, stock = products_with_stock(line.sku for line in lines)
+    # The products with their stock, and what prices them for the customer: one round trip.
+    wanted = storable_skus(line.sku for line in lines)
+    products, stock, book = {}, {}, None
+    if wanted:
+        (products, stock), book = reads_together(
+            products_with_stock_read(wanted), prices_read(customer=customer, skus=wanted, on_date=today)
+        )
     known = []
     for index, line in enumerate(lines):
         product = products.get(line.sku)
@@ -187,8 +194,7 @@ def order_request_check(
             problems.append(_problem(f"/lines/{index}/quantity", "The quantity must be positive."))
             continue
         known.append((index, line, product))
-    prices = prices_find(customer=customer, lines=[(product, line.quantity) for _, line, product in known],
-                         on_date=today)
+    prices = book.prices([(product, line.quantity) for _, line, product in known]) if known else []
     supply = supply_by_product(products_short(((p, line.quantity) for _, line, p in known), stock), today=today)
     checked = []
     for (index, line, product), price in zip(known, prices, strict=True):

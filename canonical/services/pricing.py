@@ -29,7 +29,7 @@ from django.db.models import Q
 
 from canonical.models import ContractPrice, Customer, PriceList, PriceListItem, Product
 from canonical.services.credit import credit_chain
-from canonical.services.prepared import in_list, select_rows
+from canonical.services.prepared import Read, in_list, reads_together
 
 
 class PriceRule:
@@ -117,27 +117,100 @@ def _price_rows_sql(vendor: str, with_contracts: bool) -> str:
     )
 
 
-def _price_rows(*, product_ids, account_ids: list[int], group_id, currency: str, on_date: datetime.date) -> list:
-    """The contract prices of the accounts or the group, and the price list items, for the products (one query).
+def _of_skus(column: str, skus: list[str]) -> tuple[str, list]:
+    """``column`` (a product id) is the id of a product with one of ``skus``, as SQL and its parameters."""
+    products = connection.ops.quote_name(Product._meta.db_table)
+    condition, params = in_list(f"pr.{connection.ops.quote_name('sku')}", skus)
+    return f"{column} IN (SELECT pr.id FROM {products} pr WHERE {condition})", params
 
-    Rows: (kind "c" or "l", id, product, min quantity, unit price, valid from, customer id or
-    price list id, contract reference or price list code, list is default).
+
+def prices_read(
+    *, customer: Customer | None, skus: Sequence[str], on_date: datetime.date, currency: str | None = None
+) -> Read:
+    """The statement that reads what prices the products with ``skus`` for ``customer`` (None: list prices
+    only): its contract prices, its group's, and the price list items, in one query.
+
+    Its answer is a PriceBook; PriceBook.prices gives each line's price. SKUs no product has
+    simply find nothing. For reads_together (an order's check sends it with the products' read).
     """
+    currency = currency or pricing_currency(customer=customer, on_date=on_date)
+    chain = credit_chain(customer) if customer is not None else []
+    rank = {account.pk: index for index, account in enumerate(chain)}
+    group_id = next((account.group_id for account in chain if account.group_id), None)
     day = connection.ops.adapt_datefield_value(on_date)
-    products_c, products_c_params = in_list("c.product_id", product_ids)
-    products_i, products_i_params = in_list("i.product_id", product_ids)
-    with_contracts = bool(account_ids or group_id)
+    skus = sorted(set(skus))
+    products_i, products_i_params = _of_skus("i.product_id", skus)
+    with_contracts = bool(rank or group_id)
     params = []
     parts = {"products_i": products_i}
     if with_contracts:
-        accounts, accounts_params = in_list("c.customer_id", account_ids)
+        accounts, accounts_params = in_list("c.customer_id", list(rank))
+        products_c, products_c_params = _of_skus("c.product_id", skus)
         parts.update(accounts=accounts, products_c=products_c)
         params += [*accounts_params, group_id, day, day, currency, *products_c_params]
     params += [day, day, currency, *products_i_params]
     sql = _price_rows_sql(connection.vendor, with_contracts).format(**parts)
     money, quantity = PriceListItem._meta.get_field("unit_price"), PriceListItem._meta.get_field("min_quantity")
-    return select_rows(sql, params, (None, None, None, quantity, money, ContractPrice._meta.get_field("valid_from"),
-                                     None, None, PriceList._meta.get_field("is_default")))
+    fields = (None, None, None, quantity, money, ContractPrice._meta.get_field("valid_from"), None, None,
+              PriceList._meta.get_field("is_default"))
+    return Read(sql, params, fields, answer=lambda rows: PriceBook(currency, len(chain), rank, rows))
+
+
+class PriceBook:
+    """The contract prices and price list items read for a customer and some products (prices_read).
+
+    Rows: (kind "c" or "l", id, product, min quantity, unit price, valid from, customer id or
+    price list id, contract reference or price list code, list is default).
+    """
+
+    def __init__(self, currency: str, accounts: int, rank: dict[int, int], rows: list[tuple]):
+        self.currency, self.accounts = currency, accounts
+        self.by_customer: dict[tuple[int, int], list] = defaultdict(list)  # (product, account rank) → rows
+        self.by_group: dict[int, list] = defaultdict(list)
+        self.items: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))  # product → list → rows
+        self.list_key: dict[int, tuple] = {}
+        self.list_code: dict[int, str] = {}
+        for kind, pk, product_id, min_quantity, unit_price, valid_from, owner_id, reference, is_default in rows:
+            if kind == "c":
+                row = _Row(pk, product_id, min_quantity, unit_price, valid_from, owner_id, reference)
+                if owner_id is not None:
+                    self.by_customer[(product_id, rank[owner_id])].append(row)
+                else:
+                    self.by_group[product_id].append(row)
+            else:  # a price list item: owner_id is the list, reference its code
+                self.items[product_id][owner_id].append(_Row(pk, product_id, min_quantity, unit_price))
+                self.list_key[owner_id] = (not is_default, reference)
+                self.list_code[owner_id] = reference
+
+    def prices(self, lines: Sequence[tuple[Product, Decimal]]) -> list[Price | None]:
+        """The price of each (product, quantity), in order; None where no rule gives a price."""
+        currency = self.currency
+        prices: list[Price | None] = []
+        for product, quantity in lines:
+            price = None
+            for index in range(self.accounts):
+                row = _best_break(self.by_customer.get((product.pk, index), []), quantity)
+                if row is not None:
+                    price = Price(row.unit_price, PriceRule.CONTRACT_CUSTOMER, currency,
+                                  row.contract_reference or f"contract:{row.pk}", row.min_quantity)
+                    break
+            if price is None:
+                row = _best_break(self.by_group.get(product.pk, []), quantity)
+                if row is not None:
+                    price = Price(row.unit_price, PriceRule.CONTRACT_GROUP, currency,
+                                  row.contract_reference or f"contract:{row.pk}", row.min_quantity)
+            if price is None:
+                for list_id in sorted(self.items.get(product.pk, {}), key=self.list_key.__getitem__):
+                    rows = self.items[product.pk][list_id]
+                    row = _best_break(rows, quantity)
+                    if row is None:
+                        continue
+                    lowest = min(r.min_quantity for r in rows)
+                    rule = PriceRule.QUANTITY_BREAK if row.min_quantity > lowest else PriceRule.LIST_PRICE
+                    price = Price(row.unit_price, rule, currency, self.list_code[list_id], row.min_quantity)
+                    break
+            prices.append(price)
+        return prices
 
 
 def prices_find(
@@ -151,56 +224,8 @@ def prices_find(
 
     A fixed number of queries whatever the number of lines. None where no rule gives a price.
     """
-    currency = currency or pricing_currency(customer=customer, on_date=on_date)
-    product_ids = {product.pk for product, _ in lines}
-    if not product_ids:
+    if not lines:
         return []
-    chain = credit_chain(customer) if customer is not None else []
-    rank = {account.pk: index for index, account in enumerate(chain)}
-    group_id = next((account.group_id for account in chain if account.group_id), None)
-
-    by_customer: dict[tuple[int, int], list] = defaultdict(list)  # (product, account rank) → rows
-    by_group: dict[int, list] = defaultdict(list)
-    items: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))  # product → list → rows
-    list_key: dict[int, tuple] = {}
-    list_code: dict[int, str] = {}
-    for kind, pk, product_id, min_quantity, unit_price, valid_from, owner_id, reference, is_default in _price_rows(
-        product_ids=product_ids, account_ids=list(rank), group_id=group_id, currency=currency, on_date=on_date
-    ):
-        if kind == "c":
-            row = _Row(pk, product_id, min_quantity, unit_price, valid_from, owner_id, reference)
-            if owner_id is not None:
-                by_customer[(product_id, rank[owner_id])].append(row)
-            else:
-                by_group[product_id].append(row)
-        else:  # a price list item: owner_id is the list, reference its code
-            items[product_id][owner_id].append(_Row(pk, product_id, min_quantity, unit_price))
-            list_key[owner_id] = (not is_default, reference)
-            list_code[owner_id] = reference
-
-    prices: list[Price | None] = []
-    for product, quantity in lines:
-        price = None
-        for index in range(len(chain)):
-            row = _best_break(by_customer.get((product.pk, index), []), quantity)
-            if row is not None:
-                price = Price(row.unit_price, PriceRule.CONTRACT_CUSTOMER, currency,
-                              row.contract_reference or f"contract:{row.pk}", row.min_quantity)
-                break
-        if price is None:
-            row = _best_break(by_group.get(product.pk, []), quantity)
-            if row is not None:
-                price = Price(row.unit_price, PriceRule.CONTRACT_GROUP, currency,
-                              row.contract_reference or f"contract:{row.pk}", row.min_quantity)
-        if price is None:
-            for list_id in sorted(items.get(product.pk, {}), key=list_key.__getitem__):
-                rows = items[product.pk][list_id]
-                row = _best_break(rows, quantity)
-                if row is None:
-                    continue
-                lowest = min(r.min_quantity for r in rows)
-                rule = PriceRule.QUANTITY_BREAK if row.min_quantity > lowest else PriceRule.LIST_PRICE
-                price = Price(row.unit_price, rule, currency, list_code[list_id], row.min_quantity)
-                break
-        prices.append(price)
-    return prices
+    read = prices_read(customer=customer, skus=[product.sku for product, _ in lines], on_date=on_date,
+                       currency=currency)
+    return reads_together(read)[0].prices(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import decimal
 from decimal import Decimal
 
 import pytest
@@ -118,3 +119,23 @@ def test_orders_placed_in_one_batch_take_ids_of_their_own():
     assert sorted(Order.objects.filter(pk__in=ids).values_list("pk", flat=True)) == sorted(ids)
     assert sorted(OrderLine.objects.filter(order_id__in=ids).values_list("pk", flat=True)) == sorted(line_ids)
     assert all(not submission.order._state.adding for submission in placed)
+
+
+@pytest.mark.parametrize("places", [2, 3])
+def test_the_order_decimals_are_written_as_drfs_decimal_field_writes_them(places):
+    from rest_framework import serializers
+
+    from canonical.serializers.orders import _decimal_text
+
+    field, text = serializers.DecimalField(max_digits=14, decimal_places=places), _decimal_text(places)
+    values = [None, 0, 7, "12.5", Decimal("0"), Decimal("-0.0005"), Decimal("0.005"), Decimal("0.025"), Decimal("0.015"),
+              Decimal("0.0125"), Decimal("2.675"), Decimal("-3.14159"), Decimal("99999999999.994"),
+              Decimal("1E+3"), Decimal("1.10000"), Decimal("123456789012.3456")]
+    def outcome(write, value):
+        try:
+            return write(value)
+        except decimal.InvalidOperation:  # more digits than max_digits: both refuse
+            return "InvalidOperation"
+
+    for value in values:
+        assert outcome(text, value) == outcome(field.to_representation, value), value
