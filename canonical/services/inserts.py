@@ -168,6 +168,14 @@ def _stamped(field) -> bool:
     return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
 
 
+def _to_write(field, instance, keep_stamps: bool):
+    """The value an INSERT writes for ``field`` of a new ``instance``, as save() would (pre_save stamps
+    auto_now fields); with ``keep_stamps`` a stamp the caller already set is written as it is."""
+    if keep_stamps and _stamped(field) and (value := getattr(instance, field.attname)) is not None:
+        return value
+    return field.pre_save(instance, True)
+
+
 @functools.cache
 def _plain_checks(fields: tuple, vendor: str) -> tuple:
     """Per field: a check that its value may go to the database as it is, or None (the ORM prepares it)."""
@@ -254,9 +262,7 @@ def _insert_json(instances: list[models.Model], fields: list, connection, keep_s
         for instance in instances:
             row = {}
             for field, (convert, stamped) in zip(fields, converters, strict=True):
-                value = getattr(instance, field.attname)
-                if stamped and not (keep_stamps and value is not None):
-                    value = field.pre_save(instance, True)
+                value = _to_write(field, instance, keep_stamps) if stamped else getattr(instance, field.attname)
                 row[field.column] = convert(value)
             rows.append(row)
     except _NotPlain:
@@ -289,13 +295,10 @@ def _insert_sql(instances: list[models.Model], computed: list[dict], connection,
                 params.extend(sql_params)
                 continue
             values.append("%s")
-            value = getattr(instance, field.attname)
-            if check is not None and check(value):
+            if check is not None and check(value := getattr(instance, field.attname)):
                 params.append(value)
-            elif keep_stamps and value is not None and _stamped(field):
-                params.append(field.get_db_prep_save(value, connection))
             else:
-                params.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+                params.append(field.get_db_prep_save(_to_write(field, instance, keep_stamps), connection))
         rows.append(f"({', '.join(values)})")
     statement = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
                  f"VALUES {', '.join(rows)}")

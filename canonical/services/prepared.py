@@ -135,12 +135,7 @@ def select_rows(sql: str, params: list | tuple, fields: tuple, *, using: str = D
     SQLite hands back decimals as floats and datetimes as text; the fields' converters make
     them what a queryset would give, so a plain statement can stand in for one.
     """
-    connection = connections[using]
-    converters = _converters(tuple(fields), connection.vendor, using)
-    with connection.cursor() as cursor:
-        cursor.execute(*prepared(sql, params, using=using))
-        rows = cursor.fetchall()
-    return _rows_converted(rows, converters, connection)
+    return reads_together(Read(sql, params, fields), using=using)[0]
 
 
 def _rows_converted(rows: list, converters: tuple, connection) -> list[tuple]:
