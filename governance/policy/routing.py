@@ -64,10 +64,18 @@ class Resolution:
 
 
 def _sql(vendor: str) -> str:
-    """The statement, with {rest}, {major}, {consumer} and {plan} where its parameters go (see _statement)."""
+    """The statement, with {rest}, {major} and {prefix} where its parameters go (see _statement).
+
+    The consumer and its plan are those of the API key with the prefix given, read in the
+    statement itself, so that it goes in the same round trip as the key's own lookup.
+    """
     q = connection.ops.quote_name
     product, version = q(ApiProduct._meta.db_table), q(ApiVersion._meta.db_table)
     subscription, plan = q(ApiSubscription._meta.db_table), q(RatePlan._meta.db_table)
+    key, consumer = q(ApiKey._meta.db_table), q(Consumer._meta.db_table)
+    consumer_id = f"(SELECT k.consumer_id FROM {key} k WHERE k.prefix = {{prefix}})"
+    consumer_plan = (f"(SELECT c.rate_plan_id FROM {consumer} c INNER JOIN {key} k ON k.consumer_id = c.id "
+                     f"WHERE k.prefix = {{prefix}})")
     if vendor == "postgresql":
         prefixes = (f"{product} p CROSS JOIN LATERAL jsonb_array_elements_text(CASE WHEN "
                     f"jsonb_typeof(p.path_prefixes) = 'array' THEN p.path_prefixes ELSE '[]' END) AS pre(prefix)")
@@ -77,7 +85,7 @@ def _sql(vendor: str) -> str:
     live = ", ".join(f"'{state}'" for state in LIVE_STATES)
     active, pending = SubscriptionStatus.ACTIVE.value, SubscriptionStatus.PENDING.value
     of_the_major = (f"FROM {subscription} s INNER JOIN {version} sv ON sv.id = s.version_id "
-                    f"WHERE s.consumer_id = {{consumer}} AND sv.product_id = x.product_id AND sv.major = x.major")
+                    f"WHERE s.consumer_id = {consumer_id} AND sv.product_id = x.product_id AND sv.major = x.major")
     return (
         f"SELECT y.product_id, y.slug, y.version_id, y.status, y.sub_status, "
         f"rp.name, rp.burst, rp.per_minute, rp.per_day FROM ("
@@ -94,7 +102,7 @@ def _sql(vendor: str) -> str:
         f"LEFT JOIN {version} x ON x.id = (SELECT v.id FROM {version} v WHERE v.product_id = r.id "
         f"AND v.major = {{major}} AND v.status IN ({live}) ORDER BY v.minor DESC, v.patch DESC, v.prerelease LIMIT 1)"
         # rp: the subscription's plan, else the consumer's, else the default plan.
-        f") y LEFT JOIN {plan} rp ON rp.id = COALESCE(y.sub_plan, {{plan}}, "
+        f") y LEFT JOIN {plan} rp ON rp.id = COALESCE(y.sub_plan, {consumer_plan}, "
         f"(SELECT d.id FROM {plan} d WHERE d.is_default = TRUE LIMIT 1))"
     )
 
@@ -106,15 +114,8 @@ _PG_TYPES = {"rest": "::text", "major": "::integer", "prefix": "::text"}
 
 @functools.cache
 def _statement(vendor: str) -> tuple[str, tuple[str, ...]]:
-    """The statement with %s placeholders, and the names of the values they take in order.
-
-    The consumer and its plan are those of the API key with the prefix given, read in the
-    statement itself, so that it goes in the same round trip as the key's own lookup.
-    """
-    key, consumer = (connection.ops.quote_name(m._meta.db_table) for m in (ApiKey, Consumer))
-    sql = _sql(vendor).replace("{consumer}", f"(SELECT k.consumer_id FROM {key} k WHERE k.prefix = {{prefix}})").replace(
-        "{plan}", f"(SELECT c.rate_plan_id FROM {consumer} c INNER JOIN {key} k ON k.consumer_id = c.id "
-                  f"WHERE k.prefix = {{prefix}})")
+    """The statement with %s placeholders, and the names of the values they take in order."""
+    sql = _sql(vendor)
     names = tuple(_PLACEHOLDER.findall(sql))
     typed = _PLACEHOLDER.sub(lambda m: "%s" + (_PG_TYPES[m.group(1)] if vendor == "postgresql" else ""), sql)
     return typed, names
