@@ -92,6 +92,7 @@ class CheckedOrder:
     requested_date: datetime.date | None = None
     customer_po: str = ""
     problems: list[dict] = field(default_factory=list)
+    chain: list[Customer] = field(default_factory=list)  # credit_chain(customer), read once for the order
 
     @property
     def total(self) -> Decimal:
@@ -117,14 +118,14 @@ def _default_ship_to(customer: Customer) -> Customer | None:
     return sites[0] if len(sites) == 1 else None
 
 
-def bill_to_for(customer: Customer) -> Customer:
-    """Who is invoiced for ``customer``'s orders (see the module docstring)."""
+def bill_to_for(customer: Customer, chain: list[Customer] | None = None) -> Customer:
+    """Who is invoiced for ``customer``'s orders (see the module docstring). ``chain``: credit_chain(customer)."""
     if customer.is_bill_to:
         return customer
     below = Customer.objects.filter(parent=customer, is_bill_to=True).order_by("id").first()
     if below is not None:
         return below
-    for account in credit_chain(customer)[1:]:
+    for account in (chain or credit_chain(customer))[1:]:
         if account.is_bill_to:
             return account
     return customer
@@ -176,10 +177,11 @@ def order_request_check(
         problems.extend(ship_to_problems(customer, ship_to))
     # The products with their stock, and what prices them for the customer: one round trip.
     wanted = storable_skus(line.sku for line in lines)
+    chain = credit_chain(customer)  # for the prices, the bill-to and the credit decision
     products, stock, book = {}, {}, None
     if wanted:
         (products, stock), book = reads_together(
-            products_with_stock_read(wanted), prices_read(customer=customer, skus=wanted, on_date=today)
+            products_with_stock_read(wanted), prices_read(customer=customer, skus=wanted, on_date=today, chain=chain)
         )
     known = []
     for index, line in enumerate(lines):
@@ -226,8 +228,8 @@ def order_request_check(
             errors=problems,
         )
     return CheckedOrder(
-        customer=customer, ship_to=ship_to, bill_to=bill_to_for(customer), currency=customer.currency,
-        lines=checked, requested_date=requested_date, customer_po=customer_po,
+        customer=customer, ship_to=ship_to, bill_to=bill_to_for(customer, chain), currency=customer.currency,
+        lines=checked, requested_date=requested_date, customer_po=customer_po, chain=chain,
     )
 
 

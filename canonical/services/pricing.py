@@ -125,16 +125,21 @@ def _of_skus(column: str, skus: list[str]) -> tuple[str, list]:
 
 
 def prices_read(
-    *, customer: Customer | None, skus: Sequence[str], on_date: datetime.date, currency: str | None = None
+    *, customer: Customer | None, skus: Sequence[str], on_date: datetime.date, currency: str | None = None,
+    chain: list[Customer] | None = None,
 ) -> Read:
     """The statement that reads what prices the products with ``skus`` for ``customer`` (None: list prices
     only): its contract prices, its group's, and the price list items, in one query.
 
     Its answer is a PriceBook; PriceBook.prices gives each line's price. SKUs no product has
     simply find nothing. For reads_together (an order's check sends it with the products' read).
+    ``chain``: credit_chain(customer), when the caller has it.
     """
     currency = currency or pricing_currency(customer=customer, on_date=on_date)
-    chain = credit_chain(customer) if customer is not None else []
+    if customer is None:
+        chain = []
+    elif chain is None:
+        chain = credit_chain(customer)
     rank = {account.pk: index for index, account in enumerate(chain)}
     group_id = next((account.group_id for account in chain if account.group_id), None)
     day = connection.ops.adapt_datefield_value(on_date)

@@ -114,7 +114,7 @@ def order_submit(
     # The allocation's writes and the order's events (created, allocated, status changed,
     # fulfilment requested) go to the database together at the end (canonical.services.inserts).
     with transaction.atomic(savepoint=False), writes_batched():
-        chain = credit_chain(checked.customer)
+        chain = checked.chain or credit_chain(checked.customer)
         # Serialise credit decisions per account: the second order sees the first one's exposure.
         # The lock, the exposure read after it, the order's ids, the address the warehouse ships
         # to and the stock lines' positions (locked after the account, as allocation locks them)
