@@ -43,7 +43,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from canonical.services.inserts import rows_insert
-from canonical.services.prepared import instance_from_db, select_rows
+from canonical.services.prepared import Read, instance_from_db, reads_together
 from hub.models import IdempotencyRecord, IdempotencyStatus
 from hub.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -131,11 +131,42 @@ def idempotency_claim(*, scope: str, key: str, method: str, path: str, fingerpri
     Call it first in the transaction of the request's writes (the claim lasts until that
     transaction ends); ``idempotency_complete`` then stores the answer in the same transaction.
     """
+    return reads_together(idempotency_claim_read(
+        scope=scope, key=key, method=method, path=path, fingerprint=fingerprint, correlation_id=correlation_id,
+    ))[0]
+
+
+def idempotency_claim_read(*, scope: str, key: str, method: str, path: str, fingerprint: str,
+                           correlation_id: str = "", stopping: bool = False) -> Read:
+    """idempotency_claim as a Read (for reads_together or reads_along); it answers the Claim.
+
+    ``stopping``: a stored answer or a refusal raises ClaimAnswered instead (an exception no
+    request handler takes for its own), for a claim that rides with the request's first read
+    (reads_along) and must stop the request's work where it stands.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("idempotency_claim must run inside the request's transaction.atomic().")
     now = timezone.now()
     lock = _lock_id(scope, key) if connection.vendor == "postgresql" else True
-    [(held, *values)] = select_rows(_claim_sql(connection.vendor), [lock, scope, key], (None, *_RECORD_FIELDS))
+
+    def claimed(rows: list[tuple]) -> Claim:
+        [(held, *values)] = rows
+        try:
+            claim = _claim(held, values, now=now, scope=scope, key=key, method=method, path=path,
+                           fingerprint=fingerprint, correlation_id=correlation_id)
+        except Problem as problem:
+            if stopping:
+                raise ClaimAnswered(problem=problem) from problem
+            raise
+        if stopping and claim.replay is not None:
+            raise ClaimAnswered(replay=claim.replay)
+        return claim
+
+    return Read(_claim_sql(connection.vendor), [lock, scope, key], (None, *_RECORD_FIELDS), claimed)
+
+
+def _claim(held: bool, values: list, *, now, scope: str, key: str, method: str, path: str, fingerprint: str,
+           correlation_id: str) -> Claim:
     existing = None
     if values[0] is not None:
         existing = instance_from_db(IdempotencyRecord, connection.alias, [f.attname for f in _RECORD_FIELDS], values)
@@ -165,6 +196,20 @@ def idempotency_claim(*, scope: str, key: str, method: str, path: str, fingerpri
         status=IdempotencyStatus.IN_PROGRESS, response_headers={}, correlation_id=correlation_id, created_at=now,
         locked_at=now, expires_at=now + timedelta(hours=settings.HUB_IDEMPOTENCY_KEY_HOURS),
     ))
+
+
+class ClaimAnswered(Exception):  # noqa: N818 - not an error: the key's answer, found before the request's work
+    """A stopping claim's outcome: the stored answer to replay, or the refusal (409, 422) to answer."""
+
+    def __init__(self, *, replay: Response | None = None, problem: Problem | None = None):
+        super().__init__("replay" if replay is not None else str(problem))
+        self.replay, self.problem = replay, problem
+
+    def response(self) -> Response:
+        """The replay; a refusal is raised (the API's exception handler answers it)."""
+        if self.replay is None:
+            raise self.problem
+        return self.replay
 
 
 class ClaimLost(Exception):
@@ -217,6 +262,7 @@ def idempotency_records_purge() -> int:
 
 
 __all__ = [
-    "HEADER", "PROBLEM_CONTENT_TYPE", "Claim", "ClaimLost", "idempotency_claim", "idempotency_complete",
+    "HEADER", "PROBLEM_CONTENT_TYPE", "Claim", "ClaimAnswered", "ClaimLost", "idempotency_claim",
+    "idempotency_claim_read", "idempotency_complete",
     "idempotency_key_parse", "idempotency_records_purge", "idempotency_scope", "request_fingerprint",
 ]

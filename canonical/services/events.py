@@ -59,10 +59,13 @@ def event_record(
 def _events_insert(events: list[BusinessEvent], *, read_back: bool = True) -> None:
     """One INSERT for all ``events``, each taking the next sequence of its aggregate in the statement itself."""
     table, quote = BusinessEvent._meta.db_table, connection.ops.quote_name
-    next_sequence = (
-        f"SELECT COALESCE(MAX({quote('sequence')}), 0) + %s FROM {quote(table)} "
-        f"WHERE {quote('aggregate_type')} = %s AND {quote('aggregate_id')} = %s"
-    )
+    sequence, aggregate_type, aggregate_id = quote("sequence"), quote("aggregate_type"), quote("aggregate_id")
+    next_sequence = (f"SELECT COALESCE(MAX({sequence}), 0) + %s FROM {quote(table)} "
+                     f"WHERE {aggregate_type} = %s AND {aggregate_id} = %s")
+    # The same over the incoming row (the JSON form of a batched INSERT), whose sequence holds k.
+    next_over_row = (f"(SELECT COALESCE(MAX(e.{sequence}), 0) FROM {quote(table)} AS e "
+                     f"WHERE e.{aggregate_type} = r.{aggregate_type} AND e.{aggregate_id} = r.{aggregate_id}) "
+                     f"+ r.{sequence}")
     # The statement's subqueries all see the table as it was before it: the k-th event of an
     # aggregate in the batch takes the aggregate's last sequence + k.
     taken: dict[tuple[str, str], int] = {}
@@ -70,8 +73,12 @@ def _events_insert(events: list[BusinessEvent], *, read_back: bool = True) -> No
     for event in events:
         aggregate = (event.aggregate_type, event.aggregate_id)
         taken[aggregate] = taken.get(aggregate, 0) + 1
+        event.sequence = taken[aggregate]
         computed.append({"sequence": (next_sequence, [taken[aggregate], *aggregate])})
-    rows_insert(events, computed=computed, read_back=read_back)
+    rows_insert(events, computed=computed, over_row={"sequence": next_over_row}, read_back=read_back)
+    if not read_back:
+        for event in events:
+            event.sequence = 0  # not read back: unknown here, as the id is
 
 
 def audit_record(

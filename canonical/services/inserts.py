@@ -24,6 +24,7 @@ import datetime
 import decimal
 import functools
 import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -229,6 +230,7 @@ _JSON_FIELDS = {
     models.DateField: _json_of(_DATE, _isoformat),
     models.DateTimeField: _json_of(_AWARE, _isoformat),
     models.JSONField: lambda value: value,  # json.dumps refuses what it cannot write, as the driver's would
+    models.UUIDField: _json_of(_of(uuid.UUID, _NONE), str),
 }
 
 
@@ -246,7 +248,8 @@ def _json_converters(fields: tuple) -> tuple | None:
     return tuple(converters)
 
 
-def _insert_json(instances: list[models.Model], fields: list, connection, keep_stamps: bool) -> tuple[str, list] | None:
+def _insert_json(instances: list[models.Model], fields: list, connection, keep_stamps: bool,
+                 over_row: dict[str, str]) -> tuple[str, list] | None:
     """The INSERT as ``INSERT ... SELECT ... FROM jsonb_populate_recordset(NULL::table, %s)`` (PostgreSQL).
 
     One parameter, the rows as a JSON array, however many rows and columns: the driver binds
@@ -270,18 +273,20 @@ def _insert_json(instances: list[models.Model], fields: list, connection, keep_s
     quote = connection.ops.quote_name
     table = quote(instances[0]._meta.db_table)
     columns = [quote(f.column) for f in fields]
-    return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(f'r.{c}' for c in columns)} "
+    selected = [over_row.get(f.name) or f"r.{column}" for f, column in zip(fields, columns, strict=True)]
+    return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selected)} "
             f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) AS r"), [json.dumps(rows)]
 
 
 def _insert_sql(instances: list[models.Model], computed: list[dict], connection, *, keep_stamps: bool = False,
-                as_json: bool = False) -> tuple[str, list, list]:
+                as_json: bool = False, over_row: dict[str, str] | None = None) -> tuple[str, list, list]:
     meta = instances[0]._meta
     quote = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields
               if not (f.primary_key and getattr(instances[0], f.attname) is None and f.name not in computed[0])]
-    if as_json and connection.vendor == "postgresql" and not any(computed):
-        in_json = _insert_json(instances, fields, connection, keep_stamps)
+    over_row = over_row or {}
+    if as_json and connection.vendor == "postgresql" and set(computed[0]) <= set(over_row):
+        in_json = _insert_json(instances, fields, connection, keep_stamps, over_row)
         if in_json is not None:
             return *in_json, fields
     rows, params = [], []
@@ -314,6 +319,7 @@ def rows_insert(
     replace_if: tuple[str, list] | None = None,
     on_count: Callable[[int], None] | None = None,
     keep_stamps: bool = False,
+    over_row: dict[str, str] | None = None,
 ) -> int | None:
     """INSERT several instances of one model in one statement (``bulk_create`` without its cost).
 
@@ -328,7 +334,10 @@ def rows_insert(
     ... WHERE``; name its columns by the quoted table name). ``on_count`` (with ``read_back=False``)
     hears how many rows were written, as for row_update. ``keep_stamps``: ``auto_now`` and
     ``auto_now_add`` fields already set are written as they are (the caller stamped them, and
-    showed them), not stamped anew.
+    showed them), not stamped anew. ``over_row``: for the JSON form (PostgreSQL, ``read_back=False``),
+    a field's ``computed`` expression written over the incoming row, ``r`` (its columns as
+    ``r."column"``; the field's own column holds the instance's value): the rows then go as one
+    parameter however many carry an expression. Without it a computed field binds each row's values.
     """
     if replace_if is not None and not unless_taken:
         raise ValueError("replace_if says which taken rows to overwrite: it needs unless_taken.")
@@ -342,7 +351,7 @@ def rows_insert(
     computed = computed or [{}] * len(instances)
     # Without read_back the rows' order does not matter: PostgreSQL may take them as one JSON parameter.
     statement, params, fields = _insert_sql(instances, computed, connection, keep_stamps=keep_stamps,
-                                            as_json=not read_back)
+                                            as_json=not read_back, over_row=over_row)
     returning = [meta.pk, *(meta.get_field(name) for name in computed[0])]
     if unless_taken:
         statement += f" ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unless_taken)}) "

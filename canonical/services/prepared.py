@@ -23,7 +23,8 @@ import hashlib
 import json
 import re
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,6 +178,9 @@ def reads_together(*reads: Read, using: str = DEFAULT_DB_ALIAS) -> list:
     that each return rows (a SELECT, or a statement with RETURNING).
     """
     connection = connections[using]
+    along = connection.__dict__.pop(_ALONG, None)
+    if along is not None:  # reads waiting to go with this one (reads_along): sent first
+        reads = (*along.reads, *reads)
     converters = [_converters(tuple(read.fields), connection.vendor, using) for read in reads]
     results = []
     with connection.cursor() as cursor:
@@ -199,7 +203,48 @@ def reads_together(*reads: Read, using: str = DEFAULT_DB_ALIAS) -> list:
     for read, rows, column_converters in zip(reads, results, converters, strict=True):
         rows = _rows_converted(rows, column_converters, connection)
         answers.append(read.answer(rows) if read.answer is not None else rows)
+    if along is not None:
+        along.answers, answers = answers[:len(along.reads)], answers[len(along.reads):]
     return answers
+
+
+_ALONG = "_hub_reads_along"
+
+
+class Along:
+    """Reads that wait to go with the next reads_together on their connection (see reads_along)."""
+
+    def __init__(self, reads: tuple[Read, ...], using: str):
+        self.reads, self.using, self.answers = reads, using, None
+
+    def answered(self) -> list:
+        """The reads' answers; sent on their own now if no other read has taken them yet."""
+        if self.answers is None:
+            connections[self.using].__dict__.pop(_ALONG, None)
+            self.answers = reads_together(*self.reads, using=self.using)
+        return self.answers
+
+
+@contextmanager
+def reads_along(*reads: Read, using: str = DEFAULT_DB_ALIAS) -> Iterator[Along]:
+    """Send ``reads`` with the next reads_together in this block, in its round trip and before its own.
+
+    For a read that must come first but whose answer is not needed before the next read (an
+    idempotency key's claim before an order's own reads): one round trip fewer. Their answers
+    are processed before the carrier's, so an answer that raises stops the carrier's answers
+    from being processed. ``Along.answered()`` gives them, sending the reads on their own if no
+    read has carried them yet; reads no one asked for are never sent. Not nested.
+    """
+    connection = connections[using]
+    if _ALONG in connection.__dict__:
+        raise RuntimeError("reads_along does not nest: reads are already waiting on this connection.")
+    along = Along(reads, using)
+    connection.__dict__[_ALONG] = along
+    try:
+        yield along
+    finally:
+        if connection.__dict__.get(_ALONG) is along:
+            del connection.__dict__[_ALONG]
 
 
 def fields_but_timestamps(model) -> tuple:

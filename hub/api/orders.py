@@ -24,6 +24,7 @@ from canonical.models import Domain, Order, SystemOfRecord
 from canonical.serializers.orders import OrderSerializer, order_queryset
 from canonical.services.inserts import writes_batched
 from canonical.services.order_entry import LineRequest, order_request_check
+from canonical.services.prepared import reads_along
 from canonical.state import IllegalTransition
 from hub.api.ordering import (
     MAX_LINES,
@@ -34,8 +35,10 @@ from hub.api.ordering import (
 )
 from hub.idempotency import (
     HEADER,
+    ClaimAnswered,
     ClaimLost,
     idempotency_claim,
+    idempotency_claim_read,
     idempotency_complete,
     idempotency_key_parse,
     idempotency_scope,
@@ -200,19 +203,22 @@ class OrderSubmitView(APIView):
         }
         try:
             # The key's claim, the order's writes and the stored response: one transaction, the
-            # writes and the response in one statement at its end.
-            with transaction.atomic(), writes_batched():
-                claim = idempotency_claim(**identity)
-                if claim.replay is not None:
-                    return claim.replay
+            # writes and the response in one statement at its end. The claim goes with the
+            # order's first read, in its round trip and before it; a stored answer or a refusal
+            # of the key (ClaimAnswered) stops the order where it stands.
+            with transaction.atomic(), writes_batched(), \
+                    reads_along(idempotency_claim_read(**identity, stopping=True)) as along:
                 try:
                     response = self._submit(request, data)
                 except (exceptions.APIException, CanonicalError, IllegalTransition) as exc:
                     raise _Refused(exc) from exc  # leaves the block: the order's writes roll back
+                [claim] = along.answered()
                 if not idempotency_complete(record=claim.record, response=response):
                     # Never an order without its answer stored: a retry would place it again.
                     raise RuntimeError(f"The answer to {HEADER} '{key}' cannot be stored; the order is not placed.")
             return response
+        except ClaimAnswered as answered:  # the order's work rolled back; the key answers
+            return answered.response()
         except _Refused as refused:
             response = problem_exception_handler(refused.exc, {"request": request, "view": self})
             if response is None or response.status_code >= 500:

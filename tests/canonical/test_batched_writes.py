@@ -128,6 +128,12 @@ def test_batched_events_take_the_next_sequences_of_their_aggregates():
         "aggregate_id", "sequence", "payload"))
     assert sequences == [("77", 1, {"n": 0}), ("77", 2, {"n": 1}), ("77", 3, {"n": 2}), ("77", 4, {"n": 3}),
                          ("78", 1, {"n": 1})]
+    if connection.vendor == "postgresql":  # the batch's events went as one JSON parameter, numbered over its rows
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+                           ['%INSERT INTO "canonical_businessevent"%jsonb_populate_recordset%'])
+            statements = [statement for (statement,) in cursor.fetchall()]
+        assert any('e."aggregate_id" = r."aggregate_id") + r."sequence"' in s for s in statements), statements
 
 
 @pytest.mark.django_db(transaction=True)  # no test transaction around it

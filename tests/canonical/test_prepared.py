@@ -104,6 +104,75 @@ def test_reads_together_answers_each_statement_in_order_through_its_answer():
         assert len([q for q in queries if q["sql"].startswith("EXECUTE")]) == 1
 
 
+def _name_of(account_number: str, answer=None):
+    from canonical.services.prepared import Read
+
+    return Read(f"SELECT name FROM {Customer._meta.db_table} WHERE account_number = %s", [account_number],
+                (None,), answer=answer or (lambda rows: rows[0][0] if rows else None))
+
+
+def _executions(queries) -> int:
+    """Round trips that ran statements (a statement's first PREPARE and the test's savepoints aside)."""
+    return len([q for q in queries if not q["sql"].startswith(("PREPARE", "SAVEPOINT", "RELEASE SAVEPOINT"))])
+
+
+def test_reads_along_go_with_the_next_read_in_its_round_trip_and_answer_first():
+    from canonical.services.prepared import reads_along, reads_together
+
+    CustomerFactory(account_number="A-1", name="Along Ltd")
+    CustomerFactory(account_number="A-2", name="Carrier Ltd")
+    reads_together(_name_of("A-1"), _name_of("A-2"))  # prepared on this connection
+    order = []
+    along_read = _name_of("A-1", answer=lambda rows: order.append("along") or rows[0][0])
+    carrier = _name_of("A-2", answer=lambda rows: order.append("carrier") or rows[0][0])
+    with CaptureQueries(connection) as queries, transaction.atomic(), reads_along(along_read) as along:
+        assert reads_together(carrier) == ["Carrier Ltd"]
+        assert along.answered() == ["Along Ltd"]
+        assert reads_together(_name_of("A-2")) == ["Carrier Ltd"]  # only the next read carries them
+    assert order == ["along", "carrier"]
+    if ON_POSTGRESQL:
+        assert _executions(queries) == 2
+
+
+def test_reads_along_no_read_carried_are_sent_on_their_own_when_asked_for_and_never_if_not():
+    from canonical.services.prepared import reads_along
+
+    CustomerFactory(account_number="A-3", name="Alone Ltd")
+    with CaptureQueries(connection) as queries, transaction.atomic(), reads_along(_name_of("A-3")) as along:
+        assert along.answered() == ["Alone Ltd"]
+        assert along.answered() == ["Alone Ltd"]  # asked again: not sent again
+    assert _executions(queries) == 1
+    with CaptureQueries(connection) as queries, transaction.atomic(), reads_along(_name_of("A-3")):
+        pass
+    assert _executions(queries) == 0
+
+
+def test_an_along_answer_that_raises_stops_the_carriers_answer():
+    from canonical.services.prepared import reads_along, reads_together
+
+    CustomerFactory(account_number="A-4", name="Stop Ltd")
+
+    def stop(rows):
+        raise LookupError(rows[0][0])
+
+    carried = []
+    carrier = _name_of("A-4", answer=carried.append)
+    with pytest.raises(LookupError, match="Stop Ltd"), transaction.atomic(), reads_along(_name_of("A-4", stop)):
+        reads_together(carrier)
+    assert carried == []
+
+
+def test_reads_along_do_not_nest_and_are_gone_when_the_block_ends():
+    from canonical.services.prepared import reads_along, reads_together
+
+    CustomerFactory(account_number="A-5", name="Nest Ltd")
+    carried = []
+    with transaction.atomic(), reads_along(_name_of("A-5", carried.append)):
+        with pytest.raises(RuntimeError, match="does not nest"), reads_along(_name_of("A-5")):
+            pass
+    assert reads_together(_name_of("A-5")) == ["Nest Ltd"] and carried == []
+
+
 def test_reads_together_fails_on_a_failing_statement_and_runs_none_after_it():
     from django.db import DatabaseError
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from canonical.models import (
@@ -307,3 +309,31 @@ def test_the_purge_of_old_keys_is_scheduled():
 
     schedules = {schedule.name: schedule for schedule in ensure_schedules()}
     assert import_string(schedules["hub: idempotency key purge"].func) is idempotency_records_purge
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="round trips are counted on PostgreSQL")
+def test_an_order_by_hub_ids_takes_a_fixed_number_of_round_trips_the_key_claimed_with_its_first_read(crm, shop):
+    """The key's claim goes in the round trip of the order's first read (the customer), before it."""
+    from django.test.utils import CaptureQueriesContext
+
+    body = order_body(customer=shop.customer.pk, ship_to=shop.site.pk,
+                      lines=[{"sku": "WID-1", "quantity": "1"}, {"sku": "GAD-1", "quantity": "1"}])
+    assert submit(crm, body).status_code == 201  # statements prepared on this connection
+    with CaptureQueriesContext(connection) as queries:
+        assert submit(crm, body).status_code == 201
+    sent = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    claims = [i for i, executed in enumerate(sent) if "pg_try_advisory_xact_lock" in _statement_of(executed)]
+    assert claims == [1], sent  # after the API key's read (with the policy's), never on its own:
+    assert "canonical_customer" in _statement_of(sent[1])  # with the customer, the order's first read
+    # The key and the policy; the claim and the customer; the ship-to; the ship-to's parent chain;
+    # products and prices; the bill-to of this hierarchy; the credit decision's reads; the writes;
+    # the key's usage count.
+    assert len(sent) == 9, sent
+
+
+def _statement_of(executed: str) -> str:
+    """The SQL of each prepared statement an EXECUTE message names, joined."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        statements = dict(cursor.fetchall())
+    return " ".join(statements.get(name, name) for name in re.findall(r"EXECUTE (hub_\w+)", executed))

@@ -173,21 +173,21 @@ def _answers_what_the_other_stored(raw_key: str, body: dict, key: str, *, status
 
 
 def test_a_key_whose_request_is_running_answers_409_and_then_the_stored_answer(partner_client, monkeypatch):
-    from hub.api.orders import OrderSubmitView
+    import hub.api.orders as orders_api
 
     shop_build()
     crm = partner_client("crm", "crm")
     key = new_key()
     body = {"customer": "CRM-100", "ship_to": "CRM-100-1", "lines": [{"sku": "WID-1", "quantity": "2"}]}
     running, finish = threading.Event(), threading.Event()
-    original = OrderSubmitView._submit
+    original = orders_api.order_submit
 
-    def slow(self, request, data):
+    def slow(**kwargs):  # the order is checked: its key was claimed with its first read
         running.set()
         assert finish.wait(30)
-        return original(self, request, data)
+        return original(**kwargs)
 
-    monkeypatch.setattr(OrderSubmitView, "_submit", slow)
+    monkeypatch.setattr(orders_api, "order_submit", slow)
     connection.close()
     first: list = []
     thread = threading.Thread(target=lambda: (first.append(_client(crm.raw_key).post(
@@ -248,7 +248,11 @@ def test_a_refusal_whose_key_was_answered_meanwhile_answers_that_answer(partner_
     crm = partner_client("crm", "crm")
     key = new_key()
     body = {"customer": "CRM-100", "ship_to": "CRM-100-1", "lines": [{"sku": "NOPE", "quantity": "1"}]}
-    original, calls = orders_api.idempotency_claim, []
+    original, original_read, calls = orders_api.idempotency_claim, orders_api.idempotency_claim_read, []
+
+    def claim_read(**identity):  # the first claim, which goes with the order's first read
+        calls.append(identity)
+        return original_read(**identity)
 
     def claim_then_retry_answers(**identity):
         claim = original(**identity)
@@ -258,6 +262,7 @@ def test_a_refusal_whose_key_was_answered_meanwhile_answers_that_answer(partner_
                                             status=422, body={"answered_by": "the retry"})
         return claim
 
+    monkeypatch.setattr(orders_api, "idempotency_claim_read", claim_read)
     monkeypatch.setattr(orders_api, "idempotency_claim", claim_then_retry_answers)
     _answers_what_the_other_stored(crm.raw_key, body, key, status=422, answered_by="the retry")
     assert len(calls) == 3 and calls[0]["fingerprint"] == request_fingerprint(
