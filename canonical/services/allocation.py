@@ -36,6 +36,7 @@ from canonical.models import (
     Order,
     OrderLine,
     OrderStatus,
+    Product,
     Reservation,
     ReservationStatus,
 )
@@ -159,6 +160,20 @@ def locked_positions_read(product_ids: set[int]) -> Read:
     sql = _locked_positions_sql(connection.vendor).format(products=products)
     return Read(sql, params, _POSITION_FIELDS + _LOCATION_FIELDS,
                 answer=lambda rows: LockedPositions(frozenset(product_ids), _positions_of(rows)))
+
+
+def stocked_positions_read(skus: list[str]) -> Read:
+    """locked_positions_read for the products with these SKUs that are not drop-shipped, found in the
+    statement itself: for reads that go before the products are read (an order's credit decision's,
+    with its check's). It answers the positions by product; LockedPositions names the products."""
+    product = Product._meta
+    q = connection.ops.quote_name
+    skus_in, params = in_list(f"pr.{q('sku')}", skus)
+    drop_ship = f"pr.{q('drop_ship')}" + ("" if connection.vendor == "postgresql" else " = 1")
+    products = (f"p.product_id IN (SELECT pr.id FROM {q(product.db_table)} pr "
+                f"WHERE {skus_in} AND NOT {drop_ship})")
+    sql = _locked_positions_sql(connection.vendor).format(products=products)
+    return Read(sql, params, _POSITION_FIELDS + _LOCATION_FIELDS, answer=_positions_of)
 
 
 def _positions_of(rows: list[tuple]) -> dict[int, list[InventoryPosition]]:

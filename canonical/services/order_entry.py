@@ -16,6 +16,7 @@ concerns (a JSON pointer), so a partner can fix them all in one go:
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -93,6 +94,7 @@ class CheckedOrder:
     customer_po: str = ""
     problems: list[dict] = field(default_factory=list)
     chain: list[Customer] = field(default_factory=list)  # credit_chain(customer), read once for the order
+    carried: list = field(default_factory=list)  # the answers of the reads order_request_check's reads_with gave
 
     @property
     def total(self) -> Decimal:
@@ -101,6 +103,17 @@ class CheckedOrder:
     @property
     def promised_date(self) -> datetime.date | None:
         return max((line.promised_date for line in self.lines), default=None)
+
+
+@dataclass(frozen=True)
+class CheckScope:
+    """What an order request names, resolved, before its products and prices are read: for reads_with."""
+
+    customer: Customer
+    ship_to: Customer
+    chain: list[Customer]
+    skus: list[str]
+    line_count: int
 
 
 def _problem(pointer: str, message: str) -> dict:
@@ -163,8 +176,14 @@ def order_request_check(
     requested_date: datetime.date | None = None,
     customer_po: str = "",
     today: datetime.date | None = None,
+    reads_with: Callable[[CheckScope], tuple[Read, ...]] | None = None,
 ) -> CheckedOrder:
-    """Check an order request; refuse it with every problem named (OrderRefused, 422) or return it priced."""
+    """Check an order request; refuse it with every problem named (OrderRefused, 422) or return it priced.
+
+    ``reads_with``: statements of the caller's that go before the check's products and prices, in
+    their round trip (an order's credit decision's: hub.workflows.orders.order_submit_reads); their
+    answers are the checked order's ``carried``, empty when they were not sent (no ship-to, no SKU).
+    """
     today = today or timezone.localdate()
     problems = customer_problems(customer)
     if ship_to is None:
@@ -178,10 +197,15 @@ def order_request_check(
     # The products with their stock, and what prices them for the customer: one round trip.
     wanted = storable_skus(line.sku for line in lines)
     chain = credit_chain(customer)  # for the prices, the bill-to and the credit decision
-    products, stock, book = {}, {}, None
+    products, stock, book, carried = {}, {}, None, []
     if wanted:
-        (products, stock), book = reads_together(
-            products_with_stock_read(wanted), prices_read(customer=customer, skus=wanted, on_date=today, chain=chain)
+        along = ()
+        if reads_with is not None and ship_to is not None:
+            along = reads_with(CheckScope(customer=customer, ship_to=ship_to, chain=chain, skus=wanted,
+                                          line_count=len(lines)))
+        *carried, (products, stock), book = reads_together(
+            *along, products_with_stock_read(wanted),
+            prices_read(customer=customer, skus=wanted, on_date=today, chain=chain),
         )
     known = []
     for index, line in enumerate(lines):
@@ -229,7 +253,7 @@ def order_request_check(
         )
     return CheckedOrder(
         customer=customer, ship_to=ship_to, bill_to=bill_to_for(customer, chain), currency=customer.currency,
-        lines=checked, requested_date=requested_date, customer_po=customer_po, chain=chain,
+        lines=checked, requested_date=requested_date, customer_po=customer_po, chain=chain, carried=carried,
     )
 
 

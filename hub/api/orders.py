@@ -45,7 +45,7 @@ from hub.idempotency import (
     request_fingerprint,
 )
 from hub.problems import Problem, problem_exception_handler
-from hub.workflows.orders import OrderSubmission, order_cancel, order_submit
+from hub.workflows.orders import OrderSubmission, order_cancel, order_submit, order_submit_reads
 
 
 class OrderSubmitInput(StrictFieldsMixin, serializers.Serializer):
@@ -249,6 +249,7 @@ class OrderSubmitView(APIView):
             lines=[LineRequest(sku=line["sku"], quantity=line["quantity"], unit_price=line.get("unit_price"),
                                requested_date=line.get("requested_date")) for line in valid["lines"]],
             requested_date=valid.get("requested_date"), customer_po=valid.get("customer_po", ""),
+            reads_with=order_submit_reads,  # the credit decision's reads go with the products and prices
         )
         submission = order_submit(checked=checked, source_system=system, actor=actor_for(request),
                                   external_id=valid.get("external_id", ""))

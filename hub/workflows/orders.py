@@ -50,6 +50,7 @@ from canonical.services.allocation import (
     order_allocate,
     order_reservations_release,
     quantity_text,
+    stocked_positions_read,
 )
 from canonical.services.credit import (
     CreditStanding,
@@ -59,7 +60,13 @@ from canonical.services.credit import (
 )
 from canonical.services.events import event_record
 from canonical.services.inserts import writes_batched
-from canonical.services.order_entry import CheckedOrder, order_ids_read, order_place, order_representation
+from canonical.services.order_entry import (
+    CheckedOrder,
+    CheckScope,
+    order_ids_read,
+    order_place,
+    order_representation,
+)
 from canonical.services.orders import order_status_change
 from canonical.services.prepared import Read, reads_together
 from canonical.services.procurement import (
@@ -114,17 +121,14 @@ def order_submit(
     # The allocation's writes and the order's events (created, allocated, status changed,
     # fulfilment requested) go to the database together at the end (canonical.services.inserts).
     with transaction.atomic(savepoint=False), writes_batched():
-        chain = checked.chain or credit_chain(checked.customer)
-        # Serialise credit decisions per account: the second order sees the first one's exposure.
-        # The lock, the exposure read after it, the order's ids, the address the warehouse ships
-        # to and the stock lines' positions (locked after the account, as allocation locks them)
-        # go to the database in one round trip. A held order does not need the positions: their
-        # locks then end with its transaction, a few statements later.
-        stocked = {line.product.pk for line in checked.lines if not line.product.drop_ship}
-        _, standing, ids, ship_to_address, *locked = reads_together(
-            credit_account_lock_read(chain[-1]), credit_standing_read(chain), order_ids_read(len(checked.lines)),
-            _ship_to_address_read(checked.ship_to), *([locked_positions_read(stocked)] if stocked else []),
-        )
+        stocked = frozenset(line.product.pk for line in checked.lines if not line.product.drop_ship)
+        if checked.carried:  # read with the check's products and prices (order_submit_reads)
+            _, standing, ids, ship_to_address, positions = checked.carried
+        else:
+            chain = checked.chain or credit_chain(checked.customer)
+            _, standing, ids, ship_to_address, locked = reads_together(*_submit_reads(
+                chain, len(checked.lines), checked.ship_to, locked_positions_read(stocked)))
+            positions = locked.by_product
         reason = _credit_hold_reason(standing, checked.total)
         status = OrderStatus.CREDIT_HOLD if reason else OrderStatus.VALIDATED
         placement = order_place(checked=checked, status=status, source_system=source_system, actor=actor,
@@ -137,9 +141,26 @@ def order_submit(
                                                             actor=actor)
         else:
             submission.resumption = order_resume(order=order, actor=actor, created_lines=placement.lines,
-                                                 ship_to_address=ship_to_address, locked=locked[0] if locked else None)
+                                                 ship_to_address=ship_to_address,
+                                                 locked=LockedPositions(stocked, positions))
             submission.lines = submission.resumption.allocation.order_lines
     return submission
+
+
+def order_submit_reads(scope: CheckScope) -> tuple[Read, ...]:
+    """The credit decision's reads, sent with the check's products and prices (in one round trip):
+    ``order_request_check(..., reads_with=order_submit_reads)`` then ``order_submit``."""
+    return _submit_reads(scope.chain, scope.line_count, scope.ship_to, stocked_positions_read(scope.skus))
+
+
+def _submit_reads(chain: list, line_count: int, ship_to, positions: Read) -> tuple[Read, ...]:
+    # Serialise credit decisions per account: the second order sees the first one's exposure.
+    # The lock, the exposure read after it, the order's ids, the address the warehouse ships to
+    # and the stock lines' positions (locked after the account, as allocation locks them) go to
+    # the database in one round trip. A held order does not need the positions: their locks then
+    # end with its transaction, a few statements later.
+    return (credit_account_lock_read(chain[-1]), credit_standing_read(chain), order_ids_read(line_count),
+            _ship_to_address_read(ship_to), positions)
 
 
 def _credit_hold_open(*, order: Order, standing: CreditStanding, reason: str, actor: Actor) -> IntegrationException:

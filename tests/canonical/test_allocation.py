@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from canonical.context import Actor
 from canonical.errors import BusinessRuleViolation
@@ -142,3 +143,24 @@ def test_release_gives_the_stock_back_and_is_a_no_op_the_second_time():
     assert released["reason"] == "cancelled"
     assert sorted((r["sku"], r["quantity"]) for r in released["released"]) == [("GAD", "5.000"), ("WID", "2.000")]
     assert order_reservations_release(order=order, actor=Actor.hub()) == 0
+
+
+def test_stocked_positions_are_found_by_sku_without_drop_ship_products_or_inactive_locations():
+    """What an order's credit decision locks before its products are read (stocked_positions_read)."""
+    from canonical.services.allocation import stocked_positions_read
+    from canonical.services.prepared import reads_together
+
+    stocked, shipped_by_supplier = ProductFactory(sku="ST-1"), ProductFactory(sku="DS-1", drop_ship=True)
+    east, west = LocationFactory(code="st-east"), LocationFactory(code="st-west")
+    closed = LocationFactory(code="st-closed", is_active=False)
+    first = InventoryPositionFactory(product=stocked, location=west)
+    second = InventoryPositionFactory(product=stocked, location=east)
+    InventoryPositionFactory(product=stocked, location=closed)
+    InventoryPositionFactory(product=shipped_by_supplier, location=east)
+    InventoryPositionFactory(product=ProductFactory(sku="OTHER-1"), location=east)
+
+    with transaction.atomic():
+        [by_product] = reads_together(stocked_positions_read(["ST-1", "DS-1", "NOPE"]))
+    assert list(by_product) == [stocked.pk]
+    assert [p.pk for p in by_product[stocked.pk]] == sorted([first.pk, second.pk])  # locked in id order
+    assert {p.location.code for p in by_product[stocked.pk]} == {"st-east", "st-west"}

@@ -326,9 +326,11 @@ def test_an_order_by_hub_ids_takes_a_fixed_number_of_round_trips_the_key_claimed
     assert claims == [1], sent  # after the API key's read (with the policy's), never on its own:
     assert "canonical_customer" in _statement_of(sent[1])  # with the customer, the order's first read
     # The key and the policy; the claim and the customer; the ship-to; the ship-to's parent chain;
-    # products and prices; the bill-to of this hierarchy; the credit decision's reads; the writes;
-    # the key's usage count.
-    assert len(sent) == 9, sent
+    # the credit decision's reads (the account's lock first) with the products and their prices;
+    # the bill-to of this hierarchy; the writes; the key's usage count.
+    credit_and_prices = [_statement_of(name) for name in re.findall(r"EXECUTE hub_\w+", sent[4])]
+    assert credit_and_prices[0].endswith("FOR UPDATE") and "canonical_pricelistitem" in credit_and_prices[-1]
+    assert len(sent) == 8, sent
 
 
 def _statement_of(executed: str) -> str:
