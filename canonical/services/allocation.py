@@ -169,9 +169,15 @@ def stocked_positions_read(skus: list[str]) -> Read:
     product = Product._meta
     q = connection.ops.quote_name
     skus_in, params = in_list(f"pr.{q('sku')}", skus)
-    drop_ship = f"pr.{q('drop_ship')}" + ("" if connection.vendor == "postgresql" else " = 1")
-    products = (f"p.product_id IN (SELECT pr.id FROM {q(product.db_table)} pr "
-                f"WHERE {skus_in} AND NOT {drop_ship})")
+    if connection.vendor == "postgresql":
+        # The products' ids as an array computed first: positions are then found by product, as by
+        # locked_positions_read. (As a semi-join, the generic plan read every position of each
+        # location and probed its product.)
+        products = (f"p.product_id = ANY(ARRAY(SELECT pr.id FROM {q(product.db_table)} pr "
+                    f"WHERE {skus_in} AND NOT pr.{q('drop_ship')}))")
+    else:
+        products = (f"p.product_id IN (SELECT pr.id FROM {q(product.db_table)} pr "
+                    f"WHERE {skus_in} AND NOT pr.{q('drop_ship')} = 1)")
     sql = _locked_positions_sql(connection.vendor).format(products=products)
     return Read(sql, params, _POSITION_FIELDS + _LOCATION_FIELDS, answer=_positions_of)
 
