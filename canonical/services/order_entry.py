@@ -183,7 +183,10 @@ def order_request_check(
     ``reads_with``: statements of the caller's that go before the check's products and prices, in
     their round trip (an order's credit decision's: hub.workflows.orders.order_submit_reads); their
     answers are the checked order's ``carried``, empty when they were not sent (no ship-to, no SKU).
+    Their locks last as long as the transaction: check and place the order in the same one.
     """
+    if reads_with is not None and not connection.in_atomic_block:
+        raise RuntimeError("order_request_check(reads_with=...) must run in the transaction that places the order.")
     today = today or timezone.localdate()
     problems = customer_problems(customer)
     if ship_to is None:

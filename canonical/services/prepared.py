@@ -200,9 +200,14 @@ def reads_together(*reads: Read, using: str = DEFAULT_DB_ALIAS) -> list:
                 cursor.execute(read.sql, read.params)
                 results.append(cursor.fetchall())
     answers = []
-    for read, rows, column_converters in zip(reads, results, converters, strict=True):
+    for index, (read, rows, column_converters) in enumerate(zip(reads, results, converters, strict=True)):
         rows = _rows_converted(rows, column_converters, connection)
-        answers.append(read.answer(rows) if read.answer is not None else rows)
+        try:
+            answers.append(read.answer(rows) if read.answer is not None else rows)
+        except Exception as exc:
+            if along is not None and index < len(along.reads):
+                along.failed = exc  # answered() raises it again: the reads are never sent twice
+            raise
     if along is not None:
         along.answers, answers = answers[:len(along.reads)], answers[len(along.reads):]
     return answers
@@ -215,10 +220,12 @@ class Along:
     """Reads that wait to go with the next reads_together on their connection (see reads_along)."""
 
     def __init__(self, reads: tuple[Read, ...], using: str):
-        self.reads, self.using, self.answers = reads, using, None
+        self.reads, self.using, self.answers, self.failed = reads, using, None, None
 
     def answered(self) -> list:
         """The reads' answers; sent on their own now if no other read has taken them yet."""
+        if self.failed is not None:
+            raise self.failed
         if self.answers is None:
             connections[self.using].__dict__.pop(_ALONG, None)
             self.answers = reads_together(*self.reads, using=self.using)

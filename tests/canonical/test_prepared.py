@@ -157,9 +157,12 @@ def test_an_along_answer_that_raises_stops_the_carriers_answer():
 
     carried = []
     carrier = _name_of("A-4", answer=carried.append)
-    with pytest.raises(LookupError, match="Stop Ltd"), transaction.atomic(), reads_along(_name_of("A-4", stop)):
-        reads_together(carrier)
-    assert carried == []
+    with transaction.atomic(), reads_along(_name_of("A-4", stop)) as along:
+        with pytest.raises(LookupError, match="Stop Ltd"):
+            reads_together(carrier)
+        with CaptureQueries(connection) as queries, pytest.raises(LookupError, match="Stop Ltd"):
+            along.answered()  # the same answer again, not sent again
+    assert carried == [] and _executions(queries) == 0
 
 
 def test_reads_along_do_not_nest_and_are_gone_when_the_block_ends():
