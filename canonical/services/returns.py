@@ -136,7 +136,7 @@ def return_request(*, system: System, external_id: str, data: dict, actor: Actor
                 )
             return ReturnRequestOutcome(rma=existing, created=False, refusals=_stored_refusals(existing, lines))
         now = timezone.now()
-        decisions = [_return_line_refusals(order=order, item=item, at=now) for item in lines]
+        decisions = _return_lines_refusals(order=order, items=lines, at=now)
         rma = ReturnAuthorization.objects.create(
             number=f"tmp-{uuid.uuid4().hex}", order=order, customer=customer, reason=data["reason"],
             status=ReturnStatus.REQUESTED, requested_at=now,
@@ -200,6 +200,48 @@ def _stored_refusals(rma: ReturnAuthorization, lines: list[dict]) -> list[dict]:
     return _refusal_errors(lines, decisions)
 
 
+@dataclass(frozen=True)
+class _LineFacts:
+    """What the return rules read of an order line's history."""
+
+    first_invoiced: datetime.datetime | None  # its first invoice that was not credited
+    last_shipped: datetime.datetime | None  # its latest shipment: delivered, else dispatched, else recorded
+    held: Decimal  # requested but not yet received on returns still requested or authorised
+
+
+def _lines_facts(line_ids: list[int]) -> dict[int, _LineFacts]:
+    """_LineFacts of each of these order lines, in three queries whatever their number."""
+    first_invoiced = dict(
+        InvoiceLine.objects.filter(order_line_id__in=line_ids).exclude(invoice__status=InvoiceStatus.CREDITED)
+        .order_by().values("order_line_id").annotate(first=Min("invoice__issued_at"))
+        .values_list("order_line_id", "first")
+    )
+    last_shipped = dict(
+        ShipmentLine.objects.filter(order_line_id__in=line_ids).order_by().values("order_line_id")
+        .annotate(last=Max(Coalesce("shipment__delivered_at", "shipment__dispatched_at", "shipment__created_at")))
+        .values_list("order_line_id", "last")
+    )
+    held = dict.fromkeys(line_ids, Decimal("0"))
+    open_returns = ReturnLine.objects.filter(
+        order_line_id__in=line_ids, rma__status__in=[ReturnStatus.REQUESTED, ReturnStatus.AUTHORISED]
+    ).values_list("order_line_id", "quantity_requested", "quantity_received")
+    for line_id, requested, received in open_returns:
+        held[line_id] += max(requested - received, Decimal("0"))
+    return {pk: _LineFacts(first_invoiced.get(pk), last_shipped.get(pk), held[pk]) for pk in line_ids}
+
+
+def _window_opened(facts: _LineFacts) -> tuple[datetime.datetime | None, str]:
+    if getattr(settings, "HUB_RETURN_WINDOW_FROM", "shipment") == "invoice":
+        return facts.first_invoiced, "invoiced"
+    if facts.last_shipped is not None:
+        return facts.last_shipped, "shipped"
+    return facts.first_invoiced, "invoiced"
+
+
+def _available(line: OrderLine, facts: _LineFacts) -> tuple[Decimal, Decimal]:
+    return max(line.quantity_shipped - line.quantity_returned - facts.held, Decimal("0")), facts.held
+
+
 def return_window_opened(*, line: OrderLine) -> tuple[datetime.datetime | None, str]:
     """When the return window of an order line opened, and what opened it ("shipped" or "invoiced").
 
@@ -207,40 +249,33 @@ def return_window_opened(*, line: OrderLine) -> tuple[datetime.datetime | None, 
     dispatch, else when the warehouse recorded it; with no shipment on record, its first invoice.
     By invoice (HUB_RETURN_WINDOW_FROM=invoice): its first invoice that was not credited.
     """
-    first_invoiced = (
-        InvoiceLine.objects.filter(order_line=line).exclude(invoice__status=InvoiceStatus.CREDITED)
-        .aggregate(first=Min("invoice__issued_at"))["first"]
-    )
-    if getattr(settings, "HUB_RETURN_WINDOW_FROM", "shipment") == "invoice":
-        return first_invoiced, "invoiced"
-    shipped = ShipmentLine.objects.filter(order_line=line).aggregate(
-        last=Max(Coalesce("shipment__delivered_at", "shipment__dispatched_at", "shipment__created_at"))
-    )["last"]
-    if shipped is not None:
-        return shipped, "shipped"
-    return first_invoiced, "invoiced"
+    return _window_opened(_lines_facts([line.pk])[line.pk])
 
 
 def return_line_available(*, line: OrderLine) -> tuple[Decimal, Decimal]:
     """(quantity that may still be returned, quantity open returns hold) for an order line:
     shipped − returned (received on returns not rejected) − requested but not yet received on
     returns still requested or authorised."""
-    open_returns = (
-        ReturnLine.objects.filter(
-            order_line=line, rma__status__in=[ReturnStatus.REQUESTED, ReturnStatus.AUTHORISED]
-        )
-        .values_list("quantity_requested", "quantity_received")
-    )
-    held = sum((max(requested - received, Decimal("0")) for requested, received in open_returns), Decimal("0"))
-    return max(line.quantity_shipped - line.quantity_returned - held, Decimal("0")), held
+    return _available(line, _lines_facts([line.pk])[line.pk])
 
 
-def _return_line_refusals(*, order: Order, item: dict, at: datetime.datetime) -> list[tuple[str, str]]:
-    line = OrderLine.objects.get(pk=item["order_line_id"], order=order)
-    number, requested = line.line_number, item["quantity"]
+def _return_lines_refusals(*, order: Order, items: list[dict], at: datetime.datetime) -> list[list[tuple[str, str]]]:
+    """Each requested line's refusals by the return rules (none: it passes); the same queries for any number."""
+    wanted = {item["order_line_id"] for item in items}
+    lines = {line.pk: line for line in OrderLine.objects.filter(order=order, pk__in=wanted)}
+    if wanted - set(lines):
+        raise OrderLine.DoesNotExist(f"Order {order.number} has no line with id {min(wanted - set(lines))}.")
+    facts = _lines_facts(sorted(wanted))
+    return [_return_line_refusals(line=lines[item["order_line_id"]], facts=facts[item["order_line_id"]],
+                                  requested=item["quantity"], at=at) for item in items]
+
+
+def _return_line_refusals(*, line: OrderLine, facts: _LineFacts, requested: Decimal,
+                          at: datetime.datetime) -> list[tuple[str, str]]:
+    number = line.line_number
     refused: list[tuple[str, str]] = []
     days = int(getattr(settings, "HUB_RETURN_WINDOW_DAYS", 30))
-    opened, basis = return_window_opened(line=line)
+    opened, basis = _window_opened(facts)
     if opened is None and basis == "invoiced" and line.quantity_shipped > 0:
         refused.append(("window", f"Line {number} is not invoiced yet; its return window opens when it is."))
     elif opened is not None and at > opened + datetime.timedelta(days=days):
@@ -250,7 +285,7 @@ def _return_line_refusals(*, order: Order, item: dict, at: datetime.datetime) ->
             f"The return window for line {number} closed on {closed:%Y-%m-%d}: returns are accepted for {days} "
             f"days after the line {basis} ({opened:%Y-%m-%d}).",
         ))
-    available, held = return_line_available(line=line)
+    available, held = _available(line, facts)
     if requested > available:
         if line.quantity_shipped == 0:
             reason = f"Nothing of line {number} has shipped yet, so nothing can be returned."

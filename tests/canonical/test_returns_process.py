@@ -205,3 +205,35 @@ def test_concurrent_requests_cannot_return_more_than_shipped(shop, order):
     assert sorted(codes) == [201, 201, 201, 422, 422]  # 3 × 3 fit in the 10 shipped, a fourth 3 does not
     held = ReturnLine.objects.filter(rma__status="authorised").values_list("quantity_requested", flat=True)
     assert sum(held) == Decimal("9")
+
+
+def test_the_return_rules_read_the_same_number_of_queries_for_one_line_or_several(order):
+    """Each line's window and quantity facts are read for all lines together (no query per line)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from canonical.services.returns import _return_lines_refusals
+
+    for number in (3, 4, 5):
+        OrderLineFactory(order=order, line_number=number, quantity_ordered=2, quantity_shipped=2)
+    lines = {line.line_number: line.pk for line in order.lines.all()}
+    invoice = InvoiceFactory(order=order, status="open")
+    InvoiceLineFactory(invoice=invoice, order_line_id=lines[3], quantity=Decimal("2"))
+    now = timezone.now()
+
+    def refusals(numbers):
+        with CaptureQueriesContext(connection) as queries:
+            answer = _return_lines_refusals(
+                order=order, items=[{"order_line_id": lines[n], "quantity": Decimal("1")} for n in numbers], at=now)
+        return answer, len(queries.captured_queries)
+
+    one, one_count = refusals([1])
+    several, several_count = refusals([1, 2, 3, 4, 5])
+    assert one_count == several_count == 4
+    # Lines 3–5 have no shipment on record: line 3's window runs from its invoice, lines 4 and 5
+    # (never invoiced) have none open yet; the shipped lines 1 and 2 pass.
+    assert one == [[]] and [[kind for kind, _ in refused] for refused in several] == [[], [], [], ["window"],
+                                                                                       ["window"]]
+    with override_settings(HUB_RETURN_WINDOW_FROM="invoice"):
+        by_invoice, _ = refusals([1, 3])
+    assert [[kind for kind, _ in refused] for refused in by_invoice] == [["window"], []]
