@@ -231,6 +231,12 @@ def _lines_facts(line_ids: list[int]) -> dict[int, _LineFacts]:
 
 
 def _window_opened(facts: _LineFacts) -> tuple[datetime.datetime | None, str]:
+    """When the return window of an order line opened, and what opened it ("shipped" or "invoiced").
+
+    By shipment (the default): the latest of the line's shipments, at delivery where known, else
+    dispatch, else when the warehouse recorded it; with no shipment on record, its first invoice.
+    By invoice (HUB_RETURN_WINDOW_FROM=invoice): its first invoice that was not credited.
+    """
     if getattr(settings, "HUB_RETURN_WINDOW_FROM", "shipment") == "invoice":
         return facts.first_invoiced, "invoiced"
     if facts.last_shipped is not None:
@@ -239,24 +245,10 @@ def _window_opened(facts: _LineFacts) -> tuple[datetime.datetime | None, str]:
 
 
 def _available(line: OrderLine, facts: _LineFacts) -> tuple[Decimal, Decimal]:
-    return max(line.quantity_shipped - line.quantity_returned - facts.held, Decimal("0")), facts.held
-
-
-def return_window_opened(*, line: OrderLine) -> tuple[datetime.datetime | None, str]:
-    """When the return window of an order line opened, and what opened it ("shipped" or "invoiced").
-
-    By shipment (the default): the latest of the line's shipments, at delivery where known, else
-    dispatch, else when the warehouse recorded it; with no shipment on record, its first invoice.
-    By invoice (HUB_RETURN_WINDOW_FROM=invoice): its first invoice that was not credited.
-    """
-    return _window_opened(_lines_facts([line.pk])[line.pk])
-
-
-def return_line_available(*, line: OrderLine) -> tuple[Decimal, Decimal]:
     """(quantity that may still be returned, quantity open returns hold) for an order line:
     shipped − returned (received on returns not rejected) − requested but not yet received on
     returns still requested or authorised."""
-    return _available(line, _lines_facts([line.pk])[line.pk])
+    return max(line.quantity_shipped - line.quantity_returned - facts.held, Decimal("0")), facts.held
 
 
 def _return_lines_refusals(*, order: Order, items: list[dict], at: datetime.datetime) -> list[list[tuple[str, str]]]:
