@@ -36,10 +36,10 @@ from canonical.models import (
     Order,
     OrderLine,
     OrderStatus,
-    Product,
     Reservation,
     ReservationStatus,
 )
+from canonical.services.catalog import products_of_skus
 from canonical.services.events import event_record
 from canonical.services.inserts import rows_insert, rows_update
 from canonical.services.orders import order_status_change
@@ -166,18 +166,7 @@ def stocked_positions_read(skus: list[str]) -> Read:
     """locked_positions_read for the products with these SKUs that are not drop-shipped, found in the
     statement itself: for reads that go before the products are read (an order's credit decision's,
     with its check's). It answers the positions by product; LockedPositions names the products."""
-    product = Product._meta
-    q = connection.ops.quote_name
-    skus_in, params = in_list(f"pr.{q('sku')}", skus)
-    if connection.vendor == "postgresql":
-        # The products' ids as an array computed first: positions are then found by product, as by
-        # locked_positions_read. (As a semi-join, the generic plan read every position of each
-        # location and probed its product.)
-        products = (f"p.product_id = ANY(ARRAY(SELECT pr.id FROM {q(product.db_table)} pr "
-                    f"WHERE {skus_in} AND NOT pr.{q('drop_ship')}))")
-    else:
-        products = (f"p.product_id IN (SELECT pr.id FROM {q(product.db_table)} pr "
-                    f"WHERE {skus_in} AND NOT pr.{q('drop_ship')} = 1)")
+    products, params = products_of_skus("p.product_id", skus, stocked_only=True)
     sql = _locked_positions_sql(connection.vendor).format(products=products)
     return Read(sql, params, _POSITION_FIELDS + _LOCATION_FIELDS, answer=_positions_of)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from canonical.context import Actor
 from canonical.errors import BusinessRuleViolation
@@ -23,6 +23,7 @@ from canonical.models import (
     System,
 )
 from canonical.services.events import event_record
+from canonical.services.prepared import in_list
 from canonical.services.refs import (
     UpsertResult,
     changed_fields,
@@ -31,6 +32,24 @@ from canonical.services.refs import (
     keyed_record_upsert,
     system_of_record_assert,
 )
+
+
+def products_of_skus(column: str, skus: list[str], *, stocked_only: bool = False) -> tuple[str, list]:
+    """``column`` (a product id) is the id of a product with one of ``skus`` (not drop-shipped, with
+    ``stocked_only``), as SQL and its parameters, for a plain statement that has not read the products.
+
+    On PostgreSQL the ids are computed first, as an array, and ``column`` is matched against them
+    as against a list of ids, by its index. (As a semi-join, the generic plan kept for a connection
+    read every row of the other side and probed its product: every position of each location.)
+    """
+    quote = connection.ops.quote_name
+    condition, params = in_list(f"pr.{quote('sku')}", skus)
+    if stocked_only:
+        condition += f" AND NOT pr.{quote('drop_ship')}" + ("" if connection.vendor == "postgresql" else " = 1")
+    products = f"SELECT pr.id FROM {quote(Product._meta.db_table)} pr WHERE {condition}"
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(ARRAY({products}))", params
+    return f"{column} IN ({products})", params
 
 
 def product_upsert(*, system: System, external_id: str, data: dict, actor: Actor) -> UpsertResult:

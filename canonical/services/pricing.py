@@ -28,6 +28,7 @@ from django.db import connection
 from django.db.models import Q
 
 from canonical.models import ContractPrice, Customer, PriceList, PriceListItem, Product
+from canonical.services.catalog import products_of_skus
 from canonical.services.credit import credit_chain
 from canonical.services.prepared import Read, in_list, reads_together
 
@@ -117,13 +118,6 @@ def _price_rows_sql(vendor: str, with_contracts: bool) -> str:
     )
 
 
-def _of_skus(column: str, skus: list[str]) -> tuple[str, list]:
-    """``column`` (a product id) is the id of a product with one of ``skus``, as SQL and its parameters."""
-    products = connection.ops.quote_name(Product._meta.db_table)
-    condition, params = in_list(f"pr.{connection.ops.quote_name('sku')}", skus)
-    return f"{column} IN (SELECT pr.id FROM {products} pr WHERE {condition})", params
-
-
 def prices_read(
     *, customer: Customer | None, skus: Sequence[str], on_date: datetime.date, currency: str | None = None,
     chain: list[Customer] | None = None,
@@ -144,13 +138,13 @@ def prices_read(
     group_id = next((account.group_id for account in chain if account.group_id), None)
     day = connection.ops.adapt_datefield_value(on_date)
     skus = sorted(set(skus))
-    products_i, products_i_params = _of_skus("i.product_id", skus)
+    products_i, products_i_params = products_of_skus("i.product_id", skus)
     with_contracts = bool(rank or group_id)
     params = []
     parts = {"products_i": products_i}
     if with_contracts:
         accounts, accounts_params = in_list("c.customer_id", list(rank))
-        products_c, products_c_params = _of_skus("c.product_id", skus)
+        products_c, products_c_params = products_of_skus("c.product_id", skus)
         parts.update(accounts=accounts, products_c=products_c)
         params += [*accounts_params, group_id, day, day, currency, *products_c_params]
     params += [day, day, currency, *products_i_params]

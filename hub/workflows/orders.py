@@ -46,7 +46,6 @@ from canonical.models import (
 from canonical.services.allocation import (
     AllocationResult,
     LockedPositions,
-    locked_positions_read,
     order_allocate,
     order_reservations_release,
     quantity_text,
@@ -122,13 +121,10 @@ def order_submit(
     # fulfilment requested) go to the database together at the end (canonical.services.inserts).
     with transaction.atomic(savepoint=False), writes_batched():
         stocked = frozenset(line.product.pk for line in checked.lines if not line.product.drop_ship)
-        if checked.carried:  # read with the check's products and prices (order_submit_reads)
-            _, standing, ids, ship_to_address, positions = checked.carried
-        else:
-            chain = checked.chain or credit_chain(checked.customer)
-            _, standing, ids, ship_to_address, locked = reads_together(*_submit_reads(
-                chain, len(checked.lines), checked.ship_to, locked_positions_read(stocked)))
-            positions = locked.by_product
+        # Read with the check's products and prices (order_submit_reads), or here.
+        _, standing, ids, ship_to_address, positions = checked.carried or reads_together(*_submit_reads(
+            checked.chain or credit_chain(checked.customer), len(checked.lines), checked.ship_to,
+            [line.product.sku for line in checked.lines]))
         reason = _credit_hold_reason(standing, checked.total)
         status = OrderStatus.CREDIT_HOLD if reason else OrderStatus.VALIDATED
         placement = order_place(checked=checked, status=status, source_system=source_system, actor=actor,
@@ -150,17 +146,17 @@ def order_submit(
 def order_submit_reads(scope: CheckScope) -> tuple[Read, ...]:
     """The credit decision's reads, sent with the check's products and prices (in one round trip):
     ``order_request_check(..., reads_with=order_submit_reads)`` then ``order_submit``."""
-    return _submit_reads(scope.chain, scope.line_count, scope.ship_to, stocked_positions_read(scope.skus))
+    return _submit_reads(scope.chain, scope.line_count, scope.ship_to, scope.skus)
 
 
-def _submit_reads(chain: list, line_count: int, ship_to, positions: Read) -> tuple[Read, ...]:
+def _submit_reads(chain: list, line_count: int, ship_to, skus: list[str]) -> tuple[Read, ...]:
     # Serialise credit decisions per account: the second order sees the first one's exposure.
     # The lock, the exposure read after it, the order's ids, the address the warehouse ships to
     # and the stock lines' positions (locked after the account, as allocation locks them) go to
     # the database in one round trip. A held order does not need the positions: their locks then
     # end with its transaction, a few statements later.
     return (credit_account_lock_read(chain[-1]), credit_standing_read(chain), order_ids_read(line_count),
-            _ship_to_address_read(ship_to), positions)
+            _ship_to_address_read(ship_to), stocked_positions_read(skus))
 
 
 def _credit_hold_open(*, order: Order, standing: CreditStanding, reason: str, actor: Actor) -> IntegrationException:
