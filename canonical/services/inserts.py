@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import models, router, transaction
+from django.db import DatabaseError, models, router, transaction
 
 from canonical.services.prepared import prepared
+from canonical.services.transactions import commit_carried, no_row_statement, rows_written_check
 
 
 @dataclasses.dataclass
@@ -39,6 +40,8 @@ class WriteBatch:
     """Writes held back until the end of a writes_batched block (see there)."""
 
     connection: object
+    # The statement that sends the batch also commits the transaction (see writes_batched).
+    commit: bool = False
     # (sql, params, on_count): on_count, when given, is called with the rows the statement wrote.
     statements: list[tuple[str, list, Callable[[int], None] | None]] = dataclasses.field(default_factory=list)
     # name -> (rows, writer): rows collected in the block, written by writer(rows) as it ends.
@@ -65,7 +68,7 @@ def write_batch() -> WriteBatch | None:
 
 
 @contextmanager
-def writes_batched() -> Iterator[WriteBatch]:
+def writes_batched(*, commit: bool = False) -> Iterator[WriteBatch]:
     """Hold back the deferrable writes of this block and send them together when it ends.
 
     For a workflow that writes many rows it never reads back in the same transaction (an order
@@ -76,14 +79,24 @@ def writes_batched() -> Iterator[WriteBatch]:
     database as it was before that statement), SQLite one after another. Until then the rows
     are not written: nothing in the block may read them back, and no two of them may change
     the same row. If the block raises, nothing collected is sent (the transaction rolls back).
+
+    ``commit=True``: the block is the last thing its transaction does, so on PostgreSQL the
+    batch's statement carries the COMMIT in its message, when the transaction is the outermost
+    atomic block (canonical.services.transactions.commit_carried; otherwise the block commits as
+    usual). A statement whose ``on_count`` refuses 0 rows is then checked by the database before
+    the COMMIT: if it wrote no row, the message fails there, nothing is committed, and
+    ``on_count(0)`` raises its own error. ``on_count`` must therefore raise for 0; it hears the
+    count as before when the batch went through.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("writes_batched must be used inside transaction.atomic().")
     if write_batch() is not None:  # already batching: the outer block sends them
+        if commit:
+            raise RuntimeError("writes_batched(commit=True) must be the outermost writes_batched block.")
         yield write_batch()
         return
-    batch = WriteBatch(connection=connection)
+    batch = WriteBatch(connection=connection, commit=commit)
     token = _batch.set(batch)
     try:
         yield batch
@@ -98,19 +111,31 @@ def _flush(batch: WriteBatch) -> None:
     connection = batch.connection
     if not batch.statements:
         return
+    commit = batch.commit and commit_carried(connection)
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql" or len(batch.statements) == 1:
+        if connection.vendor != "postgresql" or (len(batch.statements) == 1 and not commit):
             counts = []
             for sql, params, _ in batch.statements:
                 cursor.execute(*prepared(sql, params, using=connection.alias))
                 counts.append(cursor.rowcount)
         else:
-            parts, params = [], []
-            for index, (sql, statement_params, _) in enumerate(batch.statements):
+            parts, params, selects = [], [], []
+            for index, (sql, statement_params, on_count) in enumerate(batch.statements):
                 parts.append(f"w{index} AS ({sql} RETURNING 1)")
                 params.extend(statement_params)
-            selects = ", ".join(f"(SELECT COUNT(*) FROM w{index})" for index in range(len(batch.statements)))
-            cursor.execute(*prepared(f"WITH {', '.join(parts)} SELECT {selects}", params, using=connection.alias))
+                count = f"(SELECT COUNT(*) FROM w{index})"
+                # Committed in the same message, a count is checked before the COMMIT or never.
+                selects.append(rows_written_check(count, index) if commit and on_count is not None else count)
+            text, params = prepared(f"WITH {', '.join(parts)} SELECT {', '.join(selects)}", params,
+                                    using=connection.alias)
+            try:
+                cursor.execute(f"{text}; COMMIT" if commit else text, params)
+            except DatabaseError as exc:
+                index = no_row_statement(exc) if commit else None
+                if index is None:
+                    raise
+                batch.statements[index][2](0)  # the statement's own refusal, as after the count
+                raise
             counts = cursor.fetchone()
     for (_, _, on_count), count in zip(batch.statements, counts, strict=True):
         if on_count is not None:

@@ -25,6 +25,7 @@ from canonical.serializers.orders import OrderSerializer, order_queryset
 from canonical.services.inserts import writes_batched
 from canonical.services.order_entry import LineRequest, order_request_check
 from canonical.services.prepared import reads_along
+from canonical.services.transactions import atomic_begin_carried
 from canonical.state import IllegalTransition
 from hub.api.ordering import (
     MAX_LINES,
@@ -203,10 +204,11 @@ class OrderSubmitView(APIView):
         }
         try:
             # The key's claim, the order's writes and the stored response: one transaction, the
-            # writes and the response in one statement at its end. The claim goes with the
-            # order's first read, in its round trip and before it; a stored answer or a refusal
-            # of the key (ClaimAnswered) stops the order where it stands.
-            with transaction.atomic(), writes_batched(), \
+            # writes and the response in one statement at its end, which also commits. The
+            # transaction begins with the order's first read, and the claim goes in that read's
+            # round trip, before it; a stored answer or a refusal of the key (ClaimAnswered)
+            # stops the order where it stands.
+            with atomic_begin_carried(), writes_batched(commit=True), \
                     reads_along(idempotency_claim_read(**identity, stopping=True)) as along:
                 try:
                     response = self._submit(request, data)
