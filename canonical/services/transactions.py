@@ -32,9 +32,9 @@ def atomic_begin_carried(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     Whatever statement the block runs first (a read, a write, a savepoint) goes as
     ``BEGIN; <statement>`` in one message, and the cursor is moved past BEGIN's result, so the
     statement's caller sees its own. A statement that psycopg sends in a form of its own (a
-    server-side cursor, ``executemany``, or server-side binding) gets its BEGIN sent just before
-    it, as psycopg would have. The transaction is the same either way: every statement of the
-    block runs in it, and it commits or rolls back as the atomic block says.
+    server-side cursor, ``executemany``, server-side binding, a composed query) gets its BEGIN
+    sent just before it, as psycopg would have. The transaction is the same either way: every
+    statement of the block runs in it, and it commits or rolls back as the atomic block says.
     """
     connection = transaction.get_connection(using)
     if connection.vendor != "postgresql" or connection.in_atomic_block:
@@ -74,7 +74,8 @@ class _BeginCarrier:
         from psycopg import ClientCursor, ServerCursor
 
         cursor = context["cursor"].cursor
-        if many or not isinstance(cursor, ClientCursor) or isinstance(cursor, ServerCursor):
+        own_form = many or not isinstance(sql, str) or isinstance(cursor, ServerCursor)
+        if own_form or not isinstance(cursor, ClientCursor):
             self.connection.connection.execute("BEGIN")
             return execute(sql, params, many, context)
         result = execute(f"BEGIN; {sql}", params, many, context)
