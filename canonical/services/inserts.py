@@ -32,7 +32,7 @@ from contextvars import ContextVar
 from django.db import DatabaseError, models, router, transaction
 
 from canonical.services.prepared import prepared
-from canonical.services.transactions import commit_carried, no_row_statement, rows_written_check
+from canonical.services.transactions import commit_carried, commit_sent, no_row_statement, rows_written_check
 
 
 @dataclasses.dataclass
@@ -81,9 +81,9 @@ def writes_batched(*, commit: bool = False) -> Iterator[WriteBatch]:
     the same row. If the block raises, nothing collected is sent (the transaction rolls back).
 
     ``commit=True``: the block is the last thing its transaction does, so on PostgreSQL the
-    batch's statement carries the COMMIT in its message, when the transaction is the outermost
-    atomic block (canonical.services.transactions.commit_carried; otherwise the block commits as
-    usual). A statement whose ``on_count`` refuses 0 rows is then checked by the database before
+    batch's statement carries the COMMIT in its message, when the transaction is an
+    atomic_begin_carried block (canonical.services.transactions.commit_carried; otherwise the
+    block commits as usual). A statement after it in that block raises. A statement whose ``on_count`` refuses 0 rows is then checked by the database before
     the COMMIT: if it wrote no row, the message fails there, nothing is committed, and
     ``on_count(0)`` raises its own error. ``on_count`` must therefore raise for 0; it hears the
     count as before when the batch went through.
@@ -137,6 +137,8 @@ def _flush(batch: WriteBatch) -> None:
                 batch.statements[index][2](0)  # the statement's own refusal, as after the count
                 raise
             counts = cursor.fetchone()
+            if commit:
+                commit_sent(connection)
     for (_, _, on_count), count in zip(batch.statements, counts, strict=True):
         if on_count is not None:
             on_count(count)

@@ -5,7 +5,8 @@ and Django ends it by sending ``COMMIT`` on its own after the last: on the order
 two round trips of seven that carried nothing else, each costing the web process and the
 database a context switch and a message. Here the BEGIN goes in the message of the block's
 first statement (``atomic_begin_carried``) and the COMMIT in the message of its last
-(``writes_batched(commit=True)``, canonical.services.inserts, with ``commit_carried``).
+(``writes_batched(commit=True)``, canonical.services.inserts, inside such a block; see
+``commit_carried``).
 
 On SQLite, and inside a block that is already a transaction, both are transaction.atomic()
 as it is.
@@ -53,10 +54,17 @@ def atomic_begin_carried(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         raw.autocommit = True
         carrier = _BeginCarrier(connection)
         connection.execute_wrappers.append(carrier)
+        connection.__dict__[_CARRIED] = carrier
         try:
             yield
         finally:
+            connection.__dict__.pop(_CARRIED, None)
             carrier.remove()
+            if carrier.committed in connection.execute_wrappers:
+                connection.execute_wrappers.remove(carrier.committed)
+
+
+_CARRIED = "_hub_begin_carried"  # on the connection: the open atomic_begin_carried block's carrier
 
 
 class _BeginCarrier:
@@ -64,6 +72,7 @@ class _BeginCarrier:
 
     def __init__(self, connection):
         self.connection = connection
+        self.committed = None  # once a statement has carried the COMMIT: the wrapper that refuses more
 
     def remove(self) -> None:
         if self in self.connection.execute_wrappers:
@@ -86,13 +95,27 @@ class _BeginCarrier:
 def commit_carried(connection) -> bool:
     """True when the next statement on ``connection`` may end its transaction with COMMIT in its message.
 
-    Only for the outermost atomic block (no savepoint would be spared), one that has not failed,
-    on PostgreSQL. After such a statement the block's own commit finds nothing to commit: psycopg
-    sends no COMMIT for a connection that is not in a transaction.
+    Only in an atomic_begin_carried block that is the transaction itself (not inside another
+    block: no savepoint would be spared) and has not failed, on PostgreSQL. After such a
+    statement the block's own commit finds nothing to commit (psycopg sends no COMMIT for a
+    connection that is not in a transaction); call commit_sent() once it has gone.
     """
-    return (connection.vendor == "postgresql" and connection.in_atomic_block
+    return (_CARRIED in connection.__dict__ and connection.in_atomic_block
             and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
             and not connection.needs_rollback and connection.commit_on_exit)
+
+
+def commit_sent(connection) -> None:
+    """The transaction of ``connection``'s atomic_begin_carried block was committed by a statement:
+    any statement after it in the block would run outside the transaction, so it raises instead."""
+    carrier = connection.__dict__[_CARRIED]
+
+    def refuse(execute, sql, params, many, context):
+        raise RuntimeError("This transaction was committed by its last batched write (writes_batched(commit="
+                           "True)); nothing may run after that in its block.")
+
+    carrier.committed = refuse
+    connection.execute_wrappers.append(refuse)
 
 
 def rows_written_check(count_sql: str, index: int) -> str:

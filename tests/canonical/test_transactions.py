@@ -172,9 +172,30 @@ def test_a_statement_that_must_write_a_row_and_did_not_stops_the_commit_with_its
     assert _codes() == ["south"]  # "east", written in the same statement, rolled back with it
 
 
-def test_in_a_nested_block_the_batch_leaves_the_commit_to_the_transaction():
+@postgres_only
+def test_after_the_batch_that_committed_nothing_may_run_in_the_block():
+    """It would run outside the transaction: a mistake in the caller, said as soon as it happens."""
+    with pytest.raises(RuntimeError, match="nothing may run after"), atomic_begin_carried():
+        with writes_batched(commit=True):
+            _batch_of_two()
+        Location.objects.count()
+    assert _codes() == ["east", "west"]  # the batch had committed
+    assert connection.execute_wrappers == []
+
+
+@postgres_only
+def test_in_a_block_of_plain_atomic_the_batch_leaves_the_commit_to_the_block(sent_alone):
     with transaction.atomic():
-        with transaction.atomic(), writes_batched(commit=True):
+        with writes_batched(commit=True):
+            _batch_of_two()
+        assert connection.connection.info.transaction_status == TransactionStatus.INTRANS
+        assert Location.objects.count() == 2  # still in the transaction
+    assert sent_alone == [b"BEGIN", b"COMMIT"]
+
+
+def test_in_a_nested_block_the_batch_leaves_the_commit_to_the_transaction():
+    with atomic_begin_carried():
+        with atomic_begin_carried(), writes_batched(commit=True):
             _batch_of_two()
         if connection.vendor == "postgresql":  # still open: the outer block commits
             assert connection.connection.info.transaction_status == TransactionStatus.INTRANS
