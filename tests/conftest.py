@@ -75,3 +75,19 @@ def partner_client(db):
         return client
 
     return make
+
+
+@pytest.fixture
+def sent_alone(monkeypatch) -> list[bytes]:
+    """The commands psycopg sends on its own, as messages of their own (BEGIN before a transaction's
+    first statement, COMMIT, ROLLBACK): recorded at its one door for them, ``_exec_command``."""
+    from psycopg import _connection_base
+
+    sent, original = [], _connection_base.BaseConnection._exec_command
+
+    def record(self, command, *args, **kwargs):
+        sent.append(bytes(command) if isinstance(command, bytes | bytearray) else command)
+        return original(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", record)
+    return sent

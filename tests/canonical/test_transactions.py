@@ -2,8 +2,8 @@
 
 On PostgreSQL, with real transactions (transactional tests: the test itself is not a transaction,
 so the blocks here are the outermost ones, as a request's are). What psycopg sends on its own is
-recorded at its one door for that (``_exec_command``); whether BEGIN travelled with the first
-statement the server says itself: in one message, the transaction starts when the statement does.
+recorded by the ``sent_alone`` fixture; whether BEGIN travelled with the first statement the
+server says itself: in one message, the transaction starts when the statement does.
 """
 
 from __future__ import annotations
@@ -25,21 +25,6 @@ postgres_only = pytest.mark.postgres_only
 
 class _Refused(Exception):
     pass
-
-
-@pytest.fixture
-def sent_alone(monkeypatch) -> list[bytes]:
-    """The commands psycopg sends on its own (BEGIN before a statement, COMMIT, ROLLBACK)."""
-    from psycopg import _connection_base
-
-    sent, original = [], _connection_base.BaseConnection._exec_command
-
-    def record(self, command, *args, **kwargs):
-        sent.append(bytes(command) if isinstance(command, bytes | bytearray) else command)
-        return original(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(_connection_base.BaseConnection, "_exec_command", record)
-    return sent
 
 
 def _codes() -> list[str]:
