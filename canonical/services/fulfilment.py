@@ -61,6 +61,7 @@ from canonical.services.refs import (
     system_of_record_assert,
     unknown_reference,
 )
+from canonical.services.transactions import atomic_begin_carried
 
 _HAPPENED = {
     MilestoneCode.DISPATCHED: ("dispatched_at", "shipment.dispatched"),
@@ -183,7 +184,7 @@ def shipment_milestone_record(
         system_of_record_assert(system=system, domain=Domain.SHIPMENTS)
     # Without content, a non-carrier's ownership of shipments is checked by the statement that
     # finds and locks the shipment (see _shipment_for_milestone): one round trip less per milestone.
-    with transaction.atomic(savepoint=savepoint):
+    with atomic_begin_carried(savepoint=savepoint):
         if content is not None:
             shipment_upsert(system=system, external_id=external_id, data=content, actor=actor)
         shipment = _shipment_for_milestone(system=system, external_id=external_id, is_carrier=is_carrier)

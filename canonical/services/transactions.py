@@ -27,7 +27,7 @@ NO_ROW_MESSAGE = "hub: statement {} wrote no row"
 
 
 @contextmanager
-def atomic_begin_carried(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+def atomic_begin_carried(using: str = DEFAULT_DB_ALIAS, *, savepoint: bool = True) -> Iterator[None]:
     """transaction.atomic(), its BEGIN sent with the block's first statement instead of alone.
 
     Whatever statement the block runs first (a read, a write, a savepoint) goes as
@@ -36,10 +36,11 @@ def atomic_begin_carried(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     server-side cursor, ``executemany``, server-side binding, a composed query) gets its BEGIN
     sent just before it, as psycopg would have. The transaction is the same either way: every
     statement of the block runs in it, and it commits or rolls back as the atomic block says.
+    ``savepoint`` is atomic()'s, for a block inside another.
     """
     connection = transaction.get_connection(using)
     if connection.vendor != "postgresql" or connection.in_atomic_block:
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=savepoint):
             yield
         return
     with transaction.atomic(using=using):

@@ -32,6 +32,7 @@ from canonical.models import System
 from canonical.services.events import audit_record
 from canonical.services.inserts import row_insert, row_update
 from canonical.services.prepared import select_instance
+from canonical.services.transactions import atomic_begin_carried
 from connectors.inbound.errors import InboundFailure
 from connectors.inbound.registry import HandlerContext, message_type_get
 from connectors.inbound.steps import failure_from, message_apply
@@ -531,7 +532,7 @@ def _run(message: InboundMessage, actor: Actor, body: bytes | str) -> InboundOut
     started_as = message.status
     message.processing_attempts += 1
     try:
-        with transaction.atomic():
+        with atomic_begin_carried():
             result = message_apply(message, body, ctx)
             response = {
                 "message": {"id": message.pk, "url": status_url(message.pk)},
