@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from canonical.context import Actor
@@ -81,9 +82,14 @@ def live_schema() -> dict:
     return json.loads(OpenApiJsonRenderer().render(schema, renderer_context={}))
 
 
-@lru_cache(maxsize=1)
 def live_schema_cached() -> str:
-    """The live schema as JSON text, generated once per process (tests register it again and again)."""
+    """The live schema as JSON text, generated once per process and URLconf (tests register it again
+    and again, some under a URLconf of their own: what one of those serves is not the hub's API)."""
+    return _live_schema_of(settings.ROOT_URLCONF)
+
+
+@lru_cache(maxsize=4)
+def _live_schema_of(urlconf: str) -> str:
     return json.dumps(live_schema())
 
 
@@ -256,13 +262,13 @@ def hub_api_ensure_published(*, actor: Actor) -> None:
     slugs = [p.slug for p in HUB_PRODUCTS]
     if ApiVersion.objects.filter(product__slug__in=slugs, status=Lifecycle.PUBLISHED).exists():
         return
-    parts = {key: json.loads(text) for key, text in _live_parts_cached()}
+    parts = {key: json.loads(text) for key, text in _live_parts_of(settings.ROOT_URLCONF)}
     hub_api_register(actor=actor, parts=parts, publish=True)
 
 
-@lru_cache(maxsize=1)
-def _live_parts_cached() -> tuple[tuple[tuple[str, int], str], ...]:
-    return tuple((key, json.dumps(part)) for key, part in split_schema(json.loads(live_schema_cached())).items())
+@lru_cache(maxsize=4)
+def _live_parts_of(urlconf: str) -> tuple[tuple[tuple[str, int], str], ...]:
+    return tuple((key, json.dumps(part)) for key, part in split_schema(json.loads(_live_schema_of(urlconf))).items())
 
 
 def snapshot_write(schema: dict, path: Path = PUBLISHED_SNAPSHOT) -> Path:

@@ -240,6 +240,16 @@ def test_dispatch_and_delivery_set_times_and_emit_their_events(wms, shipment):
     assert delivered.payload["milestone"]["code"] == "delivered"
 
 
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_milestone_sends_no_begin_of_its_own(wms, shipment, sent_alone):
+    """Its transaction begins in the message of its first statement (atomic_begin_carried)."""
+    response = post_milestone(wms, "WMS-1", {"code": "picked", "occurred_at": "2025-03-01T10:00:00Z"})
+    assert response.status_code == 201, response.content
+    assert b"BEGIN" not in sent_alone and sent_alone.count(b"COMMIT") == 1
+    assert ShipmentMilestone.objects.filter(shipment=shipment, code="picked").exists()
+
+
 def test_late_earlier_milestone_is_recorded_without_moving_status_back(wms, shipment):
     post_milestone(wms, "WMS-1", {"code": "delivered", "occurred_at": "2025-03-02T09:00:00Z"})
     late = post_milestone(wms, "WMS-1", {"code": "dispatched", "occurred_at": "2025-03-01T12:00:00Z"})

@@ -40,6 +40,18 @@ def test_customer_upsert_from_crm_creates_the_customer_and_is_stored_processed(c
     assert ExternalRef.objects.filter(system=crm.system, external_id="0015g00000XyZ1AAA").exists()
 
 
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_processing_a_message_sends_no_begin_of_its_own(crm, sent_alone):
+    """The processing transaction begins in the message of its first statement (atomic_begin_carried)."""
+    assert send(crm, "crm", "customer.upsert", CUSTOMER, message_id="m-0").status_code == 201
+    sent_alone.clear()  # the first call of the day also created the consumer's usage counter
+    response = send(crm, "crm", "customer.upsert", CUSTOMER, message_id="m-1")
+    assert response.status_code == 200, response.content  # the same customer again: updated
+    assert b"BEGIN" not in sent_alone
+    assert response.stored.status == InboundStatus.PROCESSED and Customer.objects.filter(account_number="A-1001")
+
+
 # (b) authentication ---------------------------------------------------------------------------------
 
 
