@@ -82,17 +82,6 @@ def live_schema() -> dict:
     return json.loads(OpenApiJsonRenderer().render(schema, renderer_context={}))
 
 
-def live_schema_cached() -> str:
-    """The live schema as JSON text, generated once per process and URLconf (tests register it again
-    and again, some under a URLconf of their own: what one of those serves is not the hub's API)."""
-    return _live_schema_of(settings.ROOT_URLCONF)
-
-
-@lru_cache(maxsize=4)
-def _live_schema_of(urlconf: str) -> str:
-    return json.dumps(live_schema())
-
-
 def _refs(node: Any) -> Iterator[str]:
     stack = [node]
     while stack:
@@ -268,7 +257,9 @@ def hub_api_ensure_published(*, actor: Actor) -> None:
 
 @lru_cache(maxsize=4)
 def _live_parts_of(urlconf: str) -> tuple[tuple[tuple[str, int], str], ...]:
-    return tuple((key, json.dumps(part)) for key, part in split_schema(json.loads(_live_schema_of(urlconf))).items())
+    """The live schema split per product, as JSON text, generated once per process and URLconf (tests
+    register it again and again, some under a URLconf of their own, which does not serve the hub's API)."""
+    return tuple((key, json.dumps(part)) for key, part in split_schema(live_schema()).items())
 
 
 def snapshot_write(schema: dict, path: Path = PUBLISHED_SNAPSHOT) -> Path:

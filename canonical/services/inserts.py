@@ -83,10 +83,10 @@ def writes_batched(*, commit: bool = False) -> Iterator[WriteBatch]:
     ``commit=True``: the block is the last thing its transaction does, so on PostgreSQL the
     batch's statement carries the COMMIT in its message, when the transaction is an
     atomic_begin_carried block (canonical.services.transactions.commit_carried; otherwise the
-    block commits as usual). A statement after it in that block raises. A statement whose ``on_count`` refuses 0 rows is then checked by the database before
-    the COMMIT: if it wrote no row, the message fails there, nothing is committed, and
-    ``on_count(0)`` raises its own error. ``on_count`` must therefore raise for 0; it hears the
-    count as before when the batch went through.
+    block commits as usual). A statement after it in that block raises. A statement whose
+    ``on_count`` refuses 0 rows is then checked by the database before the COMMIT: if it wrote no
+    row, the message fails there, nothing is committed, and ``on_count(0)`` raises its own error.
+    ``on_count`` must therefore raise for 0; it hears the count as before when the batch went through.
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:

@@ -59,28 +59,28 @@ def atomic_begin_carried(using: str = DEFAULT_DB_ALIAS, *, savepoint: bool = Tru
         try:
             yield
         finally:
-            connection.__dict__.pop(_CARRIED, None)
-            carrier.remove()
-            if carrier.committed in connection.execute_wrappers:
-                connection.execute_wrappers.remove(carrier.committed)
+            del connection.__dict__[_CARRIED]
+            connection.execute_wrappers.remove(carrier)
 
 
 _CARRIED = "_hub_begin_carried"  # on the connection: the open atomic_begin_carried block's carrier
 
 
 class _BeginCarrier:
-    """An execute wrapper that prefixes the first statement it sees with BEGIN, then steps aside."""
+    """The execute wrapper of an atomic_begin_carried block: it prefixes the block's first statement
+    with BEGIN, lets the others pass, and refuses any after a statement that carried the COMMIT."""
 
     def __init__(self, connection):
         self.connection = connection
-        self.committed = None  # once a statement has carried the COMMIT: the wrapper that refuses more
-
-    def remove(self) -> None:
-        if self in self.connection.execute_wrappers:
-            self.connection.execute_wrappers.remove(self)
+        self.begun = self.committed = False
 
     def __call__(self, execute, sql, params, many, context):
-        self.remove()
+        if self.committed:
+            raise RuntimeError("This transaction was committed by its last batched write (writes_batched("
+                               "commit=True)); nothing may run after that in its block.")
+        if self.begun:
+            return execute(sql, params, many, context)
+        self.begun = True
         from psycopg import ClientCursor, ServerCursor
 
         cursor = context["cursor"].cursor
@@ -97,26 +97,18 @@ def commit_carried(connection) -> bool:
     """True when the next statement on ``connection`` may end its transaction with COMMIT in its message.
 
     Only in an atomic_begin_carried block that is the transaction itself (not inside another
-    block: no savepoint would be spared) and has not failed, on PostgreSQL. After such a
-    statement the block's own commit finds nothing to commit (psycopg sends no COMMIT for a
-    connection that is not in a transaction); call commit_sent() once it has gone.
+    block or after a savepoint: none would be spared) and has not failed. After such a statement
+    the block's own commit finds nothing to commit (psycopg sends no COMMIT for a connection that
+    is not in a transaction); call commit_sent() once it has gone.
     """
-    return (_CARRIED in connection.__dict__ and connection.in_atomic_block
-            and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
-            and not connection.needs_rollback and connection.commit_on_exit)
+    return (_CARRIED in connection.__dict__ and len(connection.atomic_blocks) == 1
+            and not connection.savepoint_ids and not connection.needs_rollback)
 
 
 def commit_sent(connection) -> None:
     """The transaction of ``connection``'s atomic_begin_carried block was committed by a statement:
     any statement after it in the block would run outside the transaction, so it raises instead."""
-    carrier = connection.__dict__[_CARRIED]
-
-    def refuse(execute, sql, params, many, context):
-        raise RuntimeError("This transaction was committed by its last batched write (writes_batched(commit="
-                           "True)); nothing may run after that in its block.")
-
-    carrier.committed = refuse
-    connection.execute_wrappers.append(refuse)
+    connection.__dict__[_CARRIED].committed = True
 
 
 def rows_written_check(count_sql: str, index: int) -> str:

@@ -122,9 +122,10 @@ def order_submit(
     with transaction.atomic(savepoint=False), writes_batched():
         stocked = frozenset(line.product.pk for line in checked.lines if not line.product.drop_ship)
         # Read with the check's products and prices (order_submit_reads), or here.
-        _, standing, ids, ship_to_address, positions = checked.carried or reads_together(*_submit_reads(
-            checked.chain or credit_chain(checked.customer), len(checked.lines), checked.ship_to,
-            [line.product.sku for line in checked.lines]))
+        _, standing, ids, ship_to_address, positions = checked.carried or reads_together(*order_submit_reads(
+            CheckScope(customer=checked.customer, ship_to=checked.ship_to,
+                       chain=checked.chain or credit_chain(checked.customer),
+                       skus=[line.product.sku for line in checked.lines], line_count=len(checked.lines))))
         reason = _credit_hold_reason(standing, checked.total)
         status = OrderStatus.CREDIT_HOLD if reason else OrderStatus.VALIDATED
         placement = order_place(checked=checked, status=status, source_system=source_system, actor=actor,
@@ -146,17 +147,14 @@ def order_submit(
 def order_submit_reads(scope: CheckScope) -> tuple[Read, ...]:
     """The credit decision's reads, sent with the check's products and prices (in one round trip):
     ``order_request_check(..., reads_with=order_submit_reads)`` then ``order_submit``."""
-    return _submit_reads(scope.chain, scope.line_count, scope.ship_to, scope.skus)
-
-
-def _submit_reads(chain: list, line_count: int, ship_to, skus: list[str]) -> tuple[Read, ...]:
     # Serialise credit decisions per account: the second order sees the first one's exposure.
     # The lock, the exposure read after it, the order's ids, the address the warehouse ships to
     # and the stock lines' positions (locked after the account, as allocation locks them) go to
     # the database in one round trip. A held order does not need the positions: their locks then
     # end with its transaction, a few statements later.
-    return (credit_account_lock_read(chain[-1]), credit_standing_read(chain), order_ids_read(line_count),
-            _ship_to_address_read(ship_to), stocked_positions_read(skus))
+    return (credit_account_lock_read(scope.chain[-1]), credit_standing_read(scope.chain),
+            order_ids_read(scope.line_count), _ship_to_address_read(scope.ship_to),
+            stocked_positions_read(scope.skus))
 
 
 def _credit_hold_open(*, order: Order, standing: CreditStanding, reason: str, actor: Actor) -> IntegrationException:
