@@ -110,3 +110,18 @@ def test_register_hub_api_command_and_ensure_published():
         call_command("register_hub_api", "--snapshot")
     hub_api_ensure_published(actor=Actor.hub())
     assert ApiVersion.objects.filter(status=Lifecycle.PUBLISHED).count() == products
+
+
+@pytest.mark.django_db
+def test_ensure_published_publishes_each_part_that_has_none(schema):
+    """A database from before an upgrade that added a product gets the new product published too."""
+    parts = split_schema(schema)
+    inbound = {key: part for key, part in parts.items() if key[0] == "hub-inbound"}
+    [only] = hub_api_register(actor=Actor.hub(), parts=copy.deepcopy(inbound), publish=True)
+    assert only.outcome == "published"
+    results = hub_api_ensure_published(actor=Actor.hub())
+    assert {(r.product.slug, r.outcome) for r in results} == {(slug, "published") for slug, _ in parts
+                                                               if slug != "hub-inbound"}
+    assert ApiVersion.objects.filter(product__slug="hub-inbound").get() == only.version
+    assert hub_api_ensure_published(actor=Actor.hub()) == []
+    assert ApiVersion.objects.filter(status=Lifecycle.PUBLISHED).count() == len(parts)

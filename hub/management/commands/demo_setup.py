@@ -28,7 +28,7 @@ from canonical.context import Actor
 from canonical.models import System
 from connectors.config import DEMO_CONFIG
 from governance.demo import demo_catalog_build, demo_contract_owners, demo_usage_build
-from governance.hub_api import HUB_PRODUCTS, hub_api_ensure_published
+from governance.hub_api import HUB_PRODUCTS, hub_api_register
 from governance.models import Consumer
 from governance.services import api_key_issue, consumer_create, consumer_subscribe_all
 
@@ -59,7 +59,17 @@ class Command(BaseCommand):
         # The seeded CRM/ERP twins go to the data stewards' queue (hub.workflows.onboarding).
         call_command("scan_duplicates", stdout=self.stdout, stderr=self.stderr)
         actor = Actor.hub()
-        hub_api_ensure_published(actor=actor)
+        # The hub's API as this hub serves it: published the first time, and after an upgrade its
+        # new products, majors and minors (what has not changed stays as it is).
+        changes = []
+        for result in hub_api_register(actor=actor, publish=True):
+            label = f"{result.product.slug} v{result.major}"
+            if result.outcome == "refused":
+                self.stderr.write(f"The hub's API {label} was not registered: " + "; ".join(result.reasons))
+            elif result.outcome != "unchanged":
+                changes.append(f"{label} {result.version.version} {result.outcome}")
+        if changes:
+            self.stdout.write("The hub's API: " + ", ".join(changes) + ".")
         catalog = demo_catalog_build(actor=actor)
         call_command("register_event_contracts", stdout=StringIO() if verbosity < 2 else self.stdout)
         demo_contract_owners()
