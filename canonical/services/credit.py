@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models.expressions import RawSQL
 
 from canonical.models import (
     OPEN_INVOICE_STATUSES,
@@ -32,7 +31,7 @@ from canonical.models import (
     Order,
     OrderLine,
 )
-from canonical.services.prepared import Read, reads_together, select_instances
+from canonical.services.prepared import Read, in_list, reads_together, select_instances
 
 _CENT = Decimal("0.01")
 _ZERO = Decimal("0.00")
@@ -78,30 +77,38 @@ def credit_chain(customer: Customer) -> list[Customer]:
 
     One query for the ancestors (a recursive walk up the parent links), none for a root.
     """
-    chain = [customer]
-    if customer.parent_id and customer.parent_id != customer.pk:
-        table = connection.ops.quote_name(Customer._meta.db_table)
-        columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in Customer._meta.concrete_fields)
-        ancestors = select_instances(
-            Customer,
-            f"WITH RECURSIVE up(id, depth) AS (SELECT p.id, 1 FROM {table} p WHERE p.id = %s "
-            f"UNION ALL SELECT c.parent_id, up.depth + 1 FROM {table} c INNER JOIN up ON c.id = up.id "
-            f"WHERE c.parent_id IS NOT NULL AND up.depth < {_CHAIN_DEPTH}) "
-            f"SELECT {columns} FROM up INNER JOIN {table} c ON c.id = up.id ORDER BY up.depth",
-            [customer.parent_id], tuple(Customer._meta.concrete_fields),
-        )
-        seen = {customer.pk}
-        for node in ancestors:
-            if node.pk in seen:
-                break  # a cycle in the parent links: the chain ends where it would repeat
-            chain.append(node)
-            seen.add(node.pk)
-    return chain
+    return credit_chains([customer])[customer.pk]
 
 
-def credit_account_for(customer: Customer) -> Customer:
-    """The account whose limit ``customer`` draws on: the root of its hierarchy."""
-    return credit_chain(customer)[-1]
+def credit_chains(customers) -> dict[int, list[Customer]]:
+    """credit_chain of each of ``customers``, by id: one query for all their ancestors, none for roots."""
+    chains = {customer.pk: [customer] for customer in customers}
+    below = [pk for pk, (customer,) in chains.items() if customer.parent_id and customer.parent_id != pk]
+    if not below:
+        return chains
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    fields = tuple(Customer._meta.concrete_fields)
+    columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in fields)
+    starts, params = in_list("s.id", below)
+    ancestors = select_instances(
+        Customer,
+        f"WITH RECURSIVE up(start, id, depth) AS (SELECT s.id, s.parent_id, 1 FROM {table} s WHERE {starts} "
+        f"UNION ALL SELECT up.start, c.parent_id, up.depth + 1 FROM {table} c INNER JOIN up ON c.id = up.id "
+        f"WHERE c.parent_id IS NOT NULL AND up.depth < {_CHAIN_DEPTH}) "
+        f"SELECT {columns}, up.start FROM up INNER JOIN {table} c ON c.id = up.id ORDER BY up.start, up.depth",
+        params, fields, extra=("chain_start",),
+    )
+    walked, stopped = {pk: {pk} for pk in below}, set()
+    for node in ancestors:
+        start = node.chain_start
+        if start in stopped:
+            continue
+        if node.pk in walked[start]:
+            stopped.add(start)  # a cycle in the parent links: the chain ends where it would repeat
+            continue
+        chains[start].append(node)
+        walked[start].add(node.pk)
+    return chains
 
 
 def credit_account_lock_read(account: Customer) -> Read:
@@ -123,9 +130,22 @@ def _credit_tree_cte() -> str:
             f"SELECT c.id FROM {table} c INNER JOIN credit_tree t ON c.parent_id = t.id)")
 
 
-def credit_tree_sql(root: Customer) -> RawSQL:
-    """The ids of the credit account's tree as a subquery (a recursive CTE: any depth, no round trip)."""
-    return RawSQL(f"{_credit_tree_cte()} SELECT id FROM credit_tree", [root.pk])
+def credit_trees_read(roots) -> Read:
+    """The statement that answers the ids of each credit account's tree, ``{root id: [ids]}``, for reads_together."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    within, params = in_list("r.id", roots)
+    return Read(
+        f"WITH RECURSIVE tree(root, id) AS (SELECT r.id, r.id FROM {table} r WHERE {within} UNION "
+        f"SELECT t.root, c.id FROM {table} c INNER JOIN tree t ON c.parent_id = t.id) SELECT root, id FROM tree",
+        params, (None, None), answer=_trees,
+    )
+
+
+def _trees(rows) -> dict[int, list[int]]:
+    trees: dict[int, list[int]] = {}
+    for root, pk in rows:
+        trees.setdefault(root, []).append(pk)
+    return trees
 
 
 @functools.cache

@@ -26,7 +26,8 @@ from canonical.models import (
     OrderLine,
     OrderStatus,
 )
-from canonical.services.credit import CreditStanding, credit_tree_sql, customer_credit_standing
+from canonical.services.credit import CreditStanding, credit_chains, credit_standing_read, credit_trees_read
+from canonical.services.prepared import reads_together
 
 DECISION_ACTIONS = ("order.credit_hold_released", "order.credit_hold_rejected")
 INVOICES_LISTED = 10
@@ -123,20 +124,18 @@ class CustomerCredit:
 def credit_by_customer(customers: list[Customer]) -> dict[int, CustomerCredit]:
     """The credit standing and open invoices of each customer's credit account (its hierarchy's root).
 
-    The standing is computed once per customer; the open invoices of every account tree on
-    the page are read in one query.
+    However many customers: one query for their credit chains (none when all are roots), one
+    round trip for every standing and every account tree, one query for the trees' open invoices.
     """
-    found: dict[int, CustomerCredit] = {}
-    trees: dict[int, list[int]] = {}
-    for customer in customers:
-        if customer.pk in found:
-            continue
-        standing = customer_credit_standing(customer=customer)
-        found[customer.pk] = CustomerCredit(standing)
-        root = standing.credit_account_id
-        if root not in trees:
-            trees[root] = list(Customer.objects.filter(pk__in=credit_tree_sql(Customer(pk=root)))
-                               .values_list("pk", flat=True))
+    distinct = list({customer.pk: customer for customer in customers}.values())
+    if not distinct:
+        return {}
+    chains = credit_chains(distinct)
+    *standings, trees = reads_together(
+        *(credit_standing_read(chains[customer.pk]) for customer in distinct),
+        credit_trees_read({chain[-1].pk for chain in chains.values()}),
+    )
+    found = {customer.pk: CustomerCredit(standing) for customer, standing in zip(distinct, standings, strict=True)}
     all_ids = {pk for ids in trees.values() for pk in ids}
     invoices = list(
         Invoice.objects.filter(customer_id__in=all_ids, status__in=OPEN_INVOICE_STATUSES)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from canonical.context import Actor
 from canonical.models import BusinessEvent, Customer, InventoryPosition, Location, OrderLine, Reservation
-from canonical.services.credit import credit_chain
+from canonical.services.credit import credit_chain, credit_chains
 from canonical.services.events import event_record
 from canonical.services.inserts import row_update, rows_insert, rows_update, writes_batched
 from canonical.services.prepared import in_list, select_rows
@@ -152,6 +152,29 @@ def test_the_credit_chain_walks_up_in_one_query_and_stops_at_a_cycle():
     assert len([q for q in queries.captured_queries if "PREPARE" not in q["sql"]]) == 1
     Customer.objects.filter(pk=root.pk).update(parent=site)  # bad data: a loop
     assert [c.account_number for c in credit_chain(site)] == ["SITE", "MID", "ROOT"]
+
+
+def test_the_credit_chains_of_many_customers_come_in_one_query():
+    root = CustomerFactory(account_number="ROOT")
+    middle = CustomerFactory(account_number="MID", parent=root)
+    site = CustomerFactory(account_number="SITE", parent=middle)
+    other_root = CustomerFactory(account_number="OTHER")
+    other_site = CustomerFactory(account_number="OTHER-SITE", parent=other_root)
+    loop_a = CustomerFactory(account_number="LOOP-A")
+    loop_b = CustomerFactory(account_number="LOOP-B", parent=loop_a)
+    Customer.objects.filter(pk=loop_a.pk).update(parent=loop_b)  # bad data: a loop of two
+    loop_a.refresh_from_db()
+    customers = [site, other_site, root, middle, loop_a, other_root]
+    with CaptureQueriesContext(connection) as queries:
+        chains = credit_chains(customers)
+    assert len([q for q in queries.captured_queries if "PREPARE" not in q["sql"]]) == 1
+    assert {pk: [c.account_number for c in chain] for pk, chain in chains.items()} == {
+        site.pk: ["SITE", "MID", "ROOT"], other_site.pk: ["OTHER-SITE", "OTHER"], root.pk: ["ROOT"],
+        middle.pk: ["MID", "ROOT"], loop_a.pk: ["LOOP-A", "LOOP-B"], other_root.pk: ["OTHER"],
+    }
+    with CaptureQueriesContext(connection) as queries:
+        assert credit_chains([root, other_root]) == {root.pk: [root], other_root.pk: [other_root]}
+    assert not queries.captured_queries
 
 
 def test_values_written_as_they_are_are_what_the_orm_would_have_written():

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from canonical.services.credit import credit_account_for, customer_credit_standing
+from canonical.services.credit import credit_chain, customer_credit_standing
 from tests.factories import CustomerFactory, InvoiceFactory, OrderFactory, OrderLineFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,4 +69,4 @@ def test_a_customer_without_orders_has_its_whole_limit_and_the_root_is_its_own_c
     standing = customer_credit_standing(customer=customer)
     assert (standing.exposure, standing.available) == (Decimal("0.00"), Decimal("0.00"))
     assert standing.would_exceed(Decimal("0.01"))  # no limit, no credit
-    assert credit_account_for(customer) == customer
+    assert credit_chain(customer) == [customer]  # its own credit account

@@ -316,6 +316,25 @@ def test_the_queue_costs_a_bounded_number_of_queries(finance_user):
     assert len(seven.captured_queries) == len(one.captured_queries)
 
 
+@pytest.mark.postgres_only
+def test_more_customers_on_the_queue_cost_no_more_round_trips(finance_user):
+    """Each customer's standing and account tree go in one round trip for the whole page."""
+    product = stocked_product()
+    root = CustomerFactory(credit_limit=Decimal("50.00"))
+    held_order(customer=CustomerFactory(parent=root, credit_limit=Decimal("0")), product=product)
+    client = _as(finance_user)
+    client.get(QUEUE)
+    with CaptureQueriesContext(connection) as one:
+        client.get(QUEUE)
+    for parent in (None, None, CustomerFactory(credit_limit=Decimal("50.00"))):
+        held_order(customer=CustomerFactory(parent=parent, credit_limit=Decimal("50.00") if parent is None
+                                            else Decimal("0")), product=product)
+    with CaptureQueriesContext(connection) as four:
+        response = client.get(QUEUE)
+    assert len(response.context["rows"]) == 4
+    assert len(four.captured_queries) == len(one.captured_queries)
+
+
 def test_the_home_page_links_to_the_queue(finance_user):
     held_order()
     html = _as(finance_user).get("/").content.decode()
