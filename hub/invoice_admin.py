@@ -8,13 +8,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db import transaction
 from django.template.response import TemplateResponse
 
 from canonical.models import Invoice
-from canonical.state import IllegalTransition
 from connectors.admin.exceptions import request_actor
-from connectors.services.exceptions import SKIPPABLE
+from connectors.services.exceptions import each_in_its_own_transaction
 from hub.workflows.disputes import REASON_MAX_LENGTH, invoice_dispute
 
 LISTED_ON_CONFIRMATION = 100
@@ -55,14 +53,13 @@ class HubInvoiceAdmin(_base):
             return TemplateResponse(request, "admin/canonical/invoice/dispute.html", context)
         actor = request_actor(request)
         done, skipped = [], []
-        for invoice in queryset.order_by("pk"):
-            try:
-                with transaction.atomic():
-                    invoice_dispute(invoice=invoice, reason=form.cleaned_data["reason"], actor=actor)
-            except IllegalTransition as exc:
-                skipped.append(f"{invoice.number}: it is {exc.current} and cannot be disputed")
-            except SKIPPABLE as exc:
-                skipped.append(f"{invoice.number}: {getattr(exc, 'detail', None) or exc}")
+        for invoice, _, why in each_in_its_own_transaction(
+            queryset.order_by("pk"),
+            lambda invoice: invoice_dispute(invoice=invoice, reason=form.cleaned_data["reason"], actor=actor),
+            gone=Invoice.DoesNotExist, illegal=lambda exc: f"it is {exc.current} and cannot be disputed",
+        ):
+            if why:
+                skipped.append(f"{invoice.number}: {why}")
             else:
                 done.append(invoice.number)
         text = f"{len(done)} disputed" + (f" ({', '.join(done)})" if done else "")

@@ -9,7 +9,7 @@ transaction, and report what was done and what was skipped and why.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -399,6 +399,36 @@ def exceptions_resolve_for_source(*, actor: Actor, note: str, delivery=None, inb
 SKIPPABLE = (IllegalTransition, CanonicalError, ValidationError, IntegrityError, ValueError, LookupError)
 
 
+def _cannot_become(exc: IllegalTransition) -> str:
+    return f"it is {_words(exc.current)} and cannot become {_words(exc.target)}"
+
+
+def each_in_its_own_transaction(
+    items: Iterable, act: Callable[[Any], Any], *, gone: type[Exception],
+    illegal: Callable[[IllegalTransition], str] = _cannot_become,
+) -> Iterator[tuple[Any, Any, str]]:
+    """``act(item)`` for each item in a transaction of its own: ``(item, its answer, "")`` when done,
+    ``(item, None, why)`` when skipped.
+
+    Skipped, with what a person reads: an item whose record no longer exists (``gone``: its
+    model's DoesNotExist), a transition its status does not allow (``illegal`` words it), and
+    whatever else a person can fix (SKIPPABLE). Anything else is a defect and propagates; the
+    items done before it stay done.
+    """
+    for item in items:
+        try:
+            with transaction.atomic():
+                answer = act(item)
+        except gone:
+            yield item, None, "no longer exists"
+        except IllegalTransition as exc:
+            yield item, None, illegal(exc)
+        except SKIPPABLE as exc:
+            yield item, None, getattr(exc, "detail", None) or str(exc)
+        else:
+            yield item, answer, ""
+
+
 @dataclass
 class BulkResult:
     done: list[int] = field(default_factory=list)
@@ -435,16 +465,10 @@ def exceptions_bulk(
 ) -> BulkResult:
     """Run ``action(pk)`` for each exception in its own transaction; report done and skipped."""
     result = BulkResult()
-    for pk in _ids(exceptions):
-        try:
-            with transaction.atomic():
-                action(pk)
-        except IntegrationException.DoesNotExist:
-            result.skipped.append((pk, "no longer exists"))
-        except IllegalTransition as exc:
-            result.skipped.append((pk, f"it is {_words(exc.current)}, it cannot become {_words(exc.target)}"))
-        except SKIPPABLE as exc:
-            result.skipped.append((pk, getattr(exc, "detail", None) or str(exc)))
+    for pk, _, skipped in each_in_its_own_transaction(_ids(exceptions), action,
+                                                       gone=IntegrationException.DoesNotExist):
+        if skipped:
+            result.skipped.append((pk, skipped))
         else:
             result.done.append(pk)
     return result

@@ -24,9 +24,8 @@ from canonical.models import Order, OrderStatus
 from canonical.services.credit import customer_credit_standing
 from canonical.services.events import audit_record
 from canonical.services.orders import order_status_change
-from canonical.state import IllegalTransition
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException
-from connectors.services.exceptions import SKIPPABLE, exception_resolve
+from connectors.services.exceptions import each_in_its_own_transaction, exception_resolve
 from hub.workflows.orders import order_cancel, order_resume
 
 RELEASE_PERMISSION = "canonical.release_credit_hold"
@@ -168,20 +167,10 @@ def _orders(orders: Iterable[Order | int]) -> list[tuple[int, str]]:
 
 def _bulk(*, orders, decision: str, act: Callable[[int], CreditDecision]) -> CreditBulkResult:
     result = CreditBulkResult(decision)
-    for pk, number in _orders(orders):
-        try:
-            with transaction.atomic():
-                decided = act(pk)
-        except Order.DoesNotExist:
-            result.outcomes.append(CreditOutcome(pk, number, False, reason="no longer exists"))
-        except IllegalTransition as exc:
-            result.outcomes.append(CreditOutcome(
-                pk, number, False, reason=f"it is {exc.current.replace('_', ' ')} and cannot become "
-                                          f"{exc.target.replace('_', ' ')}"))
-        except SKIPPABLE as exc:
-            result.outcomes.append(CreditOutcome(pk, number, False, reason=getattr(exc, "detail", None) or str(exc)))
-        else:
-            result.outcomes.append(CreditOutcome(pk, number, True, status=decided.status))
+    numbers = dict(_orders(orders))
+    for pk, decided, skipped in each_in_its_own_transaction(numbers, act, gone=Order.DoesNotExist):
+        result.outcomes.append(CreditOutcome(pk, numbers[pk], not skipped, status=decided.status if decided else "",
+                                             reason=skipped))
     return result
 
 

@@ -148,9 +148,9 @@ def test_bulk_resolve_reports_each_item_done_or_skipped_with_why(worker):
     result = exceptions_resolve(exceptions=IntegrationException.objects.all(), actor=Actor(user=worker),
                                 note="Partner re-sent everything.")
     assert result.done == [open_one.pk, other_open.pk]
-    assert result.skipped == [(ignored.pk, "it is ignored, it cannot become resolved")]
+    assert result.skipped == [(ignored.pk, "it is ignored and cannot become resolved")]
     assert result.summary("resolved") == (
-        f"2 resolved, 1 skipped (#{ignored.pk}: it is ignored, it cannot become resolved).")
+        f"2 resolved, 1 skipped (#{ignored.pk}: it is ignored and cannot become resolved).")
     assert AuditEntry.objects.filter(action="exception.resolved").count() == 2
 
 
