@@ -42,14 +42,13 @@ from canonical.services.refs import (
 from canonical.services.supply import (
     advance_ship_notice_upsert,
     purchase_order_for_supplier,
-    supplier_acknowledgement_record,
     supplier_writer_assert,
 )
 from connectors.inbound.errors import InboundFailure, flatten_field_errors
 from connectors.inbound.onboarding import customer_activated_message
 from connectors.inbound.registry import HandlerContext, HandlerResult
 from connectors.inbound.returns import credit_memo_posted_message, return_receipt_message
-from connectors.services.supply_exceptions import supplier_date_miss_review
+from connectors.services.supply_exceptions import supplier_acknowledgement_receive
 
 
 def validated(serializer_class, data: dict, ctx: HandlerContext, pointer: str) -> dict:
@@ -263,13 +262,10 @@ def supplier_acknowledgement_message(ctx: HandlerContext, payload: dict) -> Hand
     serializer_context = {"system": ctx.system, "purchase_order": purchase_order}
     serializer = AcknowledgementInput(data=_supplier_content(payload), context=serializer_context)
     data = _valid(serializer)
-    outcome = supplier_acknowledgement_record(
+    outcome, date_miss = supplier_acknowledgement_receive(
         supplier=ctx.system, purchase_order=purchase_order, data=data, actor=ctx.actor
     )
     ack = outcome.instance
-    date_miss = None
-    if outcome.created:
-        date_miss = supplier_date_miss_review(purchase_order=purchase_order, actor=ctx.actor, acknowledgement=ack)
     purchase_order.refresh_from_db()
     return HandlerResult(
         201 if outcome.created else 200,

@@ -5,8 +5,8 @@ orders it puts at risk.
 One active exception per purchase order (fingerprint ``supplier-date-miss:<po id>``): each later
 acknowledgement that still misses counts an occurrence and replaces the facts (late lines, orders
 at risk) with the current ones; one that brings every line back inside the window resolves it.
-Called after an acknowledgement is recorded: by the inbound handler and by the hub's workflow
-behind the REST endpoint.
+supplier_acknowledgement_receive records an acknowledgement and reviews it, in one transaction:
+the inbound handler and the REST endpoint both go through it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 
 from canonical.context import Actor
-from canonical.models import PurchaseOrder, SupplierAcknowledgement
+from canonical.models import PurchaseOrder, SupplierAcknowledgement, System
+from canonical.services.refs import UpsertResult
+from canonical.services.supply import supplier_acknowledgement_record
 from canonical.services.supply_promises import DateMissReview, supplier_date_misses
 from connectors.models import (
     ACTIVE_EXCEPTION_STATUSES,
@@ -120,3 +122,19 @@ def supplier_date_miss_review(
             refresh_facts=True,  # a repeat's facts are the latest acknowledgement's
         )
     return exception
+
+
+def supplier_acknowledgement_receive(
+    *, supplier: System, purchase_order: PurchaseOrder, data: dict, actor: Actor
+) -> tuple[UpsertResult, IntegrationException | None]:
+    """Record the acknowledgement and, when it is new, check it against the promise window (a repeat
+    is not checked again); the recorded acknowledgement and the active date-miss exception, if any."""
+    with transaction.atomic():
+        result = supplier_acknowledgement_record(
+            supplier=supplier, purchase_order=purchase_order, data=data, actor=actor
+        )
+        date_miss = None
+        if result.created:
+            date_miss = supplier_date_miss_review(purchase_order=purchase_order, actor=actor,
+                                                  acknowledgement=result.instance)
+    return result, date_miss
