@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,8 +55,12 @@ def _client_binding_cache_widen() -> None:
 
 
 _client_binding_cache_widen()
-# The names prepared on each raw connection; a new connection prepares them again.
+# The names prepared on each raw connection, the least recently used first; a new connection
+# prepares them again.
 _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Never fewer kept than this, so that the statements of one message (reads_together) cannot push
+# one another out before they are sent.
+_LEAST_KEPT = 32
 
 
 @functools.lru_cache(maxsize=1024)
@@ -91,13 +96,21 @@ def prepared(sql: str, params: list | tuple, *, using: str = DEFAULT_DB_ALIAS) -
     name, numbered, count = _statement(sql)
     connection.ensure_connection()
     raw = connection.connection
-    names = _prepared_on.setdefault(raw, set())
+    names = _prepared_on.get(raw)
+    if names is None:
+        names = _prepared_on[raw] = OrderedDict()
     if count != len(params):
         raise ValueError(f"The statement takes {count} parameters; {len(params)} were given.")
-    if name not in names:
+    if name in names:
+        names.move_to_end(name)
+    else:
+        # A connection keeps a bounded number (each holds its plan in the server's memory for the
+        # connection's life): the least recently used go, in the same message as the new one.
+        most = max(getattr(settings, "HUB_PREPARED_STATEMENTS_MAX", 200), _LEAST_KEPT)
+        dropped = [names.popitem(last=False)[0] for _ in range(len(names) - most + 1)]
         with connection.cursor() as cursor:
-            cursor.execute(f"PREPARE {name} AS {numbered}")
-        names.add(name)
+            cursor.execute("".join(f"DEALLOCATE {old}; " for old in dropped) + f"PREPARE {name} AS {numbered}")
+        names[name] = None
     if not count:
         return f"EXECUTE {name}", params
     return f"EXECUTE {name} ({', '.join(['%s'] * count)})", params

@@ -90,6 +90,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The hot paths' plain-SQL statements are prepared once per PostgreSQL connection
 # (canonical.services.prepared); false behind a pooler that resets sessions between transactions.
 HUB_PREPARED_STATEMENTS = env_bool("HUB_PREPARED_STATEMENTS", True)
+# At most this many per connection: the least recently used one is deallocated to make room.
+HUB_PREPARED_STATEMENTS_MAX = env_int("HUB_PREPARED_STATEMENTS_MAX", 200, minimum=32)
 
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:

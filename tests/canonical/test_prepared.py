@@ -54,6 +54,40 @@ def test_it_is_prepared_once_per_connection_and_again_on_a_new_one():
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="statements are prepared on PostgreSQL only")
+def test_a_connection_keeps_a_bounded_number_the_least_recently_used_go():
+    from canonical.services import prepared as module
+
+    def on_server() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'hub_%%'")
+            return {name for (name,) in cursor.fetchall()}
+
+    def statement(n: int) -> str:
+        return f"SELECT %s::int + {n}"
+
+    with override_settings(HUB_PREPARED_STATEMENTS_MAX=1):  # below the floor: the floor holds
+        kept = module._LEAST_KEPT
+        before = len(on_server())
+        assert before < kept
+        for n in range(kept - before):
+            assert run(statement(n), [1]) == [(1 + n,)]
+        assert len(on_server()) == kept
+        first = prepared(statement(0), [1])[0].split()[1]
+        assert run(statement(0), [2]) == [(2,)]  # used again: now the most recently used
+        with CaptureQueries(connection) as queries:
+            assert run(statement(1000), [1]) == [(1001,)]
+        # One statement went to make room for the new one, in the same message as its PREPARE.
+        [sent, executed] = [q["sql"] for q in queries.captured_queries]
+        assert sent.startswith("DEALLOCATE hub_") and "; PREPARE hub_" in sent and executed.startswith("EXECUTE")
+        gone = sent.split()[1].rstrip(";")
+        assert gone != first and gone not in on_server()
+        assert len(on_server()) == kept and first in on_server()
+        # What went is prepared again when it is next used, and answers as before.
+        assert run(statement(1), [1]) == [(2,)]
+        assert len(on_server()) == kept
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="statements are prepared on PostgreSQL only")
 def test_it_can_be_turned_off_for_poolers_that_reset_sessions():
     with override_settings(HUB_PREPARED_STATEMENTS=False):
         assert prepared(SQL, ["P-1"]) == (SQL, ["P-1"])
