@@ -65,26 +65,26 @@ def test_a_connection_keeps_a_bounded_number_the_least_recently_used_go():
     def statement(n: int) -> str:
         return f"SELECT %s::int + {n}"
 
+    def name(n: int) -> str:
+        return module._statement(statement(n))[0]
+
+    kept = module._LEAST_KEPT
     with override_settings(HUB_PREPARED_STATEMENTS_MAX=1):  # below the floor: the floor holds
-        kept = module._LEAST_KEPT
-        before = len(on_server())
-        assert before < kept
-        for n in range(kept - before):
+        # More new statements than are kept: whatever the connection held before goes first.
+        for n in range(kept + 8):
             assert run(statement(n), [1]) == [(1 + n,)]
-        assert len(on_server()) == kept
-        first = prepared(statement(0), [1])[0].split()[1]
-        assert run(statement(0), [2]) == [(2,)]  # used again: now the most recently used
+        assert on_server() == {name(n) for n in range(8, kept + 8)}
+        assert run(statement(8), [2]) == [(10,)]  # the oldest, used again: now the most recent
         with CaptureQueries(connection) as queries:
             assert run(statement(1000), [1]) == [(1001,)]
-        # One statement went to make room for the new one, in the same message as its PREPARE.
+        # The least recently used went to make room, in the same message as the new PREPARE.
         [sent, executed] = [q["sql"] for q in queries.captured_queries]
-        assert sent.startswith("DEALLOCATE hub_") and "; PREPARE hub_" in sent and executed.startswith("EXECUTE")
-        gone = sent.split()[1].rstrip(";")
-        assert gone != first and gone not in on_server()
-        assert len(on_server()) == kept and first in on_server()
+        assert sent.startswith(f"DEALLOCATE {name(9)}; PREPARE {name(1000)} AS ")
+        assert executed.startswith(f"EXECUTE {name(1000)}")
+        assert on_server() == {name(n) for n in (*range(10, kept + 8), 8, 1000)}
         # What went is prepared again when it is next used, and answers as before.
-        assert run(statement(1), [1]) == [(2,)]
-        assert len(on_server()) == kept
+        assert run(statement(9), [1]) == [(10,)]
+        assert len(on_server()) == kept and name(9) in on_server()
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="statements are prepared on PostgreSQL only")
