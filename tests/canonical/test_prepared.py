@@ -85,6 +85,14 @@ def test_a_connection_keeps_a_bounded_number_the_least_recently_used_go():
         # What went is prepared again when it is next used, and answers as before.
         assert run(statement(9), [1]) == [(10,)]
         assert len(on_server()) == kept and name(9) in on_server()
+        # A statement that fails to prepare still took its room (DEALLOCATE outlives the error):
+        # the books and the server agree, and every statement kept still runs.
+        with pytest.raises(Exception, match="no_such_column"), transaction.atomic():
+            run("SELECT no_such_column + %s", [1])
+        assert on_server() == set(module._prepared_on[connection.connection])
+        assert len(on_server()) == kept - 1
+        for n in range(11, kept + 8):
+            assert run(statement(n), [1]) == [(1 + n,)]
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="statements are prepared on PostgreSQL only")
