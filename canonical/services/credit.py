@@ -17,7 +17,7 @@ Rules (the account hierarchy, see canonical.models.customers):
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import connection
@@ -187,11 +187,18 @@ def customer_credit_standing(*, customer: Customer) -> CreditStanding:
 
 def credit_standing_read(chain: list[Customer]) -> Read:
     """The statement that answers the credit standing of ``chain`` (credit_chain: a customer, then its ancestors)."""
+    return replace(credit_exposure_read(chain[-1]), answer=lambda rows: credit_standing_of(chain, *rows[0]))
+
+
+def credit_exposure_read(account: Customer) -> Read:
+    """The statement that answers a credit account's ``(open orders, open invoices)`` value, for
+    reads_together; credit_standing_of turns it into the standing of any customer of its tree."""
     money = Order._meta.get_field("total_amount")
-    return Read(_exposure_sql(), [chain[-1].pk], (money, money), answer=lambda rows: _standing(chain, *rows[0]))
+    return Read(_exposure_sql(), [account.pk], (money, money), answer=lambda rows: rows[0])
 
 
-def _standing(chain: list[Customer], open_orders, open_invoices) -> CreditStanding:
+def credit_standing_of(chain: list[Customer], open_orders, open_invoices) -> CreditStanding:
+    """The standing of ``chain``'s customer, given its credit account's exposure (credit_exposure_read)."""
     root = chain[-1]
     orders_value, invoices_value = _money(open_orders), _money(open_invoices)
     exposure = orders_value + invoices_value

@@ -26,7 +26,13 @@ from canonical.models import (
     OrderLine,
     OrderStatus,
 )
-from canonical.services.credit import CreditStanding, credit_chains, credit_standing_read, credit_trees_read
+from canonical.services.credit import (
+    CreditStanding,
+    credit_chains,
+    credit_exposure_read,
+    credit_standing_of,
+    credit_trees_read,
+)
 from canonical.services.prepared import reads_together
 
 DECISION_ACTIONS = ("order.credit_hold_released", "order.credit_hold_rejected")
@@ -125,33 +131,40 @@ def credit_by_customer(customers: list[Customer]) -> dict[int, CustomerCredit]:
     """The credit standing and open invoices of each customer's credit account (its hierarchy's root).
 
     However many customers: one query for their credit chains (none when all are roots), one
-    round trip for every standing and every account tree, one query for the trees' open invoices.
+    round trip for each credit account's exposure and tree, one query for the trees' open
+    invoices. Customers of one credit account share its exposure and invoices.
     """
-    distinct = list({customer.pk: customer for customer in customers}.values())
-    if not distinct:
+    chains = credit_chains(list({customer.pk: customer for customer in customers}.values()))
+    if not chains:
         return {}
-    chains = credit_chains(distinct)
-    *standings, trees = reads_together(
-        *(credit_standing_read(chains[customer.pk]) for customer in distinct),
-        credit_trees_read({chain[-1].pk for chain in chains.values()}),
-    )
-    found = {customer.pk: CustomerCredit(standing) for customer, standing in zip(distinct, standings, strict=True)}
-    all_ids = {pk for ids in trees.values() for pk in ids}
+    accounts = {chain[-1].pk: chain[-1] for chain in chains.values()}
+    *exposures, trees = reads_together(*(credit_exposure_read(account) for account in accounts.values()),
+                                       credit_trees_read(accounts))
+    exposure_of = dict(zip(accounts, exposures, strict=True))
     invoices = list(
-        Invoice.objects.filter(customer_id__in=all_ids, status__in=OPEN_INVOICE_STATUSES)
+        Invoice.objects.filter(customer_id__in={pk for ids in trees.values() for pk in ids},
+                               status__in=OPEN_INVOICE_STATUSES)
         .select_related("customer").order_by("due_date", "issued_at")
     )
     today = timezone.localdate()
-    for credit in found.values():
-        tree = set(trees[credit.standing.credit_account_id])
-        own = [invoice for invoice in invoices if invoice.customer_id in tree]
-        for invoice in own:
-            invoice.balance = invoice.amount - invoice.amount_paid
-            invoice.is_overdue = invoice.due_date is not None and invoice.due_date < today
-        credit.open_invoices = own[:INVOICES_LISTED]
-        credit.open_invoice_count = len(own)
-        credit.open_balance = sum((invoice.balance for invoice in own), Decimal("0.00"))
-        credit.overdue_count = sum(1 for invoice in own if invoice.is_overdue)
+    for invoice in invoices:
+        invoice.balance = invoice.amount - invoice.amount_paid
+        invoice.is_overdue = invoice.due_date is not None and invoice.due_date < today
+    invoices_of = {}
+    for account, ids in trees.items():
+        tree = set(ids)
+        invoices_of[account] = [invoice for invoice in invoices if invoice.customer_id in tree]
+    found = {}
+    for pk, chain in chains.items():
+        account = chain[-1].pk
+        own = invoices_of[account]
+        found[pk] = CustomerCredit(
+            credit_standing_of(chain, *exposure_of[account]),
+            open_invoices=own[:INVOICES_LISTED],
+            open_invoice_count=len(own),
+            open_balance=sum((invoice.balance for invoice in own), Decimal("0.00")),
+            overdue_count=sum(1 for invoice in own if invoice.is_overdue),
+        )
     return found
 
 
