@@ -148,6 +148,18 @@ class HubRegistration:
     version: ApiVersion | None = None
     reasons: list[str] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """``hub-inbound v1``."""
+        return f"{self.product.slug} v{self.major}"
+
+    @property
+    def state(self) -> str:
+        """``1.1.0 published``, ``unchanged`` or ``REFUSED`` (the reasons apart)."""
+        if self.outcome == "refused":
+            return "REFUSED"
+        return "unchanged" if self.outcome == "unchanged" else f"{self.version.version} {self.outcome}"
+
 
 def hub_products_ensure(*, actor: Actor) -> dict[str, ApiProduct]:
     """The hub's team and API products, created when missing (the board's later edits are kept)."""

@@ -28,16 +28,13 @@ class Command(BaseCommand):
         results = hub_api_register(actor=Actor.hub(), schema=schema, publish=publish)
         refused = False
         for result in results:
-            label = f"{result.product.slug} v{result.major}"
-            if result.outcome == "unchanged":
-                self.stdout.write(f"{label}: unchanged")
-            elif result.outcome == "refused":
+            if result.outcome == "refused":
                 refused = True
-                self.stderr.write(f"{label}: REFUSED")
+                self.stderr.write(f"{result.label}: {result.state}")
                 for reason in result.reasons:
                     self.stderr.write(f"  - {reason}")
             else:
-                self.stdout.write(f"{label}: {result.version.version} {result.outcome}")
+                self.stdout.write(f"{result.label}: {result.state}")
         if refused:
             raise CommandError("Some products were refused; see the reasons above.")
         if snapshot:

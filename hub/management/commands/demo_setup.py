@@ -63,11 +63,10 @@ class Command(BaseCommand):
         # new products, majors and minors (what has not changed stays as it is).
         changes = []
         for result in hub_api_register(actor=actor, publish=True):
-            label = f"{result.product.slug} v{result.major}"
             if result.outcome == "refused":
-                self.stderr.write(f"The hub's API {label} was not registered: " + "; ".join(result.reasons))
+                self.stderr.write(f"The hub's API {result.label} was not registered: " + "; ".join(result.reasons))
             elif result.outcome != "unchanged":
-                changes.append(f"{label} {result.version.version} {result.outcome}")
+                changes.append(f"{result.label} {result.state}")
         if changes:
             self.stdout.write("The hub's API: " + ", ".join(changes) + ".")
         catalog = demo_catalog_build(actor=actor)
