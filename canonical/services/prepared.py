@@ -106,7 +106,7 @@ def prepared(sql: str, params: list | tuple, *, using: str = DEFAULT_DB_ALIAS) -
     else:
         # A connection keeps a bounded number (each holds its plan in the server's memory for the
         # connection's life): the least recently used go, in the same message as the new one.
-        most = max(getattr(settings, "HUB_PREPARED_STATEMENTS_MAX", 200), _LEAST_KEPT)
+        most = max(settings.HUB_PREPARED_STATEMENTS_MAX, _LEAST_KEPT)
         dropped = [names.popitem(last=False)[0] for _ in range(len(names) - most + 1)]
         with connection.cursor() as cursor:
             cursor.execute("".join(f"DEALLOCATE {old}; " for old in dropped) + f"PREPARE {name} AS {numbered}")
