@@ -21,6 +21,7 @@ from governance.hub_api import (
 )
 from governance.models import ApiProduct, ApiVersion, Lifecycle
 from governance.policy.routing import API_PATH
+from tests.governance.hub_schemas import with_an_inbound_endpoint
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +79,7 @@ def test_register_publishes_then_is_unchanged_then_adds_a_minor(schema):
     assert {p.slug for p in ApiProduct.objects.all()} == {p.slug for p in HUB_PRODUCTS}
     again = hub_api_register(actor=actor, schema=schema, publish=True)
     assert {r.outcome for r in again} == {"unchanged"}
-    grown = copy.deepcopy(schema)
-    grown["paths"]["/api/v1/inbound/ping"] = {"get": {
-        **copy.deepcopy(grown["paths"]["/api/v1/inbound/messages/{message_id}"]["get"]),
-        "operationId": "inbound_ping", "summary": "Ping", "parameters": []}}
+    grown = with_an_inbound_endpoint(schema)
     results = {r.product.slug: r for r in hub_api_register(actor=actor, schema=grown, publish=True)}
     assert results["hub-inbound"].version.version == "1.1.0"
     assert results["hub-inbound"].version.status == Lifecycle.PUBLISHED

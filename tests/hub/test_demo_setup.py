@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from governance import hub_api
 from governance.models import ApiVersion, Lifecycle
+from tests.governance.hub_schemas import with_an_inbound_endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +56,7 @@ def test_demo_setup_twice_then_after_an_upgrade(tmp_path, monkeypatch):
     assert published() == before
 
     # After an upgrade that adds an endpoint to the inbound API, its new minor is published.
-    grown = hub_api.live_schema()
-    grown["paths"]["/api/v1/inbound/ping"] = {"get": {
-        **copy.deepcopy(grown["paths"]["/api/v1/inbound/messages/{message_id}"]["get"]),
-        "operationId": "inbound_ping", "summary": "Ping", "parameters": []}}
+    grown = with_an_inbound_endpoint(hub_api.live_schema())
     monkeypatch.setattr(hub_api, "live_schema", lambda: copy.deepcopy(grown))
     out, err = demo_setup(keys_file)
     assert not err
