@@ -24,9 +24,8 @@ from canonical.models import Order, OrderStatus
 from canonical.services.credit import customer_credit_standing
 from canonical.services.events import audit_record
 from canonical.services.orders import order_status_change
-from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException
-from connectors.services.exceptions import each_in_its_own_transaction, exception_resolve
-from hub.workflows.orders import order_cancel, order_resume
+from connectors.services.exceptions import each_in_its_own_transaction
+from hub.workflows.orders import credit_hold_exceptions_resolve, order_cancel, order_resume
 
 RELEASE_PERMISSION = "canonical.release_credit_hold"
 NOTE_MAX_LENGTH = 2000
@@ -68,18 +67,6 @@ def _snapshot(order: Order) -> dict:
             "credit": standing.as_dict()}
 
 
-def _resolve_hold_exceptions(*, order: Order, actor: Actor, note: str) -> list[int]:
-    """Resolve the order's open credit-hold exceptions with the decision's note; their ids."""
-    pks = list(
-        IntegrationException.objects.filter(
-            order=order, category=Category.CREDIT_HOLD, status__in=ACTIVE_EXCEPTION_STATUSES
-        ).order_by("pk").values_list("pk", flat=True)
-    )
-    for pk in pks:
-        exception_resolve(exception=pk, actor=actor, note=note)
-    return pks
-
-
 @dataclass(frozen=True)
 class CreditDecision:
     order: Order
@@ -98,7 +85,7 @@ def credit_hold_release(*, order: Order | int, actor: Actor, note: str) -> Credi
         before = _snapshot(locked)
         order_status_change(order=locked, status=OrderStatus.RELEASED, actor=actor, reason="credit hold released")
         order_resume(order=locked, actor=actor)
-        resolved = _resolve_hold_exceptions(order=locked, actor=actor, note=f"Released from credit hold: {note}")
+        resolved = credit_hold_exceptions_resolve(order=locked, actor=actor, note=f"Released from credit hold: {note}")
         after = _snapshot(locked)
         audit_record(actor=actor, action="order.credit_hold_released", object_type="order", object_id=locked.pk,
                      before=before, after={**after, "exceptions_resolved": resolved}, note=note)
@@ -112,8 +99,8 @@ def credit_hold_reject(*, order: Order | int, actor: Actor, note: str) -> Credit
     with transaction.atomic():
         locked = _lock_held(order)
         before = _snapshot(locked)
-        order_cancel(order=locked, actor=actor, reason="credit hold rejected")
-        resolved = _resolve_hold_exceptions(order=locked, actor=actor, note=f"Rejected, order cancelled: {note}")
+        resolved = order_cancel(order=locked, actor=actor, reason="credit hold rejected",
+                                resolution_note=f"Rejected, order cancelled: {note}").exceptions_resolved
         after = _snapshot(locked)
         audit_record(actor=actor, action="order.credit_hold_rejected", object_type="order", object_id=locked.pk,
                      before=before, after={**after, "exceptions_resolved": resolved}, note=note)

@@ -76,8 +76,8 @@ from canonical.services.procurement import (
     suppliers_for,
 )
 from canonical.state import IllegalTransition
-from connectors.models import Category, IntegrationException, Severity, Team
-from connectors.services.exceptions import exception_raise
+from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException, Severity, Team
+from connectors.services.exceptions import exception_raise, exception_resolve
 
 
 @dataclass
@@ -333,10 +333,14 @@ class OrderCancellation:
     changed: bool
     reservations_released: int
     purchase_orders: PurchaseOrdersWithdrawal
+    # The order's credit-hold exceptions the cancellation resolved (finance has nothing left to decide).
+    exceptions_resolved: list[int] = field(default_factory=list)
 
 
-def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> OrderCancellation:
-    """Cancel an order: release its stock, withdraw unacknowledged POs, move it to cancelled.
+def order_cancel(*, order: Order, actor: Actor, reason: str = "", resolution_note: str = "") -> OrderCancellation:
+    """Cancel an order: release its stock, withdraw unacknowledged POs, move it to cancelled, and
+    resolve its open credit-hold exceptions (a cancelled order leaves finance nothing to decide)
+    with ``resolution_note`` (by default, the reason).
 
     Cancelling a cancelled order changes nothing. From a status ORDER_TRANSITIONS does not allow
     (partially shipped, shipped, invoiced, closed) it raises IllegalTransition before any write.
@@ -346,18 +350,32 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "") -> OrderCancel
         if order.status == OrderStatus.CANCELLED:
             return OrderCancellation(order, False, 0, PurchaseOrdersWithdrawal([], []))
         if ORDER_TRANSITIONS.can(order.status, OrderStatus.CANCELLED):
-            return _cancel_locked(order=order, actor=actor, reason=reason)
+            return _cancel_locked(order=order, actor=actor, reason=reason, resolution_note=resolution_note)
     # Refused after the block, which wrote nothing: a caller that catches it keeps its transaction.
     raise IllegalTransition(
         ORDER_TRANSITIONS.machine, order.status, OrderStatus.CANCELLED, ORDER_TRANSITIONS.allowed_from(order.status)
     )
 
 
-def _cancel_locked(*, order: Order, actor: Actor, reason: str) -> OrderCancellation:
+def _cancel_locked(*, order: Order, actor: Actor, reason: str, resolution_note: str) -> OrderCancellation:
     reason = reason or "cancelled by request"
     released = order_reservations_release(order=order, actor=actor, reason=reason)
     withdrawal = purchase_orders_withdraw(order=order, actor=actor, reason=f"order {order.number} cancelled")
     order.refresh_from_db()
     order_status_change(order=order, status=OrderStatus.CANCELLED, actor=actor, reason=reason)
-    return OrderCancellation(order, True, released, withdrawal)
+    resolved = credit_hold_exceptions_resolve(order=order, actor=actor,
+                                              note=resolution_note or f"Order {order.number} cancelled: {reason}")
+    return OrderCancellation(order, True, released, withdrawal, resolved)
+
+
+def credit_hold_exceptions_resolve(*, order: Order, actor: Actor, note: str) -> list[int]:
+    """Resolve the order's open credit-hold exceptions with ``note``; their ids."""
+    pks = list(
+        IntegrationException.objects.filter(
+            order=order, category=Category.CREDIT_HOLD, status__in=ACTIVE_EXCEPTION_STATUSES
+        ).order_by("pk").values_list("pk", flat=True)
+    )
+    for pk in pks:
+        exception_resolve(exception=pk, actor=actor, note=note)
+    return pks
 

@@ -108,6 +108,21 @@ def test_reject_cancels_the_order_and_gives_back_what_it_held(finance_user):
     assert Decimal(audit.after["credit"]["exposure"]) == Decimal("0.00")
 
 
+def test_a_held_order_cancelled_through_the_api_leaves_nothing_in_the_queue(finance_user, operations_user):
+    order = held_order()
+
+    response = _as(operations_user).post(f"/api/v1/orders/{order.pk}/cancel", {"reason": "customer withdrew it"},
+                                         content_type="application/json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["order"]["status"] == OrderStatus.CANCELLED
+    exception = IntegrationException.objects.get(order=order, category=Category.CREDIT_HOLD)
+    assert exception.status == ExceptionStatus.RESOLVED
+    assert exception.resolution_note == f"Order {order.number} cancelled: customer withdrew it"
+    assert AuditEntry.objects.filter(action="exception.resolved", object_id=str(exception.pk)).exists()
+    assert order.number not in _as(finance_user).get(QUEUE).content.decode()
+
+
 @pytest.mark.parametrize("note", ["", "   "])
 def test_a_note_is_required_and_nothing_changes_without_one(finance_user, note):
     order = held_order()
