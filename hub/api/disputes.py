@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from canonical.access import AccessDenied, acting_system, domain_read_assert
+from canonical.api.fields import StrictFieldsMixin
 from canonical.api.views.base import PartnerOrStaff, actor_for, visible_record
 from canonical.api.views.billing import InvoiceViewSet
 from canonical.models import Domain, Invoice, SystemKind
@@ -22,7 +23,7 @@ DISPUTING_KINDS = frozenset({SystemKind.CRM, SystemKind.ECOMMERCE})
 STAFF_PERMISSION = "canonical.change_invoice"
 
 
-class DisputeInput(serializers.Serializer):
+class DisputeInput(StrictFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="What the customer contests.")
     disputed_amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, required=False, min_value=Decimal("0.01"),

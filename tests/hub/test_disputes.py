@@ -75,6 +75,8 @@ def test_systems_that_do_not_speak_for_the_customer_may_not_dispute(partner_clie
     ({"reason": "x" * 2001}, "/reason"),
     ({"reason": "ok", "disputed_amount": "-5"}, "/disputed_amount"),
     ({"reason": "ok", "disputed_amount": "abc"}, "/disputed_amount"),
+    # A misspelt field is refused, not ignored: the whole invoice would be disputed instead of the amount.
+    ({"reason": "short shipped", "amount": "10.00"}, "/amount"),
 ])
 def test_bad_input_is_a_validation_problem_naming_the_field(partner_client, invoice, body, pointer):
     response = _dispute(partner_client("crm", "crm"), invoice.pk, body)
