@@ -24,8 +24,8 @@ def ordering_assert(user, *, staff_permission: str, what: str) -> None:
         return
     if system.kind not in ORDERING_KINDS:
         raise AccessDenied(
-            f"System '{system.code}' ({system.get_kind_display()}) may not {what.lower()}; that is for the systems "
-            "that sell (CRM, ecommerce, ERP).",
+            f"{what} is for the systems that sell (CRM, ecommerce, ERP); system '{system.code}' "
+            f"({system.get_kind_display()}) is not one of them.",
             system=system.code,
         )
 

@@ -157,7 +157,9 @@ def test_unknown_inactive_and_unpriced_skus_and_a_stale_price_are_all_named_at_o
 
 def test_a_supplier_cannot_place_orders(partner_client, shop):
     supplier = partner_client("acme-supply", "supplier")
-    assert_problem(post(supplier, body()), 403, slug="access-denied")
+    problem = assert_problem(post(supplier, body()), 403, slug="access-denied")
+    assert problem["detail"].startswith("Placing orders is for the systems that sell (CRM, ecommerce, ERP); "
+                                        "system 'acme-supply'")
 
 
 def test_without_a_key_nobody_gets_in(client, shop):

@@ -156,3 +156,5 @@ def test_systems_that_do_not_sell_cannot_quote(partner_client, shop):
     response = quote(carrier, lines=[{"sku": "WID-1", "quantity": "1"}])
     assert response.status_code == 403
     assert response.json()["type"].endswith("/access-denied")
+    assert response.json()["detail"].startswith("Quoting is for the systems that sell (CRM, ecommerce, ERP); "
+                                                "system 'carrier'")
