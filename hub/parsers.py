@@ -4,14 +4,16 @@ DRF's JSONParser plus one rule: no string in the body (key or value) may hold a 
 or a lone UTF-16 surrogate (JSON's ``\\ud800`` without its pair). PostgreSQL text cannot hold a
 NUL, and a lone surrogate is not a character at all (it cannot be encoded, so neither database
 can take it), so such a value could never be stored or even looked up; the partner gets a 400
-naming the field (as a JSON pointer), instead of a database error deep in a service.
+naming the field (as a JSON pointer), instead of a database error deep in a service. A body
+nested deeper than canonical.json_depth allows is malformed (400).
 """
 
 from __future__ import annotations
 
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
+from canonical.json_depth import TOO_DEEP, JSONTooDeep, json_depth_check
 from canonical.services.refs import storable
 
 NUL_MESSAGE = "Holds a NUL character (\\u0000), which no field accepts."
@@ -56,7 +58,11 @@ def _detail(faults: list[tuple]):
 
 class HubJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            json_depth_check(data)
+        except (RecursionError, JSONTooDeep):
+            raise ParseError(TOO_DEEP) from None
         faults = list(_faults(data))
         if faults:
             raise ValidationError(_detail(faults))

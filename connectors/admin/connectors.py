@@ -338,7 +338,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     def body_pretty(self, obj: InboundMessage) -> str:
         try:
             text = json.dumps(json.loads(obj.body), indent=2, ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode: shown as it came
             text = obj.body
         return format_html('<pre class="body">{}</pre>', text)
 

@@ -197,7 +197,7 @@ class AssignTeamForm(forms.Form):
 def _editable_body(body: str) -> str:
     try:
         return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to decode: edited as it came
         return body
 
 

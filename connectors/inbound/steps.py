@@ -10,6 +10,7 @@ import json
 import logging
 
 from canonical.errors import CanonicalError
+from canonical.json_depth import TOO_DEEP, JSONTooDeep, json_depth_check
 from canonical.models import SystemKind
 from canonical.state import IllegalTransition
 from connectors.inbound.errors import InboundFailure, summary
@@ -50,7 +51,12 @@ def inbound_mapping_for(connector: Connector | None, message_type: str) -> Mappi
 
 def _parse(body: bytes | str) -> object:
     try:
-        return json.loads(body)
+        document = json.loads(body)
+        json_depth_check(document)
+        return document
+    except (RecursionError, JSONTooDeep):
+        raise InboundFailure(400, TOO_DEEP, slug="malformed-json", title="Malformed request body",
+                             category=Category.VALIDATION) from None
     except UnicodeDecodeError as exc:
         raise InboundFailure(400, f"The body is not UTF-8 text: {exc.reason} at byte {exc.start}.",
                              slug="malformed-json", title="Malformed request body", category=Category.VALIDATION) from exc

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from canonical.context import Actor
 from canonical.errors import CanonicalError
+from canonical.json_depth import TOO_DEEP
 from canonical.services.events import audit_record
 from canonical.state import IllegalTransition
 from connectors.models import (
@@ -364,12 +365,14 @@ def _same_body(message, current: str, edited: str) -> bool:
     try:
         original = json.loads(current)
         is_json = True
-    except ValueError:
+    except (ValueError, RecursionError):
         original = None
     if not is_json:
         return current == edited
     try:
         return json.loads(edited) == original
+    except RecursionError:
+        raise ExceptionActionRefused(f"The edited body is not usable: {TOO_DEEP}", field="body") from None
     except ValueError as exc:
         raise ExceptionActionRefused(
             f"The edited body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).", field="body",

@@ -389,8 +389,8 @@ def _sender_message_id(connector: Connector | None, headers: Mapping[str, str], 
     if connector is not None and connector.message_id_field:
         try:
             document = json.loads(body)
-        except ValueError:
-            return None  # no id to de-duplicate by; the malformed body fails at parsing
+        except (ValueError, RecursionError):
+            return None  # no id to de-duplicate by; the malformed (or too deeply nested) body fails at parsing
         value, _ = json_pointers.resolve(document, json_pointers.parse(connector.message_id_field))
         value = None if value is json_pointers.MISSING or value is None else str(value).strip()
     else:

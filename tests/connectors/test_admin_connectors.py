@@ -111,6 +111,13 @@ def test_inbound_page_shows_the_body_and_the_revision_diff(admin_client, populat
     assert 'class="diff"' in page and "+" in page
 
 
+def test_inbound_page_shows_a_body_too_deep_to_decode_as_it_came(admin_client, populated):
+    message = InboundMessage.objects.get()
+    InboundMessage.objects.filter(pk=message.pk).update(body="[" * 5000 + "]" * 5000)
+    page = admin_client.get(reverse("admin:connectors_inboundmessage_change", args=[message.pk]))
+    assert page.status_code == 200 and "[" * 5000 in page.content.decode()
+
+
 def test_connector_page_masks_the_secret_and_shows_the_breaker(admin_client, populated):
     page = admin_client.get(reverse("admin:connectors_connector_change", args=[populated.pk])).content.decode()
     assert "•••• (encrypted)" in page

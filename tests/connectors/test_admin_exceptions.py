@@ -276,6 +276,14 @@ def test_edit_payload_and_reprocess_from_the_admin(client, ivy, failed_message):
     assert b"added the name" in page.content and b"+" in page.content and b"Bay Supply" in page.content
 
 
+def test_edit_payload_refuses_a_body_nested_too_deeply_and_says_why(client, ivy, failed_message):
+    field = f"body_{failed_message.pk}"
+    done = run_action(client, "edit_and_reprocess", [failed_message], apply="1", **{field: "[" * 5000 + "]" * 5000})
+    (message,) = shown(done)
+    assert message.startswith(f"0 reprocessed, 1 skipped (#{failed_message.pk}: The edited body is not usable: "
+                              "The JSON nests arrays and objects more than 64 levels deep")
+
+
 def test_edit_payload_refuses_invalid_json_and_says_why(client, ivy, failed_message):
     field = f"body_{failed_message.pk}"
     done = run_action(client, "edit_and_reprocess", [failed_message], apply="1", **{field: "{nope"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from canonical.json_depth import TOO_DEEP
 from canonical.models import BusinessEvent, Customer, ExternalRef
 from connectors.models import Category, InboundStatus, IntegrationException
 from tests.connectors.inbound_support import (
@@ -105,6 +106,18 @@ def test_malformed_json_is_400_kept_as_failed_with_an_exception(crm):
     )
     assert problem["detail"].startswith("The body is not valid JSON: Expecting property name")
     assert "line 1, column" in problem["detail"]
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("depth", [65, 5000])
+def test_a_body_nested_too_deeply_is_malformed_and_kept(crm, depth):
+    # 5000 levels is past what Python's decoder can recurse: that was a 500.
+    body = '{"external_id": "X1", "customer": ' + "[" * depth + "]" * depth + "}"
+    response = send(crm, "crm", "customer.upsert", None, raw=body)
+    problem, _ = assert_failed_with_exception(response, status=400, slug="malformed-json",
+                                              category=Category.VALIDATION)
+    assert problem["detail"] == TOO_DEEP
+    assert response.stored.body == body
     assert not Customer.objects.exists()
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from canonical.json_depth import MAX_JSON_DEPTH, TOO_DEEP, JSONTooDeep, json_depth_check
 from canonical.models import Customer
 from tests.factories import SystemOfRecordFactory
 
@@ -64,3 +67,23 @@ def test_an_inbound_message_id_that_is_not_a_number_is_not_found(crm, segment):
     response = crm.get(f"/api/v1/inbound/messages/{segment}")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/pricing/quote", "/api/v1/orders"])
+@pytest.mark.parametrize("depth", [65, 5000])
+def test_a_body_nested_too_deeply_is_a_400_not_a_500(crm, path, depth):
+    # 5000 levels is past what Python's decoder can recurse: that was a 500.
+    body = '{"customer": 1, "lines": ' + "[" * depth + "]" * depth + "}"
+    response = crm.post(path, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY='"deep-1"')
+    assert response.status_code == 400, response.content
+    problem = response.json()
+    assert problem["type"].endswith("/malformed-json") and problem["detail"] == TOO_DEEP
+
+
+def test_the_depth_check_takes_sixty_four_levels_and_no_more():
+    json_depth_check(json.loads("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH))
+    json_depth_check({"a": [{"b": 1}] * 3, "c": "x"})
+    with pytest.raises(JSONTooDeep):
+        json_depth_check(json.loads("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)))
+    with pytest.raises(JSONTooDeep):
+        json_depth_check({"a": 1, "b": json.loads('{"c": ' * MAX_JSON_DEPTH + "1" + "}" * MAX_JSON_DEPTH)})
