@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from urllib.parse import urlencode
 
 import pytest
 
@@ -87,3 +89,22 @@ def test_the_depth_check_takes_sixty_four_levels_and_no_more():
         json_depth_check(json.loads("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)))
     with pytest.raises(JSONTooDeep):
         json_depth_check({"a": 1, "b": json.loads('{"c": ' * MAX_JSON_DEPTH + "1" + "}" * MAX_JSON_DEPTH)})
+
+
+@pytest.mark.parametrize("position", ["2026", "2026-13-45 10:00:00+00:00", "not a time", ""])
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/customers"])
+def test_an_edited_page_cursor_is_invalid_not_a_500(crm, path, position):
+    cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+    response = crm.get(path, {"cursor": cursor})
+    assert response.status_code == 404, response.content
+    assert response.json()["detail"] == "Invalid cursor"
+
+
+def test_the_next_page_cursor_still_leads_to_the_next_page(crm):
+    for number in range(3):
+        Customer.objects.create(account_number=f"PAGE-{number}", name=f"Page {number}")
+    first = crm.get("/api/v1/customers", {"page_size": 2}).json()
+    following = crm.get(first["next"])
+    assert following.status_code == 200
+    seen = [c["account_number"] for c in first["results"] + following.json()["results"]]
+    assert sorted(seen) == ["PAGE-0", "PAGE-1", "PAGE-2"]
