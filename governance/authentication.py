@@ -125,6 +125,11 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "governance.authentication.ApiKeyAuthentication"
     name = ["bearerAuth", "apiKeyAuth"]
 
+    def get_security_requirement(self, auto_schema):
+        # Either header carries the key: two alternatives, not one requirement naming both (which
+        # OpenAPI reads as "send both", and generated clients would).
+        return [{name: []} for name in self.name]
+
     def get_security_definition(self, auto_schema):
         return [
             {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer hub_<prefix>_<secret>"},
