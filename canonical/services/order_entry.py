@@ -131,6 +131,20 @@ def _default_ship_to(customer: Customer) -> Customer | None:
     return sites[0] if len(sites) == 1 else None
 
 
+def ship_to_resolve(customer: Customer, ship_to: Customer | None) -> tuple[Customer | None, list[dict]]:
+    """Where ``customer``'s order ships, and the problems with it: the ship-to named (which must be in
+    the customer's hierarchy), else the customer's default (itself when it is a ship-to, else its one
+    active ship-to site; with several or none, the order must name one)."""
+    if ship_to is not None:
+        return ship_to, ship_to_problems(customer, ship_to)
+    ship_to = _default_ship_to(customer)
+    if ship_to is None:
+        return None, [_problem(
+            "/ship_to", f"Account {customer.account_number} has several or no ship-to accounts; name one."
+        )]
+    return ship_to, []
+
+
 def bill_to_for(customer: Customer, chain: list[Customer] | None = None) -> Customer:
     """Who is invoiced for ``customer``'s orders (see the module docstring). ``chain``: credit_chain(customer)."""
     if customer.is_bill_to:
@@ -189,14 +203,8 @@ def order_request_check(
         raise RuntimeError("order_request_check(reads_with=...) must run in the transaction that places the order.")
     today = today or timezone.localdate()
     problems = customer_problems(customer)
-    if ship_to is None:
-        ship_to = _default_ship_to(customer)
-        if ship_to is None:
-            problems.append(_problem(
-                "/ship_to", f"Account {customer.account_number} has several or no ship-to accounts; name one."
-            ))
-    else:
-        problems.extend(ship_to_problems(customer, ship_to))
+    ship_to, ship_to_refused = ship_to_resolve(customer, ship_to)
+    problems.extend(ship_to_refused)
     # The products with their stock, and what prices them for the customer: one round trip.
     wanted = storable_skus(line.sku for line in lines)
     chain = credit_chain(customer)  # for the prices, the bill-to and the credit decision

@@ -27,6 +27,7 @@ from canonical.services.order_entry import LineRequest, order_request_check
 from canonical.services.prepared import reads_along
 from canonical.services.transactions import atomic_begin_carried
 from canonical.state import IllegalTransition
+from hub.api.examples import ORDER_EXAMPLE
 from hub.api.ordering import (
     MAX_LINES,
     CreditStandingSerializer,
@@ -185,13 +186,7 @@ class OrderSubmitView(APIView):
             422: OpenApiResponse(description="The order is refused (each problem names its field), or the "
                                              "Idempotency-Key was used for another request."),
         },
-        examples=[OpenApiExample("Two lines", request_only=True, value={
-            "customer": {"system": "crm", "external_id": "001A000001"},
-            "ship_to": {"system": "crm", "external_id": "001A000002"},
-            "customer_po": "PO-4471",
-            "lines": [{"sku": "PLB-10001", "quantity": "24", "requested_date": "2030-03-10"},
-                      {"sku": "ELE-10150", "quantity": "2", "unit_price": "41.90"}],
-        })],
+        examples=[OpenApiExample("Two lines", request_only=True, value=ORDER_EXAMPLE)],
     )
     def post(self, request):
         ordering_assert(request.user, staff_permission="canonical.add_order", what="Placing orders")

@@ -30,8 +30,9 @@ from canonical.services.availability import (
     supply_by_product,
 )
 from canonical.services.credit import customer_credit_standing
-from canonical.services.order_entry import customer_problems, ship_to_problems
+from canonical.services.order_entry import customer_problems, ship_to_resolve
 from canonical.services.pricing import PriceRule, prices_find, pricing_currency
+from hub.api.examples import QUOTE_EXAMPLE
 from hub.api.ordering import (
     MAX_LINES,
     CreditStandingSerializer,
@@ -144,13 +145,16 @@ def quote_body(*, customer, ship_to, lines: list[dict], today) -> dict:
     if isinstance(customer, Unknown):
         problems.append(problem_item("/customer", "unknown_customer", customer.message + " Quoted at list prices."))
         customer = None
-    if isinstance(ship_to, Unknown):
+    unknown_ship_to = ship_to if isinstance(ship_to, Unknown) else None
+    if unknown_ship_to is not None:
         problems.append(problem_item("/ship_to", "unknown_ship_to", ship_to.message))
         ship_to = None
     if customer is not None:
         problems += _problems_as_items(customer_problems(customer), "customer_cannot_order")
-        if ship_to is not None:
-            problems += _problems_as_items(ship_to_problems(customer, ship_to), "ship_to_not_allowed")
+        if unknown_ship_to is None:  # the order's rule: the ship-to named, else the customer's default
+            named = ship_to is not None
+            ship_to, refused = ship_to_resolve(customer, ship_to)
+            problems += _problems_as_items(refused, "ship_to_not_allowed" if named else "ship_to_required")
     products, stock = products_with_stock(line["sku"] for line in lines)
     currency = pricing_currency(customer=customer, on_date=today)
     active = [(i, line, products[line["sku"]]) for i, line in enumerate(lines)
@@ -237,11 +241,7 @@ class QuoteView(APIView):
         ),
         request=QuoteInput,
         responses={200: QuoteSerializer},
-        examples=[OpenApiExample("Two lines", request_only=True, value={
-            "customer": {"system": "crm", "external_id": "001A000001"},
-            "lines": [{"sku": "PLB-10001", "quantity": "24", "requested_date": "2030-03-10"},
-                      {"sku": "ELE-10150", "quantity": "2"}],
-        })],
+        examples=[OpenApiExample("Two lines", request_only=True, value=QUOTE_EXAMPLE)],
     )
     def post(self, request):
         ordering_assert(request.user, staff_permission="canonical.view_pricelist", what="Quoting")

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from canonical.models import Invoice, PurchaseOrder, PurchaseOrderLine, Reservation
+from canonical.models import Customer, Invoice, PurchaseOrder, PurchaseOrderLine, Reservation
 from tests.hub.ordering_support import shop_build
 
 pytestmark = pytest.mark.django_db
@@ -127,6 +127,21 @@ def test_an_inactive_customer_and_a_foreign_ship_to_are_named(shop_client, shop)
     problems = [(p["pointer"], p["code"]) for p in response.json()["problems"]]
     assert ("/customer", "customer_cannot_order") in problems
     assert ("/ship_to", "ship_to_not_allowed") in problems
+
+
+def test_without_a_ship_to_the_quote_applies_the_orders_default_rule(shop_client, shop):
+    # One active ship-to site: the order would ship there, and the quote says so.
+    response = quote(shop_client, lines=[{"sku": "WID-1", "quantity": "1"}])
+    assert response.json()["ship_to"]["account_number"] == "C-100-1" and response.json()["problems"] == []
+
+    # Two: an order without a ship-to is refused, so the quote names the problem as the order would.
+    Customer.objects.create(account_number="C-100-2", name="Acme Builders - Depot", parent=shop.customer,
+                            is_sold_to=False, is_bill_to=False)
+    response = quote(shop_client, lines=[{"sku": "WID-1", "quantity": "1"}])
+    body = response.json()
+    assert [(p["pointer"], p["code"]) for p in body["problems"]] == [("/ship_to", "ship_to_required")]
+    assert body["problems"][0]["detail"] == "Account C-100 has several or no ship-to accounts; name one."
+    assert body["ship_to"] is None and body["lines"][0]["quotable"]
 
 
 @pytest.mark.parametrize(
