@@ -6,9 +6,21 @@ from decimal import Decimal
 
 from django.db import models
 
+MONEY_DIGITS, MONEY_PLACES = 14, 2
+# The largest amount a money field holds (999,999,999,999.99): a line's amount and an order's total
+# past it cannot be stored, so the order is refused naming the line.
+MONEY_MAX = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES) - Decimal(10) ** -MONEY_PLACES
+
 
 def money_field(**kwargs) -> models.DecimalField:
-    return models.DecimalField(max_digits=14, decimal_places=2, **kwargs)
+    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, **kwargs)
+
+
+def money_over_max(amount: Decimal, what: str) -> str | None:
+    """Why ``amount`` (``what``: "The line's amount", ...) cannot be stored, or None when it can."""
+    if amount <= MONEY_MAX:
+        return None
+    return f"{what}, {amount:,}, is more than the hub can hold (at most {MONEY_MAX:,})."
 
 
 def quantity_field(**kwargs) -> models.DecimalField:

@@ -37,6 +37,7 @@ from canonical.models.billing import INVOICE_TRANSITIONS, RETURN_TRANSITIONS
 from canonical.services.events import event_record
 from canonical.services.orders import (
     document_find,
+    line_amounts_assert,
     line_problem,
     number_taken_refuse,
     order_payload,
@@ -77,6 +78,7 @@ def invoice_upsert(*, system: System, external_id: str, data: dict, actor: Actor
     data = dict(data)
     lines = data.pop("lines")
     status = data.pop("status")
+    line_amounts_assert(lines, quantity="quantity", total="The invoice's amount")
     header = {
         "number": data["number"],
         "customer_id": data["customer"].pk,

@@ -37,6 +37,7 @@ from canonical.models import (
     ProductStatus,
     System,
 )
+from canonical.models.base import money_over_max
 from canonical.services.availability import (
     line_promise,
     products_short,
@@ -249,6 +250,11 @@ def order_request_check(
                 f"not {line.unit_price}; quote again.",
             ))
             continue
+        if too_large := money_over_max(
+                (line.quantity * price.unit_price).quantize(_CENT),
+                f"The line's amount ({line.quantity} × {price.unit_price} {price.currency})"):
+            problems.append(_problem(f"/lines/{index}/quantity", too_large))
+            continue
         wanted = line.requested_date or requested_date
         promise = line_promise(product=product, quantity=line.quantity, requested_date=wanted,
                                stock=stock.get(product.pk, []), supply=supply.get(product.pk, []), today=today)
@@ -256,6 +262,9 @@ def order_request_check(
             line_number=index + 1, product=product, quantity=line.quantity, price=price, requested_date=wanted,
             promised_date=promise.promised_date, promise_source=promise.source,
         ))
+    if not problems and (too_large := money_over_max(
+            sum((line.amount for line in checked), Decimal("0.00")), "The order's total")):
+        problems.append(_problem("/lines", too_large + " Split it into several orders."))
     if problems:
         raise OrderRefused(
             "The order cannot be accepted: " + "; ".join(f"{p['pointer']}: {p['messages'][0]}" for p in problems[:5])

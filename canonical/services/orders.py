@@ -24,6 +24,7 @@ from canonical.models import (
     ShipmentLine,
     System,
 )
+from canonical.models.base import money_over_max
 from canonical.services.events import event_record
 from canonical.services.inserts import row_update
 from canonical.services.refs import (
@@ -132,6 +133,7 @@ def order_upsert(*, system: System, external_id: str, data: dict, actor: Actor) 
     data = dict(data)
     lines = data.pop("lines")
     status = data.pop("status")
+    line_amounts_assert(lines, quantity="quantity_ordered", total="The order's total")
     header = {
         "number": data["number"],
         "customer_id": data["customer"].pk,
@@ -186,6 +188,19 @@ def order_upsert(*, system: System, external_id: str, data: dict, actor: Actor) 
 
 def _public(name: str) -> str:
     return name.removesuffix("_id")
+
+
+def line_amounts_assert(lines: list[dict], *, quantity: str, total: str) -> None:
+    """Refuse, before any write, lines (``quantity`` × ``unit_price``) whose amount, or whose sum
+    (``total``: what the document calls it), no money field can hold."""
+    amounts = []
+    for index, item in enumerate(lines):
+        amount = (item[quantity] * item["unit_price"]).quantize(_CENT)
+        if too_large := money_over_max(amount, f"The line's amount ({item[quantity]} × {item['unit_price']})"):
+            raise line_problem(too_large, f"/lines/{index}/{quantity}")
+        amounts.append(amount)
+    if too_large := money_over_max(sum(amounts, Decimal("0.00")), total):
+        raise line_problem(too_large, "/lines")
 
 
 def _total(order: Order) -> Decimal:

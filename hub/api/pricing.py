@@ -22,6 +22,7 @@ from canonical.access import acting_system
 from canonical.api.fields import RecordRefField, StrictFieldsMixin
 from canonical.api.views.base import PartnerOrStaff
 from canonical.models import Customer, EntityType, ProductStatus
+from canonical.models.base import money_over_max
 from canonical.services.allocation import quantity_text
 from canonical.services.availability import (
     line_promise,
@@ -182,8 +183,11 @@ def quote_body(*, customer, ship_to, lines: list[dict], today) -> dict:
                 f"No price for SKU '{line['sku']}' and quantity {line['quantity']} in {currency}"
                 + (f" for account {customer.account_number}." if customer else "."),
             ))
-        quotable = not line_problems
         amount = (line["quantity"] * price.unit_price).quantize(_CENT) if price is not None else None
+        if amount is not None and not line_problems and (too_large := money_over_max(
+                amount, f"The line's amount ({line['quantity']} × {price.unit_price} {price.currency})")):
+            line_problems.append(problem_item(f"/lines/{index}/quantity", "amount_too_large", too_large))
+        quotable = not line_problems
         if quotable:
             total += amount
         stocks = stock.get(product.pk, []) if product else []
@@ -208,6 +212,9 @@ def quote_body(*, customer, ship_to, lines: list[dict], today) -> dict:
             "promise_source": promise.source if promise else None,
             "problems": line_problems,
         })
+    if too_large := money_over_max(total, "The total of the quotable lines"):
+        problems.append(problem_item("/lines", "total_too_large",
+                                     too_large + " An order of them would be refused: split it into several."))
     credit = customer_credit_standing(customer=customer) if customer is not None else None
     return {
         "customer": _account(customer),

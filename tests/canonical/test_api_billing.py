@@ -143,6 +143,18 @@ def test_bad_invoice_fields_are_400_and_change_nothing(erp, order, change, point
     assert snapshot() == before
 
 
+def test_an_invoice_amount_no_money_field_can_hold_is_refused_before_any_write(erp, order):
+    before = snapshot()
+    lines = [{"line_number": 1, "sku": "WID-1", "quantity": "10", "unit_price": "999999999999.99"}]
+    response = put_invoice(erp, "AR-1", invoice_body(order, lines=lines))
+    assert response.status_code == 422, response.content
+    [error] = response.json()["errors"]
+    assert error["pointer"] == "/lines/0/quantity"
+    assert error["messages"][0] == ("The line's amount (10.000 × 999999999999.99), 9,999,999,999,999.90, is more than "
+                                    "the hub can hold (at most 999,999,999,999.99).")
+    assert snapshot() == before
+
+
 def test_invoice_for_someone_elses_order_is_refused(erp, order):
     stranger = CustomerFactory()
     response = put_invoice(erp, "AR-1", invoice_body(order, customer=stranger.pk))

@@ -186,6 +186,22 @@ def test_shipped_more_than_ordered_is_400_pointing_at_the_line(erp, world):
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize(("lines", "pointer", "message"), [
+    ([{"line_number": 1, "sku": "WID-1", "quantity_ordered": "99999999999.999", "unit_price": "999999999999.99"}],
+     "/lines/0/quantity_ordered", "The line's amount (99999999999.999 × 999999999999.99), "),
+    ([{"line_number": n, "sku": "WID-1", "quantity_ordered": "1", "unit_price": "999999999999.99"} for n in (1, 2)],
+     "/lines", "The order's total, 1,999,999,999,999.98, "),
+])
+def test_amounts_no_money_field_can_hold_are_refused_before_any_write(erp, world, lines, pointer, message):
+    before = snapshot()
+    response = put(erp, "ERP-9", body(world, lines=lines))
+    assert response.status_code == 422, response.content
+    [error] = response.json()["errors"]
+    assert error["pointer"] == pointer
+    assert error["messages"][0].startswith(message) and "(at most 999,999,999,999.99)" in error["messages"][0]
+    assert snapshot() == before
+
+
 def test_ordering_less_than_already_shipped_is_refused_at_the_line(erp, world):
     order_id = put(erp, "ERP-9", body(world)).json()["id"]
     OrderLine.objects.filter(order_id=order_id, line_number=2).update(quantity_shipped=3)

@@ -247,3 +247,20 @@ def test_the_plain_validation_of_an_order_body_answers_what_the_serializer_answe
 
     check()
     assert seen["plain"] >= 40 and seen["declined"] >= 40, seen
+
+
+def test_a_line_worth_more_than_the_hub_can_hold_is_refused_naming_its_quantity(crm, shop):
+    # Within the quantity's own limit (14 digits), but 400.00 each: 40 trillion, past any money field.
+    problem = _refusal(crm, body(lines=[{"sku": "WID-1", "quantity": "1"},
+                                        {"sku": "CRATE-1", "quantity": "99999999999.999"}]), "/lines/1/quantity")
+    assert problem["errors"][0]["messages"][0] == (
+        "The line's amount (99999999999.999 × 400.00 USD), 39,999,999,999,999.60, is more than the hub can hold "
+        "(at most 999,999,999,999.99).")
+
+
+def test_an_order_whose_total_the_hub_cannot_hold_is_refused_naming_the_lines(crm, shop):
+    # Each line fits; together they do not.
+    line = {"sku": "WID-1", "quantity": "99999999999"}
+    problem = _refusal(crm, body(lines=[line, line]), "/lines")
+    assert "The order's total, 1,599,999,999,984.00, is more than the hub can hold" in problem["detail"]
+    assert problem["errors"][0]["messages"][0].endswith("Split it into several orders.")

@@ -173,3 +173,20 @@ def test_systems_that_do_not_sell_cannot_quote(partner_client, shop):
     assert response.json()["type"].endswith("/access-denied")
     assert response.json()["detail"].startswith("Quoting is for the systems that sell (CRM, ecommerce, ERP); "
                                                 "system 'carrier'")
+
+
+def test_amounts_the_hub_cannot_hold_are_named_not_quoted(shop_client, shop):
+    response = quote(shop_client, lines=[{"sku": "WID-1", "quantity": "2"},
+                                         {"sku": "CRATE-1", "quantity": "99999999999.999"}])
+    assert response.status_code == 200
+    body = response.json()
+    problems = body["lines"][1]["problems"]
+    assert [(p["pointer"], p["code"]) for p in problems] == [("/lines/1/quantity", "amount_too_large")]
+    assert "is more than the hub can hold (at most 999,999,999,999.99)" in problems[0]["detail"]
+    assert [line["quotable"] for line in body["lines"]] == [True, False] and body["total"] == "20.00"
+
+    # Each line fits, their total does not: an order of them would be refused, and the quote says so.
+    line = {"sku": "WID-1", "quantity": "99999999999"}
+    body = quote(shop_client, lines=[line, line]).json()
+    assert [(p["pointer"], p["code"]) for p in body["problems"]] == [("/lines", "total_too_large")]
+    assert body["problems"][0]["detail"].startswith("The total of the quotable lines, 1,599,999,999,984.00, is more")
