@@ -172,9 +172,11 @@ class OrderSubmitView(APIView):
             "hierarchy, SKUs active, quantities positive, a price for every line; every refusal names its field "
             "as a JSON pointer), then decides credit. An order that would take the account's exposure (open "
             "orders + open invoices) over its limit, or whose account is on credit hold, is placed on credit "
-            "hold for finance (`outcome: credit_hold`). Otherwise stock is reserved per line, what is short is "
-            "backordered and ordered from the supplier, and the order goes to the ERP (`order.created`) and the "
-            "warehouse (`order.fulfilment_requested`). Name the customer and ship-to by hub id, your own id, or "
+            "hold for finance (`outcome: credit_hold`): `order.created` tells the subscribers (the ERP books it "
+            "as held), and nothing is reserved until finance releases it (`order.credit_hold_released`). "
+            "Otherwise stock is reserved per line, what is short is backordered and ordered from the supplier, "
+            "and the order goes to the ERP (`order.created`) and the warehouse (`order.fulfilment_requested`). "
+            "Name the customer and ship-to by hub id, your own id, or "
             "`{\"system\": ..., \"external_id\": ...}`. Needs an `Idempotency-Key` header."
         ),
         parameters=[_KEY_PARAMETER],
