@@ -319,6 +319,8 @@ def credit_memo_upsert(*, system: System, external_id: str, data: dict, actor: A
             number=data["number"],
         )
         created = memo is None
+        _credit_memo_bounds_assert(memo=None if created else memo, amount=values["amount"], rma=data["rma"],
+                                   invoice=data["invoice"])
         if created:
             memo = CreditMemo(**values)
             memo.save()
@@ -342,6 +344,30 @@ def credit_memo_upsert(*, system: System, external_id: str, data: dict, actor: A
         if memo.rma_id is not None:
             return_credit_when_received(rma=ReturnAuthorization.objects.select_for_update().get(pk=memo.rma_id), actor=actor)
     return UpsertResult(instance=memo, created=created, changes=changes)
+
+
+def _credit_memo_bounds_assert(*, memo: CreditMemo | None, amount: Decimal, rma, invoice) -> None:
+    """Refuse a memo that would credit a return or an invoice for more than it is worth, counting the
+    other memos against it (the return and the invoice are locked, so two memos cannot both pass).
+
+    A return is worth its lines' requested quantities at the order's prices; an invoice its amount.
+    """
+    others = CreditMemo.objects.exclude(pk=memo.pk) if memo is not None else CreditMemo.objects.all()
+    bounds = []
+    if rma is not None:
+        rma = ReturnAuthorization.objects.select_for_update().get(pk=rma.pk)
+        worth = sum(((line.quantity_requested * line.order_line.unit_price).quantize(_CENT)
+                     for line in rma.lines.select_related("order_line")), Decimal("0.00"))
+        bounds.append((f"Return {rma.number}", worth, others.filter(rma=rma)))
+    if invoice is not None:
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        bounds.append((f"Invoice {invoice.number}", invoice.amount, others.filter(invoice=invoice)))
+    for what, worth, credits in bounds:
+        credited = Decimal(credits.aggregate(total=Sum("amount"))["total"] or 0).quantize(_CENT)
+        if credited + amount > worth:
+            raise line_problem(
+                f"{what} is worth {worth}; {credited} is credited against it already (other memos), so this "
+                f"memo may credit at most {max(worth - credited, Decimal('0.00'))}, not {amount}.", "/amount")
 
 
 def return_status_move(*, rma: ReturnAuthorization, status: str, actor: Actor, **extra) -> None:

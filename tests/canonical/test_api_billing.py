@@ -360,6 +360,30 @@ def test_bad_credit_memos_are_400(erp, order, change, pointer):
     assert snapshot() == before
 
 
+def test_memos_cannot_credit_a_return_or_an_invoice_for_more_than_it_is_worth(erp, order):
+    put_return(erp, "RA-1", return_body())  # 2 × 10.00
+    assert put_memo(erp, "CR-1", memo_body(order, amount="15.00")).status_code == 201
+    before = snapshot()
+    second = put_memo(erp, "CR-2", memo_body(order, number="CM-2", amount="5.01"))
+    assert second.status_code == 422, second.content
+    [error] = second.json()["errors"]
+    assert error["pointer"] == "/amount"
+    assert error["messages"][0] == ("Return RMA-1 is worth 20.00; 15.00 is credited against it already (other "
+                                    "memos), so this memo may credit at most 5.00, not 5.01.")
+    assert snapshot() == before
+    assert put_memo(erp, "CR-2", memo_body(order, number="CM-2", amount="5.00")).status_code == 201
+    # A memo's own amount is not counted against itself when it is sent again or changed.
+    assert put_memo(erp, "CR-1", memo_body(order, amount="15.00")).status_code == 200
+    assert put_memo(erp, "CR-1", memo_body(order, amount="15.01")).status_code == 422
+
+    assert put_invoice(erp, "AR-1", invoice_body(order)).status_code == 201  # 25.99
+    over = put_memo(erp, "CR-3", memo_body(order, number="CM-3", rma=None, invoice="AR-1", amount="99999"))
+    assert over.status_code == 422, over.content
+    assert over.json()["errors"][0]["messages"][0].startswith("Invoice INV-1 is worth 25.99; 0.00 is credited")
+    assert put_memo(erp, "CR-3", memo_body(order, number="CM-3", rma=None, invoice="AR-1",
+                                          amount="25.99")).status_code == 201
+
+
 def test_credit_memo_for_another_customers_return_is_refused(erp, order):
     put_return(erp, "RA-1", return_body())
     response = put_memo(erp, "CR-1", memo_body(order, customer=CustomerFactory().pk))
