@@ -9,8 +9,10 @@ and only ever finds the POs addressed to it: any other answers as if it did not 
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 
 from canonical.context import Actor
 from canonical.errors import BusinessRuleViolation, CanonicalError
@@ -227,6 +229,12 @@ def supplier_acknowledgement_record(
     )
     with transaction.atomic():
         po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order.pk, supplier=supplier)
+        ordered = dict(po.lines.values_list("pk", "quantity"))
+        for index, (item, (line_id, quantity, _)) in enumerate(zip(data["lines"], lines, strict=True)):
+            if quantity > ordered[line_id]:
+                raise line_problem(
+                    f"Line {item['line_number']} of purchase order {po.number} orders {ordered[line_id]}; the "
+                    f"supplier cannot confirm {quantity}.", f"/lines/{index}/confirmed_quantity")
         recorded = {ack.revision: ack for ack in acknowledgement_queryset().filter(purchase_order=po)}
         latest = max(recorded, default=0)
         revision = data["revision"]
@@ -305,6 +313,25 @@ def _apply_confirmations(*, po: PurchaseOrder, lines: list[tuple]) -> list[int]:
     return sorted(late)
 
 
+def _ship_notice_quantities_assert(*, po: PurchaseOrder, number: str, lines: list[dict]) -> None:
+    """Refuse a notice that, with the PO's other notices, ships more of a line than the PO orders
+    (what it ships is counted in transit: more would promise stock that is not coming)."""
+    ordered = {pk: (line_number, quantity) for pk, line_number, quantity
+               in po.lines.values_list("pk", "line_number", "quantity")}
+    shipped = dict(
+        AdvanceShipNoticeLine.objects.filter(asn__purchase_order=po).exclude(asn__number=number)
+        .values("po_line_id").annotate(total=Sum("quantity")).values_list("po_line_id", "total")
+    )
+    for index, item in enumerate(lines):
+        line_number, quantity = ordered[item["po_line_id"]]
+        other = Decimal(shipped.get(item["po_line_id"]) or 0).quantize(quantity)  # SQLite sums lose the places
+        if other + item["quantity"] > quantity:
+            raise line_problem(
+                f"Line {line_number} of purchase order {po.number} orders {quantity}; {other:f} is on its other "
+                f"ship notices, so this one may ship at most {max(quantity - other, Decimal(0)):f}, not "
+                f"{item['quantity']}.", f"/lines/{index}/quantity")
+
+
 def advance_ship_notice_upsert(
     *, supplier: System, purchase_order: PurchaseOrder, number: str, data: dict, actor: Actor
 ) -> UpsertResult:
@@ -321,6 +348,7 @@ def advance_ship_notice_upsert(
     wanted = Counter((i["po_line_id"], i["quantity"]) for i in data["lines"])
     with transaction.atomic():
         po = PurchaseOrder.objects.select_for_update().get(pk=purchase_order.pk, supplier=supplier)
+        _ship_notice_quantities_assert(po=po, number=number, lines=data["lines"])
         in_transit_before = in_transit_state(purchase_order=po)
         asn = po.ship_notices.filter(number=number).first()
         created = asn is None

@@ -299,6 +299,17 @@ def test_bad_acknowledgements_are_400_and_change_nothing(acme, po, change, point
     assert snapshot() == before
 
 
+def test_confirming_more_than_ordered_is_refused_naming_the_line(acme, po):
+    before = snapshot()
+    lines = [ACK["lines"][0], {"line_number": 2, "confirmed_quantity": "500", "confirmed_date": "2025-03-25"}]
+    response = acme.post(ack_url(), {**ACK, "lines": lines}, format="json")
+    assert response.status_code == 422, response.content
+    [error] = response.json()["errors"]
+    assert error["pointer"] == "/lines/1/confirmed_quantity"
+    assert error["messages"][0] == "Line 2 of purchase order PO-1 orders 20.000; the supplier cannot confirm 500.000."
+    assert snapshot() == before
+
+
 def test_supplier_reference_taken_by_another_po_is_refused(erp, acme, po):
     put_po(erp, "ERP-PO-2", po_body(number="PO-2"))
     acme.post(ack_url(), ACK, format="json")
@@ -349,6 +360,7 @@ def test_supplier_sends_and_corrects_an_asn(acme, po):
         ({"lines": [{"line_number": 5, "quantity": "1"}]}, "/lines/0/line_number"),
         ({"lines": []}, "/lines"),
         ({"shipped_at": "soon"}, "/shipped_at"),
+        ({"expected_at": "2025-03-17T15:59:00Z"}, "/expected_at"),
         ({"pallets": 3}, "/pallets"),
     ],
 )
@@ -358,6 +370,23 @@ def test_bad_asns_are_400_and_change_nothing(acme, po, change, pointer):
     assert response.status_code == 400, response.content
     assert pointer in [e["pointer"] for e in response.json()["errors"]]
     assert snapshot() == before
+
+
+def test_notices_cannot_ship_more_than_the_line_orders(acme, po):
+    assert acme.put(asn_url(), ASN, format="json").status_code == 201  # 60 of 100
+    before = snapshot()
+    response = acme.put(asn_url(number="ASN-2"), {**ASN, "lines": [{"line_number": 1, "quantity": "41"}]},
+                        format="json")
+    assert response.status_code == 422, response.content
+    [error] = response.json()["errors"]
+    assert error["pointer"] == "/lines/0/quantity"
+    assert error["messages"][0] == ("Line 1 of purchase order PO-1 orders 100.000; 60.000 is on its other ship "
+                                    "notices, so this one may ship at most 40.000, not 41.000.")
+    assert snapshot() == before
+    assert acme.put(asn_url(number="ASN-2"), {**ASN, "lines": [{"line_number": 1, "quantity": "40"}]},
+                    format="json").status_code == 201
+    # A notice corrected is not counted against itself.
+    assert acme.put(asn_url(), {**ASN, "lines": [{"line_number": 1, "quantity": "60"}]}, format="json").status_code == 200
 
 
 def test_asn_for_another_suppliers_po_is_404(globex, po):

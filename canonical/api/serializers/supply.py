@@ -133,3 +133,9 @@ class AdvanceShipNoticeInput(_PurchaseOrderLinesMixin, StrictFieldsMixin, serial
 
     def validate_lines(self, value):
         return self._po_lines(unique_line_numbers(value))
+
+    def validate(self, attrs):
+        if attrs.get("expected_at") and attrs["expected_at"] < attrs["shipped_at"]:
+            raise serializers.ValidationError(
+                {"expected_at": ["The expected arrival is before the time it shipped (shipped_at)."]})
+        return attrs
