@@ -89,7 +89,9 @@ def schema_errors(validator: Draft202012Validator, document: Any, *, label: str 
                 errors.append(_entry(f"{base}/{name}", f"Unknown field '{name}'.", label))
         else:
             errors.append(_entry(base, error.message, label))
-    return errors
+    # jsonschema reports a missing field once per field, each error listing all of them: named once.
+    unique = {(entry["pointer"], tuple(entry["messages"])): entry for entry in errors}
+    return list(unique.values())
 
 
 def _entry(pointer: str, message: str, label: str) -> dict:

@@ -141,6 +141,15 @@ def test_schema_violations_are_400_naming_every_pointer(crm):
     assert response.stored.errors == problem["errors"]
 
 
+def test_each_missing_field_is_named_once(partner_client):
+    wms = partner_client("wms", "wms")
+    response = send(wms, "wms", "shipment.milestone", {"code": "delivered"})
+    problem, _ = assert_failed_with_exception(
+        response, status=400, slug="validation-error", category=Category.VALIDATION
+    )
+    assert sorted(e["pointer"] for e in problem["errors"]) == ["/occurred_at", "/shipment_id"]
+
+
 def test_field_rules_beyond_the_schema_are_400_naming_the_pointer(crm):
     body = {**CUSTOMER, "customer": {**CUSTOMER["customer"], "contacts": [{"name": "Pat", "email": "not-an-email"}],
                                      "parent": "NO-SUCH-PARENT"}}
