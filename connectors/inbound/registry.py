@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,9 +69,31 @@ class MessageType:
         return list(self.schema.get("x-senders", []))
 
 
+# RFC 3339 date-time, as JSON Schema's "date-time" format means it: a date, "T" (or a space), a time
+# and an offset. jsonschema checks this format only when the rfc3339-validator package is there; without
+# it, "2026-12-06" and a time without an offset passed (and were then read as UTC).
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.(\d+))?(?:[Zz]|[+-]\d{2}:\d{2})")
+_FORMATS = FormatChecker()
+
+
+@_FORMATS.checks("date-time", raises=ValueError)
+def _rfc3339_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # the format applies to strings; "type" says what else is refused
+    match = _DATE_TIME.fullmatch(value)
+    if match is None:
+        return False
+    fraction = match.group(1) or ""
+    text = value.upper().replace("Z", "+00:00")
+    if len(fraction) > 6:  # finer than microseconds: valid, but datetime takes at most six digits
+        text = text.replace(fraction, fraction[:6], 1)
+    datetime.fromisoformat(text)  # ValueError for a date or time that does not exist (02-30, 25:00)
+    return True
+
+
 def schema_validator(schema: dict) -> Draft202012Validator:
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return Draft202012Validator(schema, format_checker=_FORMATS)
 
 
 def schema_errors(validator: Draft202012Validator, document: Any, *, label: str = "") -> list[dict]:

@@ -6,6 +6,7 @@ import pytest
 
 from canonical.json_depth import TOO_DEEP
 from canonical.models import BusinessEvent, Customer, ExternalRef
+from connectors.inbound.registry import schema_validator
 from connectors.models import Category, InboundStatus, IntegrationException
 from tests.connectors.inbound_support import (
     CUSTOMER,
@@ -148,6 +149,28 @@ def test_each_missing_field_is_named_once(partner_client):
         response, status=400, slug="validation-error", category=Category.VALIDATION
     )
     assert sorted(e["pointer"] for e in problem["errors"]) == ["/occurred_at", "/shipment_id"]
+
+
+@pytest.mark.parametrize("occurred_at", ["2026-12-06T20:00:00", "2026-12-06", "yesterday", "2026-02-30T10:00:00Z",
+                                         "2026-12-06T25:00:00Z"])
+def test_a_time_without_an_offset_or_that_does_not_exist_is_refused(partner_client, occurred_at):
+    wms = partner_client("wms", "wms")
+    response = send(wms, "wms", "shipment.milestone",
+                    {"shipment_id": "WMS-1", "code": "delivered", "occurred_at": occurred_at})
+    problem, _ = assert_failed_with_exception(
+        response, status=400, slug="validation-error", category=Category.VALIDATION
+    )
+    assert [e["pointer"] for e in problem["errors"]] == ["/occurred_at"]
+    assert "is not a 'date-time'" in problem["errors"][0]["messages"][0]
+
+
+def test_rfc3339_times_pass_the_date_time_format():
+    validator = schema_validator({"type": "string", "format": "date-time"})
+    for good in ("2026-12-06T20:00:00Z", "2026-12-06t20:00:00.1234567z", "2026-12-06 20:00:00+05:30",
+                 "2026-12-06T20:00:00.5-08:00"):
+        assert validator.is_valid(good), good
+    for bad in ("2026-12-06T20:00Z", "20261206T200000Z", "2026-12-06T20:00:00+0530"):
+        assert not validator.is_valid(bad), bad
 
 
 def test_field_rules_beyond_the_schema_are_400_naming_the_pointer(crm):
