@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class CanonicalError(Exception):
     status_code = 409
@@ -43,3 +46,19 @@ class NaturalKeyConflict(CanonicalError):
     status_code = 409
     slug = "natural-key-conflict"
     title = "Natural key already in use"
+
+
+@contextmanager
+def pointers_under(prefix: str) -> Iterator[None]:
+    """Name the fields of a CanonicalError raised in the block under ``prefix`` (a JSON pointer).
+
+    For a service given a part of a request body (a milestone's ``shipment``, an inbound message's
+    ``invoice``): its errors point into that part, and the partner must be told where in the body.
+    """
+    try:
+        yield
+    except CanonicalError as exc:
+        for error in exc.extra.get("errors") or []:
+            if isinstance(error, dict) and isinstance(error.get("pointer"), str):
+                error["pointer"] = prefix + ("" if error["pointer"] == "/" else error["pointer"])
+        raise

@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from canonical.context import Actor
-from canonical.errors import BusinessRuleViolation
+from canonical.errors import BusinessRuleViolation, pointers_under
 from canonical.models import (
     MILESTONE_RANK,
     Domain,
@@ -186,7 +186,8 @@ def shipment_milestone_record(
     # finds and locks the shipment (see _shipment_for_milestone): one round trip less per milestone.
     with atomic_begin_carried(savepoint=savepoint):
         if content is not None:
-            shipment_upsert(system=system, external_id=external_id, data=content, actor=actor)
+            with pointers_under("/shipment"):  # the content's fields are under "shipment" in the milestone
+                shipment_upsert(system=system, external_id=external_id, data=content, actor=actor)
         shipment = _shipment_for_milestone(system=system, external_id=external_id, is_carrier=is_carrier)
         milestone, created = _milestone_apply(
             shipment=shipment, data=data, source=system, actor=actor, received_at=received_at

@@ -15,7 +15,7 @@ from canonical.api.serializers.billing import InvoiceUpsertInput
 from canonical.api.serializers.customers import CustomerUpsertInput
 from canonical.api.serializers.fulfilment import MilestoneReportInput
 from canonical.api.serializers.supply import AcknowledgementInput, AdvanceShipNoticeInput
-from canonical.errors import BusinessRuleViolation, UnknownReference
+from canonical.errors import BusinessRuleViolation, UnknownReference, pointers_under
 from canonical.models import (
     ORDER_TRANSITIONS,
     Customer,
@@ -80,7 +80,8 @@ def customer_upsert_message(ctx: HandlerContext, payload: dict) -> HandlerResult
         ctx.links["customer"] = known
     data = validated(CustomerUpsertInput, payload["customer"], ctx, "/customer")
     # Through the hub's onboarding (duplicate check, ERP activation): see customer_write.
-    outcome = customer_write(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
+    with pointers_under("/customer"):
+        outcome = customer_write(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
     customer = outcome.instance
     ctx.links["customer"] = customer
     return HandlerResult(
@@ -232,7 +233,8 @@ def invoice_posted_message(ctx: HandlerContext, payload: dict) -> HandlerResult:
         ctx.links.update(invoice=known, customer=known.customer, order=known.order)
     data = validated(InvoiceUpsertInput, payload["invoice"], ctx, "/invoice")
     ctx.links.update(customer=data["customer"], order=data["order"])
-    outcome = invoice_upsert(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
+    with pointers_under("/invoice"):
+        outcome = invoice_upsert(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
     invoice = outcome.instance
     ctx.links["invoice"] = invoice
     return HandlerResult(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from canonical.api.serializers.billing import CreditMemoUpsertInput, ReturnReceiptInput
+from canonical.errors import pointers_under
 from canonical.models import CreditMemo, EntityType
 from canonical.services.billing import credit_memo_upsert
 from canonical.services.refs import external_ref_find
@@ -51,7 +52,9 @@ def credit_memo_posted_message(ctx: HandlerContext, payload: dict) -> HandlerRes
     ctx.links.update(customer=data["customer"], invoice=data["invoice"])
     if data["rma"] is not None:
         ctx.links["order"] = data["rma"].order
-    outcome = credit_memo_upsert(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
+    with pointers_under("/credit_memo"):
+        outcome = credit_memo_upsert(system=ctx.system, external_id=payload["external_id"], data=data,
+                                     actor=ctx.actor)
     memo = outcome.instance
     result = {
         "credit_memo": {"id": memo.pk, "number": memo.number, "amount": str(memo.amount)},

@@ -127,6 +127,13 @@ def test_same_body_twice_is_a_no_op(wms, order):
     assert snapshot() == before
 
 
+def test_a_milestone_carrying_a_shipment_points_into_it(wms, order):
+    response = post_milestone(wms, "WMS-1", {"code": "dispatched", "occurred_at": "2025-03-01T10:00:00Z",
+                                             "shipment": body(lines=[{"line_number": 1, "quantity": "11"}])})
+    assert response.status_code == 422, response.content
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/shipment/lines/0/quantity"]
+
+
 def test_over_shipping_is_refused_pointing_at_the_line(wms, order):
     put(wms, "WMS-1", body())
     before = snapshot()

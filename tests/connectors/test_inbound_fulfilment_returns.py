@@ -266,6 +266,18 @@ def test_a_memo_before_the_goods_credits_the_return_when_they_arrive(wms, erp, r
     assert ReturnAuthorization.objects.get().status == "credited"
 
 
+def test_a_memo_for_more_than_the_return_is_worth_is_refused_at_its_amount(erp, rma):
+    assert send(erp, "erp", "credit_memo.posted", memo(rma)).status_code == 201
+    second = {"external_id": "ERP-CM-2", "credit_memo": {**memo(rma)["credit_memo"], "number": "CM-2",
+                                                          "amount": "99999"}}
+    response = send(erp, "erp", "credit_memo.posted", second)
+    problem, _ = assert_failed_with_exception(response, status=422, slug="business-rule",
+                                              category=Category.BUSINESS_RULE)
+    assert [e["pointer"] for e in problem["errors"]] == ["/credit_memo/amount"]
+    assert "is credited against it already" in problem["detail"]
+    assert CreditMemo.objects.count() == 1
+
+
 def test_a_rejected_return_cannot_be_credited(erp, rma):
     ReturnAuthorization.objects.filter(pk=rma.pk).update(status="rejected")
     response = send(erp, "erp", "credit_memo.posted", memo(rma))
@@ -303,6 +315,25 @@ def test_an_invoice_posting_links_order_and_shipment_and_completes_the_order(wms
     assert status_of(order) == "invoiced"
     assert dict(OrderLine.objects.filter(order=order).values_list("line_number", "quantity_invoiced")) == {
         1: Decimal("10"), 2: Decimal("2")}
+
+
+def test_refusals_of_nested_content_point_into_the_message(wms, partner_client, order):
+    # The shipment's lines are under /shipment, the invoice's under /invoice: the pointers say so.
+    over = send(wms, "wms", "shipment.milestone", milestone("dispatched", "2025-03-01T10:00:00Z", [(1, "11")]))
+    problem, _ = assert_failed_with_exception(over, status=422, slug="business-rule",
+                                              category=Category.BUSINESS_RULE)
+    assert [e["pointer"] for e in problem["errors"]] == ["/shipment/lines/0/quantity"]
+
+    erp = partner_client("erp", "erp")
+    SystemOfRecordFactory(domain="invoices", system=erp.system)
+    line = order.lines.get(line_number=1)
+    body = {"external_id": "AR-9", "invoice": {
+        "number": "INV-9", "customer": order.customer_id, "order": order.pk, "issued_at": "2025-03-02T08:00:00Z",
+        "lines": [{"line_number": 1, "sku": line.product.sku, "quantity": "11", "unit_price": "3.00"}]}}
+    billed = send(erp, "erp", "invoice.posted", body)
+    problem, _ = assert_failed_with_exception(billed, status=422, slug="business-rule",
+                                              category=Category.BUSINESS_RULE)
+    assert [e["pointer"] for e in problem["errors"]] == ["/invoice/lines/0/quantity"]
 
 
 @pytest.mark.postgres_only
