@@ -292,6 +292,17 @@ def _fulfilment_status(lines: list[OrderLine]) -> str | None:
     return None
 
 
+def order_fulfilment_status_catch_up(*, order: Order, actor: Actor) -> bool:
+    """Move a locked order on to partially shipped or shipped if its lines have shipped while its
+    status did not allow the move (the warehouse shipped a backordered order before the ERP
+    acknowledged it); whether it moved. Call after a status change that may allow it now."""
+    target = _fulfilment_status(list(order.lines.all()))
+    if target and target != order.status and ORDER_TRANSITIONS.can(order.status, target):
+        return order_status_change(order=order, status=target, actor=actor,
+                                   reason="shipments reported before the order could move on")
+    return False
+
+
 def order_shipped_quantities_sync(
     *, order: Order, actor: Actor, pointers: dict[int, str] | None = None
 ) -> list[int]:

@@ -32,7 +32,11 @@ from canonical.services.billing import invoice_upsert
 from canonical.services.customers import customer_write
 from canonical.services.events import event_record
 from canonical.services.fulfilment import shipment_milestone_record
-from canonical.services.orders import DuplicateReference, order_status_change
+from canonical.services.orders import (
+    DuplicateReference,
+    order_fulfilment_status_catch_up,
+    order_status_change,
+)
 from canonical.services.refs import (
     external_ref_bind,
     external_ref_find,
@@ -163,6 +167,8 @@ def order_status_message(ctx: HandlerContext, payload: dict) -> HandlerResult:
         changed = order_status_change(
             order=order, status=payload["status"], actor=ctx.actor, reason=payload.get("reason", "")
         )
+        if changed:
+            order_fulfilment_status_catch_up(order=order, actor=ctx.actor)
     return HandlerResult(200, {"order": _order_summary(order), "changed": changed, "reference_recorded": bound})
 
 
@@ -186,6 +192,8 @@ def order_acknowledgement_message(ctx: HandlerContext, payload: dict) -> Handler
             moved = order_status_change(
                 order=order, status=OrderStatus.SUBMITTED_TO_ERP, actor=ctx.actor, reason="acknowledged by ERP"
             )
+            if moved:
+                order_fulfilment_status_catch_up(order=order, actor=ctx.actor)
     return HandlerResult(
         200, {"order": _order_summary(order), "reference_recorded": bound, "status_changed": moved}
     )

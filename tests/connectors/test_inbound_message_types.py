@@ -140,6 +140,20 @@ def test_acknowledgement_records_the_erp_number_and_marks_the_order_submitted(er
     assert events("order.updated").count() == 1
 
 
+def test_an_order_shipped_before_the_erp_acknowledged_it_moves_on_to_partially_shipped(erp):
+    # The warehouse shipped part of a backordered order (from which the status cannot move to
+    # partially shipped); the acknowledgement lets it, so the order catches up.
+    order = OrderFactory(status=OrderStatus.BACKORDERED)
+    OrderLineFactory(order=order, line_number=1, quantity_ordered=Decimal("10"), quantity_shipped=Decimal("4"))
+    response = send(erp, "erp", "order.acknowledgement",
+                    {"order": {"number": order.number}, "erp_order_number": "100778"})
+    assert response.status_code == 200, response.content
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_SHIPPED
+    moves = [(e.payload["from"], e.payload["to"]) for e in events("order.status_changed").order_by("id")]
+    assert moves == [("backordered", "submitted_to_erp"), ("submitted_to_erp", "partially_shipped")]
+
+
 def test_acknowledgement_with_a_second_erp_number_is_409(erp):
     order = OrderFactory(status=OrderStatus.SUBMITTED_TO_ERP)
     ExternalRefFactory(system=erp.system, entity_type="order", external_id="100777", object_id=order.pk)
