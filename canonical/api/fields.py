@@ -34,7 +34,9 @@ class RecordRefField(serializers.Field):
     """A reference to a canonical record as ``123`` (hub id), ``"EXT-1"`` (the caller's id)
     or ``{"system": "crm", "external_id": "EXT-1"}`` / ``{"id": 123}``.
 
-    The caller's system comes from the serializer context (``system``).
+    The caller's system comes from the serializer context (``system``). ``by_number``: the name of
+    the record's unique number field: a string that is not the caller's id is then tried as that number
+    (a return named by its RMA number).
     """
 
     default_error_messages = {
@@ -44,10 +46,11 @@ class RecordRefField(serializers.Field):
         "unknown_system": "No system with code '{system}'.",
     }
 
-    def __init__(self, *, model, entity_type: str, queryset=None, **kwargs):
+    def __init__(self, *, model, entity_type: str, queryset=None, by_number: str | None = None, **kwargs):
         self.model = model
         self.entity_type = entity_type
         self.queryset = queryset
+        self.by_number = by_number
         super().__init__(**kwargs)
 
     def _queryset(self):
@@ -74,7 +77,14 @@ class RecordRefField(serializers.Field):
         if isinstance(data, int):
             return self._by_id(data)
         if isinstance(data, str) and data.strip() and storable(data):
-            return self._by_ref(self.context.get("system"), data.strip())
+            try:
+                return self._by_ref(self.context.get("system"), data.strip())
+            except serializers.ValidationError:
+                found = (self._queryset().filter(**{self.by_number: data.strip()}).first()
+                         if self.by_number is not None else None)
+                if found is None:
+                    raise
+                return found
         self.fail("invalid")
 
     def _by_id(self, value):

@@ -278,6 +278,20 @@ def test_a_memo_for_more_than_the_return_is_worth_is_refused_at_its_amount(erp, 
     assert CreditMemo.objects.count() == 1
 
 
+def test_a_credit_memo_may_name_the_return_by_its_rma_number(erp, rma):
+    by_number = memo(rma)
+    by_number["credit_memo"]["rma"] = rma.number
+    response = send(erp, "erp", "credit_memo.posted", by_number)
+    assert response.status_code == 201, response.content
+    assert CreditMemo.objects.get().rma == rma
+    unknown = memo(rma, number="CM-2")
+    unknown["external_id"], unknown["credit_memo"]["rma"] = "ERP-CM-2", "RMA-NOPE"
+    unknown = send(erp, "erp", "credit_memo.posted", unknown)
+    problem, _ = assert_failed_with_exception(unknown, status=400, slug="validation-error",
+                                              category=Category.VALIDATION)
+    assert [e["pointer"] for e in problem["errors"]] == ["/credit_memo/rma"]
+
+
 def test_a_rejected_return_cannot_be_credited(erp, rma):
     ReturnAuthorization.objects.filter(pk=rma.pk).update(status="rejected")
     response = send(erp, "erp", "credit_memo.posted", memo(rma))

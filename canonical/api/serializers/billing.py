@@ -149,7 +149,7 @@ class CreditMemoUpsertInput(StrictFieldsMixin, serializers.Serializer):
     customer = RecordRefField(model=Customer, entity_type=EntityType.CUSTOMER)
     rma = RecordRefField(
         model=ReturnAuthorization, entity_type=EntityType.RETURN, required=False, allow_null=True, default=None,
-        help_text="The return this memo credits.",
+        by_number="number", help_text="The return this memo credits: its RMA number, your id for it, or the hub's.",
     )
     invoice = RecordRefField(
         model=Invoice, entity_type=EntityType.INVOICE, required=False, allow_null=True, default=None,
