@@ -35,9 +35,15 @@ _LINKED_ENTITIES = {
 }
 
 
+# The shortest term looked for inside the bodies of the inbound messages behind exceptions.
+BODY_SEARCH_MIN = 4
+
+
 def exceptions_search(*, queryset: QuerySet, term: str) -> QuerySet:
     """Exceptions matching an order number, customer account or name, a partner's external id
-    (any system), a correlation id, or words of the title.
+    (any system), a correlation id, words of the title; and, for a failed inbound message, the
+    partner's message id or any text of the body it sent (the shipment or order id it named,
+    which may exist nowhere else, since the message failed), for terms of BODY_SEARCH_MIN or more.
     """
     term = term.strip()
     if not term:
@@ -53,7 +59,10 @@ def exceptions_search(*, queryset: QuerySet, term: str) -> QuerySet:
         | Q(shipment__number__iexact=term)
         | Q(shipment__tracking_number=term)
         | Q(purchase_order__number__iexact=term)
+        | Q(inbound_message__sender_message_id=term)
     )
+    if len(term) >= BODY_SEARCH_MIN:
+        condition |= Q(inbound_message__body__contains=term)
     refs = ExternalRef.objects.filter(external_id=term, entity_type__in=list(_LINKED_ENTITIES))
     by_type: dict[str, list[int]] = {}
     for entity_type, object_id in refs.values_list("entity_type", "object_id")[:200]:

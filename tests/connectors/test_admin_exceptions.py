@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from canonical.context import Actor
 from canonical.models import AuditEntry
-from connectors.models import DeliveryStatus, InboundStatus, IntegrationException
+from connectors.models import DeliveryStatus, InboundMessage, InboundStatus, IntegrationException
 from connectors.services.exceptions import exception_ignore
 from tests.connectors.inbound_support import URLCONF, send
 from tests.connectors.outbound_support import deliver_all, record_event
@@ -135,6 +135,18 @@ def test_search_by_order_number_and_correlation_id(client, ivy):
     other = IntegrationExceptionFactory(actor=Actor(correlation_id="trace-abc"))
     assert listed(client.get(CHANGELIST, {"q": "SO-55501"})) == {hit.pk}
     assert listed(client.get(CHANGELIST, {"q": "trace-abc"})) == {other.pk}
+
+
+def test_search_by_what_the_partner_sent_in_a_failed_message(client, ivy):
+    def message(**fields):
+        return InboundMessage.objects.create(message_type="shipment.milestone", status="failed", **fields)
+
+    hit = IntegrationExceptionFactory(
+        inbound_message=message(sender_message_id="66d17a42-aa", body='{"shipment_id": "WMS-R2-4", "n": 1}'))
+    IntegrationExceptionFactory(inbound_message=message(body='{"shipment_id": "WMS-R2-5"}'))
+    assert listed(client.get(CHANGELIST, {"q": "66d17a42-aa"})) == {hit.pk}
+    assert listed(client.get(CHANGELIST, {"q": "WMS-R2-4"})) == {hit.pk}
+    assert listed(client.get(CHANGELIST, {"q": "n\""})) == set()  # too short to look for in bodies
 
 
 def test_finance_user_neither_sees_nor_acts_on_integration_exceptions(client, django_user_model):
