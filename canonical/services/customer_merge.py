@@ -28,6 +28,7 @@ from canonical.models import (
     DuplicateDismissal,
     EntityType,
     ExternalRef,
+    Onboarding,
 )
 from canonical.services.credit import credit_chain
 from canonical.services.events import audit_record, event_record
@@ -197,7 +198,9 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: Actor, note: 
 
         merged.status = CustomerStatus.MERGED
         merged.merged_into = survivor
-        merged.save(update_fields=["status", "merged_into", "updated_at"])
+        if merged.onboarding == Onboarding.DUPLICATE_REVIEW:  # the merge ends its review: it never onboards
+            merged.onboarding = Onboarding.NONE
+        merged.save(update_fields=["status", "merged_into", "onboarding", "updated_at"])
         survivor.save(update_fields=["updated_at"])
         result = MergeResult(survivor=survivor, merged=merged, moved=moved)
         after = {"survivor": _snapshot(survivor), "merged": _snapshot(merged), "moved": moved}

@@ -3,11 +3,13 @@ either does what it says or comes back with a message (never a 500)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group, Permission
 
 from canonical.context import Actor
-from canonical.models import Address, Customer, DuplicateDismissal
+from canonical.models import Address, Customer, DuplicateDismissal, ExternalRef
 from connectors.models import IntegrationException
 from hub.workflows.onboarding import customer_onboarding_check
 from tests.factories import CustomerFactory, ExternalRefFactory, OrderFactory, SystemFactory
@@ -63,6 +65,28 @@ def test_the_review_shows_both_accounts_the_reasons_and_the_suggested_survivor(c
     assert "erp: 900001" in body and ">1 order<" in body
     assert f"?survivor={legacy.pk}&amp;merged={new.pk}" in body
     assert f"?survivor={new.pk}&amp;merged={legacy.pk}" in body
+
+
+def test_the_primary_merge_button_keeps_the_suggested_account(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    primary = re.compile(r'class="btn merge" href="[^"]*\?survivor=(\d+)&amp;merged=(\d+)"')
+    body = client.get(f"{REVIEWS}{exception.pk}/").content.decode()
+    assert "suggested: keep C900001" in body and primary.findall(body) == [(str(legacy.pk), str(new.pk))]
+    assert re.search(r"<h1>ACME Plumbing, Inc <span[^>]*>A-2001</span>: 1 likely duplicate</h1>", body)
+    # Once the account under review is the one ERP knows, it is the one suggested, and the primary button keeps it.
+    ExternalRef.objects.filter(object_id=legacy.pk, entity_type="customer").update(object_id=new.pk)
+    body = client.get(f"{REVIEWS}{exception.pk}/").content.decode()
+    assert "suggested: keep A-2001" in body and primary.findall(body) == [(str(new.pk), str(legacy.pk))]
+
+
+def test_the_account_under_review_merged_away_is_no_longer_held_for_review(client, steward, review):
+    legacy, new, exception = review
+    assert Customer.objects.get(pk=new.pk).onboarding == "duplicate_review"
+    client.force_login(steward)
+    client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk, "note": "same"})
+    new.refresh_from_db()
+    assert (new.status, new.merged_into, new.onboarding) == ("merged", legacy, "")
 
 
 def test_merge_is_confirmed_on_a_page_that_says_what_moves_then_done_by_post(client, steward, review):
