@@ -183,8 +183,9 @@ def version_waive(request, slug: str, version: str):
         return redirect(version_url(found) + "#style-heading")
     return _act(request, slug, version,
                 lambda v: api_version_waive(version=v, waivers=[form.waiver()], actor=acting(request)),
-                f"Waived {form.cleaned_data['check_id']} for {form.cleaned_data['path']}: the reason is kept "
-                "with the version.")
+                # The path may hold {id}: doubled, as _act formats the message.
+                (f"Waived {form.cleaned_data['check_id']} for {form.cleaned_data['path']}: the reason is kept "
+                 "with the version.").replace("{", "{{").replace("}", "}}"))
 
 
 @require_POST

@@ -93,6 +93,21 @@ def test_the_version_page_waives_a_finding_next_to_it(board, product, board_acto
     assert "submitted to the board" in submitted
 
 
+def test_a_finding_on_a_path_with_a_parameter_is_waived_without_an_error(board, product, board_actor):
+    document = _undocumented()
+    operation = document["paths"].pop("/v1/orders")
+    operation["get"]["parameters"] = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    document["paths"]["/v1/orders/{id}"] = operation
+    version = api_version_upload(product=product, source=document, actor=board_actor)
+    page = _text(board.get(f"/governance/apis/orders/versions/{version.version}/"))
+    prefix = re.search(r'name="prefix" value="(w\d+)"', page).group(1)
+    done = board.post(f"/governance/apis/orders/versions/{version.version}/waive/", {
+        "prefix": prefix, f"{prefix}-check_id": "style-operation-id-missing", f"{prefix}-path": "/v1/orders/{id}",
+        f"{prefix}-method": "GET", f"{prefix}-reason": "legacy generator"}, follow=True)
+    assert done.status_code == 200
+    assert "Waived style-operation-id-missing for /v1/orders/{id}" in _text(done)
+
+
 # --- subscriptions ---------------------------------------------------------------------------------------
 
 
