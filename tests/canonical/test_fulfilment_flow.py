@@ -167,7 +167,7 @@ def test_a_bad_shipment_in_a_milestone_is_400_naming_the_field(wms, order, shipm
 def test_over_shipping_through_a_milestone_is_refused_and_records_nothing(wms, order):
     response = post(wms, "W-1", milestone("packed", "2025-03-01T10:00:00Z", lines=[(1, "11")]))
     assert response.status_code == 422
-    assert response.json()["errors"][0]["pointer"] == "/lines/0/quantity"
+    assert response.json()["errors"][0]["pointer"] == "/shipment/lines/0/quantity"  # the shipment is under "shipment" in the milestone
     assert not Shipment.objects.exists() and not ShipmentMilestone.objects.exists()
     assert not BusinessEvent.objects.exists()
 
