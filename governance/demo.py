@@ -221,10 +221,15 @@ def demo_catalog_build(*, actor: Actor) -> DemoCatalog:
                       author=priya, published_days_ago=45, catalog=catalog)
         _subscribe(web, v2, plan=plans["High volume"], approver=marcus, note="web store 2024 redesign")
         if v1.status == Lifecycle.PUBLISHED and v2.status == Lifecycle.PUBLISHED:
-            deprecated_at = _days_ago(40)
-            api_version_deprecate(version=v1, deprecated_at=deprecated_at, sunset_at=deprecated_at + timedelta(days=95),
-                                  replacement=v2, notify=False, note="2.0.0 is out; the sales app must move by the sunset.",
+            # Deprecated 40 days ago (history): scheduled as the board would today, then back-dated, as
+            # the notice period now runs from the day the consumers are told.
+            api_version_deprecate(version=v1, sunset_at=timezone.now() + timedelta(days=95), replacement=v2,
+                                  notify=False, note="2.0.0 is out; the sales app must move by the sunset.",
                                   actor=Actor(user=marcus))
+            deprecated_at = _days_ago(40)
+            ApiVersion.objects.filter(pk=v1.pk).update(deprecated_at=deprecated_at,
+                                                       sunset_at=deprecated_at + timedelta(days=95))
+            v1.refresh_from_db()
             catalog.done(f"{v1.label}: deprecated, sunset in 55 days")
         _release(storefront, documents.storefront_v2_1(),
                  changelog="Wish lists; an in-stock filter on the catalogue.", reviewers=reviewers, approvals=1,

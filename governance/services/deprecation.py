@@ -44,6 +44,18 @@ def sunset_problems(version: ApiVersion, *, deprecated_at: datetime, sunset_at: 
             f"({deprecated_at:%Y-%m-%d}), i.e. on or after {earliest:%Y-%m-%d}: {version.product.name} "
             f"promises consumers {notice} days' notice."
         )
+    # The consumers hear of it now: the notice runs from today, whatever date the deprecation is given.
+    told = timezone.now() + timedelta(days=notice)
+    if sunset_at < told - timedelta(days=1):
+        problems.append(
+            f"The sunset ({sunset_at:%Y-%m-%d}) must be at least {notice} days from today, on or after "
+            f"{told:%Y-%m-%d}: the consumers are told now."
+        )
+    if version.status == Lifecycle.DEPRECATED and version.sunset_at and sunset_at < version.sunset_at:
+        problems.append(
+            f"The consumers were promised the sunset of {version.sunset_at:%Y-%m-%d}; it may move later, "
+            "not earlier."
+        )
     return problems
 
 

@@ -114,7 +114,7 @@ def test_board_refuses_a_breaking_minor_publishes_a_major_and_retires_the_old_on
     assert "CRM sync" in page.locator("#affected").inner_text()
     today = timezone.localdate()
     page.fill("#id_deprecated_on", (today - timedelta(days=10)).isoformat())
-    page.fill("#id_sunset_on", (today - timedelta(days=1)).isoformat())
+    page.fill("#id_sunset_on", (today + timedelta(days=2)).isoformat())  # the notice (1 day) runs from today
     assert page.locator("#id_replacement option:checked").inner_text() == "Canonical data API 2.0.0"
     page.click("#deprecate")
     assert "is deprecated" in _flash(page) and "1 e-mailed" in _flash(page)
@@ -133,7 +133,11 @@ def test_board_refuses_a_breaking_minor_publishes_a_major_and_retires_the_old_on
     assert 'rel="deprecation"' in served["Link"] and 'rel="sunset"' in served["Link"]
     assert "/governance/notices/hub-canonical/2.0.0/" in served["Link"]
 
-    # After the sunset the board retires it, and the partner is sent to the replacement.
+    # After the sunset (time passes: the dates are moved back) the board retires it, and the partner is
+    # sent to the replacement.
+    past = timezone.now() - timedelta(days=1)
+    ApiVersion.objects.filter(pk=v1.pk).update(deprecated_at=past - timedelta(days=10), sunset_at=past)
+    page.goto("/governance/apis/hub-canonical/versions/1.0.0/")
     page.click("#retire")
     assert "is retired" in _flash(page)
     gone = partner.get("/api/v1/customers")

@@ -141,6 +141,26 @@ def test_sunset_must_leave_the_products_minimum_notice(published_pair, board_act
     assert ApiVersion.objects.get(pk=old.pk).status == Lifecycle.PUBLISHED
 
 
+def test_the_notice_runs_from_today_and_a_promised_sunset_only_moves_later(published_pair, board_actor):
+    old, _ = published_pair
+    now = timezone.now()
+    # A deprecation dated in the past cannot shorten the notice: the consumers are told today.
+    with pytest.raises(GovernanceError) as refused:
+        api_version_deprecate(version=old, deprecated_at=now - timedelta(days=200),
+                              sunset_at=now - timedelta(days=100), actor=board_actor)
+    assert any("at least 90 days from today" in reason for reason in refused.value.reasons)
+    assert ApiVersion.objects.get(pk=old.pk).status == Lifecycle.PUBLISHED
+
+    promised = now + timedelta(days=120)
+    api_version_deprecate(version=old, sunset_at=promised, actor=board_actor)
+    with pytest.raises(GovernanceError) as earlier:
+        api_version_deprecate(version=old, sunset_at=promised - timedelta(days=10), actor=board_actor)
+    assert earlier.value.reasons == [
+        f"The consumers were promised the sunset of {promised:%Y-%m-%d}; it may move later, not earlier."]
+    later = api_version_deprecate(version=old, sunset_at=promised + timedelta(days=30), actor=board_actor)
+    assert later.rescheduled and ApiVersion.objects.get(pk=old.pk).sunset_at == promised + timedelta(days=30)
+
+
 def test_deprecation_writes_the_event_audits_and_emails_subscribed_consumers(
     published_pair, board_actor, consumer_with_key, django_capture_on_commit_callbacks
 ):
