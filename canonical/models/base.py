@@ -23,6 +23,13 @@ def money_over_max(amount: Decimal, what: str) -> str | None:
     return f"{what}, {amount:,}, is more than the hub can hold (at most {MONEY_MAX:,})."
 
 
+def line_amount_over_max(quantity: Decimal, unit_price: Decimal, currency: str = "") -> str | None:
+    """money_over_max for a line of ``quantity`` × ``unit_price`` (rounded to the cent, as stored)."""
+    amount = (quantity * unit_price).quantize(Decimal(10) ** -MONEY_PLACES)
+    priced = f"{unit_price} {currency}" if currency else f"{unit_price}"
+    return money_over_max(amount, f"The line's amount ({quantity} × {priced})")
+
+
 def quantity_field(**kwargs) -> models.DecimalField:
     kwargs.setdefault("default", Decimal("0"))
     return models.DecimalField(max_digits=14, decimal_places=3, **kwargs)

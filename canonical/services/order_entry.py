@@ -37,7 +37,7 @@ from canonical.models import (
     ProductStatus,
     System,
 )
-from canonical.models.base import money_over_max
+from canonical.models.base import line_amount_over_max, money_over_max
 from canonical.services.availability import (
     line_promise,
     products_short,
@@ -250,9 +250,7 @@ def order_request_check(
                 f"not {line.unit_price}; quote again.",
             ))
             continue
-        if too_large := money_over_max(
-                (line.quantity * price.unit_price).quantize(_CENT),
-                f"The line's amount ({line.quantity} × {price.unit_price} {price.currency})"):
+        if too_large := line_amount_over_max(line.quantity, price.unit_price, price.currency):
             problems.append(_problem(f"/lines/{index}/quantity", too_large))
             continue
         wanted = line.requested_date or requested_date

@@ -24,7 +24,7 @@ from canonical.models import (
     ShipmentLine,
     System,
 )
-from canonical.models.base import money_over_max
+from canonical.models.base import line_amount_over_max, money_over_max
 from canonical.services.events import event_record
 from canonical.services.inserts import row_update
 from canonical.services.refs import (
@@ -195,10 +195,9 @@ def line_amounts_assert(lines: list[dict], *, quantity: str, total: str) -> None
     (``total``: what the document calls it), no money field can hold."""
     amounts = []
     for index, item in enumerate(lines):
-        amount = (item[quantity] * item["unit_price"]).quantize(_CENT)
-        if too_large := money_over_max(amount, f"The line's amount ({item[quantity]} × {item['unit_price']})"):
+        if too_large := line_amount_over_max(item[quantity], item["unit_price"]):
             raise line_problem(too_large, f"/lines/{index}/{quantity}")
-        amounts.append(amount)
+        amounts.append((item[quantity] * item["unit_price"]).quantize(_CENT))
     if too_large := money_over_max(sum(amounts, Decimal("0.00")), total):
         raise line_problem(too_large, "/lines")
 
@@ -292,15 +291,20 @@ def _fulfilment_status(lines: list[OrderLine]) -> str | None:
     return None
 
 
+def _fulfilment_status_move(*, order: Order, lines: list[OrderLine], actor: Actor, reason: str) -> bool:
+    """Move a locked order to what its lines' shipped quantities say, where ORDER_TRANSITIONS allows it."""
+    target = _fulfilment_status(lines)
+    if target and target != order.status and ORDER_TRANSITIONS.can(order.status, target):
+        return order_status_change(order=order, status=target, actor=actor, reason=reason)
+    return False
+
+
 def order_fulfilment_status_catch_up(*, order: Order, actor: Actor) -> bool:
     """Move a locked order on to partially shipped or shipped if its lines have shipped while its
     status did not allow the move (the warehouse shipped a backordered order before the ERP
     acknowledged it); whether it moved. Call after a status change that may allow it now."""
-    target = _fulfilment_status(list(order.lines.all()))
-    if target and target != order.status and ORDER_TRANSITIONS.can(order.status, target):
-        return order_status_change(order=order, status=target, actor=actor,
+    return _fulfilment_status_move(order=order, lines=list(order.lines.all()), actor=actor,
                                    reason="shipments reported before the order could move on")
-    return False
 
 
 def order_shipped_quantities_sync(
@@ -351,7 +355,5 @@ def order_shipped_quantities_sync(
                          "lines": [line.line_number for line in changed]},
                 actor=actor,
             )
-        target = _fulfilment_status(lines)
-        if target and target != order.status and ORDER_TRANSITIONS.can(order.status, target):
-            order_status_change(order=order, status=target, actor=actor, reason="shipments")
+        _fulfilment_status_move(order=order, lines=lines, actor=actor, reason="shipments")
     return [line.line_number for line in changed]

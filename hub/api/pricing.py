@@ -22,7 +22,7 @@ from canonical.access import acting_system
 from canonical.api.fields import RecordRefField, StrictFieldsMixin
 from canonical.api.views.base import PartnerOrStaff
 from canonical.models import Customer, EntityType, ProductStatus
-from canonical.models.base import money_over_max
+from canonical.models.base import line_amount_over_max, money_over_max
 from canonical.services.allocation import quantity_text
 from canonical.services.availability import (
     line_promise,
@@ -184,8 +184,8 @@ def quote_body(*, customer, ship_to, lines: list[dict], today) -> dict:
                 + (f" for account {customer.account_number}." if customer else "."),
             ))
         amount = (line["quantity"] * price.unit_price).quantize(_CENT) if price is not None else None
-        if amount is not None and not line_problems and (too_large := money_over_max(
-                amount, f"The line's amount ({line['quantity']} × {price.unit_price} {price.currency})")):
+        if amount is not None and not line_problems and (
+                too_large := line_amount_over_max(line["quantity"], price.unit_price, price.currency)):
             line_problems.append(problem_item(f"/lines/{index}/quantity", "amount_too_large", too_large))
         quotable = not line_problems
         if quotable:
