@@ -146,7 +146,9 @@ def offer_deprecation(request, published) -> None:
                                    f"plan its deprecation from the product page.")
 
 
-def _act(request, slug: str, version: str, action, success: str):
+def _act(request, slug: str, version: str, action, success):
+    """Run ``action`` on the version; ``success``: a template ({version}, {result}) or a function of
+    (version, result) giving the message, for a text that holds what someone typed (a path with {id})."""
     found = _version(slug, version)
     try:
         result = action(found)
@@ -154,7 +156,8 @@ def _act(request, slug: str, version: str, action, success: str):
         reasons = getattr(exc, "reasons", [])
         messages.error(request, " ".join([str(exc), *reasons]))
     else:
-        messages.success(request, success.format(version=found, result=result))
+        messages.success(request, success(found, result) if callable(success)
+                         else success.format(version=found, result=result))
     return redirect(version_url(found))
 
 
@@ -183,9 +186,8 @@ def version_waive(request, slug: str, version: str):
         return redirect(version_url(found) + "#style-heading")
     return _act(request, slug, version,
                 lambda v: api_version_waive(version=v, waivers=[form.waiver()], actor=acting(request)),
-                # The path may hold {id}: doubled, as _act formats the message.
-                (f"Waived {form.cleaned_data['check_id']} for {form.cleaned_data['path']}: the reason is kept "
-                 "with the version.").replace("{", "{{").replace("}", "}}"))
+                lambda _version, _result: f"Waived {form.cleaned_data['check_id']} for "
+                                          f"{form.cleaned_data['path']}: the reason is kept with the version.")
 
 
 @require_POST
