@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -88,9 +89,33 @@ def _url(model, view: str, *args) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
+@pytest.fixture(scope="module")
+def _module_dataset(django_db_setup, django_db_blocker):
+    """The dataset, built once for the module inside a transaction that is rolled back at its end.
+
+    Each test runs in a savepoint inside that transaction (pytest-django's ``db`` nests), so what
+    a test changes is undone after it and the next test sees the dataset as built. The admin user
+    is the one pytest-django's ``admin_user`` fixture then finds (same username and password).
+    """
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            admin = get_user_model().objects.create_superuser("admin", "admin@example.com", "password")
+            yield _dataset_build(admin)
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def dataset(db, admin_user):
+def dataset(db, _module_dataset, admin_user):
     """One row (at least) of every model registered in the admin, linked the way real data is."""
+    assert admin_user.pk == _module_dataset["admin_user"].pk
+    return _module_dataset
+
+
+def _dataset_build(admin_user) -> dict:
     now = timezone.now()
     erp = SystemFactory(code="erp", kind="erp")
     supplier = SystemFactory(code="acme", kind="supplier")
@@ -161,7 +186,7 @@ def dataset(db, admin_user):
     async_task("hub.tasks.worker_heartbeat")
     assert OrmQ.objects.exists()
     return {"order": order, "customer": customer, "product": product, "position": position, "erp": erp,
-            "item": item, "consumer": consumer}
+            "item": item, "consumer": consumer, "admin_user": admin_user}
 
 
 def _connectors_sample(*, erp, order, user, now) -> None:
