@@ -35,6 +35,7 @@ from canonical.models import (
 )
 from canonical.models.billing import INVOICE_TRANSITIONS, RETURN_TRANSITIONS
 from canonical.services.events import event_record
+from canonical.services.extension import write_service
 from canonical.services.orders import (
     document_find,
     line_amounts_assert,
@@ -77,7 +78,9 @@ def invoice_upsert(*, system: System, external_id: str, data: dict, actor: Actor
     system_of_record_assert(system=system, domain=Domain.INVOICES)
     data = dict(data)
     lines = data.pop("lines")
-    status = data.pop("status")
+    # Left out, the status and the dispute reason of a known invoice stay as they are: a re-sent
+    # posting must not undo a dispute raised in the hub (hub.workflows.disputes).
+    status = data.pop("status", None)
     line_amounts_assert(lines, quantity="quantity", total="The invoice's amount")
     header = {
         "number": data["number"],
@@ -85,7 +88,8 @@ def invoice_upsert(*, system: System, external_id: str, data: dict, actor: Actor
         "order_id": data["order"].pk if data["order"] else None,
         "shipment_id": data["shipment"].pk if data["shipment"] else None,
         "amount": sum(((i["quantity"] * i["unit_price"]).quantize(_CENT) for i in lines), Decimal("0.00")),
-        **{k: data[k] for k in ("currency", "amount_paid", "issued_at", "due_date", "paid_at", "dispute_reason")},
+        **{k: data[k] for k in ("currency", "amount_paid", "issued_at", "due_date", "paid_at")},
+        **({"dispute_reason": data["dispute_reason"]} if "dispute_reason" in data else {}),
     }
     with transaction.atomic():
         invoice = document_find(
@@ -94,6 +98,7 @@ def invoice_upsert(*, system: System, external_id: str, data: dict, actor: Actor
         created = invoice is None
         previous_status = None if created else invoice.status
         previous_order_id = None if created else invoice.order_id
+        status = status or (InvoiceStatus.POSTED if created else invoice.status)
         if created:
             invoice = Invoice(**header, status=status)
             invoice.save()
@@ -129,6 +134,14 @@ def invoice_upsert(*, system: System, external_id: str, data: dict, actor: Actor
             for event_type in event_types:
                 _emit(aggregate_type="invoice", record=invoice, event_type=event_type, payload=payload, actor=actor)
     return UpsertResult(instance=invoice, created=created, changes=changes)
+
+
+def invoice_write(*, system: System, external_id: str, data: dict, actor: Actor) -> UpsertResult:
+    """A write from the invoices' system of record, as the PUT API and the inbound invoice.posted
+    message make it: through ``settings.HUB_INVOICE_WRITE_SERVICE`` (the hub's: invoice_upsert,
+    then the dispute exceptions the new status settles), or plain invoice_upsert where it is empty."""
+    service = write_service("HUB_INVOICE_WRITE_SERVICE", invoice_upsert)
+    return service(system=system, external_id=external_id, data=data, actor=actor)
 
 
 def _invoice_lines_apply(*, invoice: Invoice, lines: list[dict], created: bool) -> bool:
@@ -217,7 +230,9 @@ def return_upsert(*, system: System, external_id: str, data: dict, actor: Actor)
     system_of_record_assert(system=system, domain=Domain.RETURNS)
     data = dict(data)
     lines = data.pop("lines")
-    status = data.pop("status")
+    # Left out, the status and the dispute reason of a known invoice stay as they are: a re-sent
+    # posting must not undo a dispute raised in the hub (hub.workflows.disputes).
+    status = data.pop("status", None)
     header = {
         "number": data["number"],
         "order_id": data["order"].pk,

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from django.conf import settings
 from django.db import transaction
-from django.utils.module_loading import import_string
 
 from canonical.context import Actor
 from canonical.models import Address, Contact, Customer, Domain, EntityType, System
 from canonical.services.events import event_record
+from canonical.services.extension import write_service
 from canonical.services.refs import (
     UpsertResult,
     keyed_record_upsert,
@@ -87,11 +84,5 @@ def customer_write(*, system: System, external_id: str, data: dict, actor: Actor
     customer_upsert, then the duplicate check and the ERP activation of a new account), or plain
     customer_upsert where that setting is empty. canonical cannot import the hub, hence the setting.
     """
-    path = getattr(settings, "HUB_CUSTOMER_WRITE_SERVICE", "")
-    service = _service(path) if path else customer_upsert
+    service = write_service("HUB_CUSTOMER_WRITE_SERVICE", customer_upsert)
     return service(system=system, external_id=external_id, data=data, actor=actor)
-
-
-@cache
-def _service(path: str):
-    return import_string(path)

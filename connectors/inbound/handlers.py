@@ -28,7 +28,7 @@ from canonical.models import (
     Shipment,
 )
 from canonical.serializers.orders import OrderSerializer, order_queryset
-from canonical.services.billing import invoice_upsert
+from canonical.services.billing import invoice_write
 from canonical.services.customers import customer_write
 from canonical.services.events import event_record
 from canonical.services.fulfilment import shipment_milestone_record
@@ -242,7 +242,7 @@ def invoice_posted_message(ctx: HandlerContext, payload: dict) -> HandlerResult:
     data = validated(InvoiceUpsertInput, payload["invoice"], ctx, "/invoice")
     ctx.links.update(customer=data["customer"], order=data["order"])
     with pointers_under("/invoice"):
-        outcome = invoice_upsert(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
+        outcome = invoice_write(system=ctx.system, external_id=payload["external_id"], data=data, actor=ctx.actor)
     invoice = outcome.instance
     ctx.links["invoice"] = invoice
     return HandlerResult(

@@ -252,6 +252,9 @@ HUB_SUPPLIER_LEAD_TIME_DAYS = env_int("HUB_SUPPLIER_LEAD_TIME_DAYS", 14, minimum
 # customer writes (PUT /api/v1/systems/{system}/customers/{id} and the inbound customer.upsert message)
 # go through this service: canonical and connectors cannot import the hub, so they find it here.
 HUB_CUSTOMER_WRITE_SERVICE = "hub.workflows.onboarding.customer_onboard_upsert"
+# The ERP's invoice writes (PUT /api/v1/systems/{system}/invoices/{id} and inbound invoice.posted) go
+# through this service: a status that ends a dispute raised in the hub resolves its finance exception.
+HUB_INVOICE_WRITE_SERVICE = "hub.workflows.disputes.invoice_settling_upsert"
 # Exception categories worked on a page of their own: the exception's page in the queue links to it.
 # {category: (button label, URL name taking the exception id)}.
 HUB_EXCEPTION_WORK_PAGES = {

@@ -4,6 +4,11 @@ The invoice moves to ``disputed`` through INVOICE_TRANSITIONS and ``invoice.disp
 (the ERP, the invoices' system of record, hears of it through its subscription), and a finance
 exception is opened with the invoice, its order and its customer linked, so a person owns the
 dispute until it is settled. Audited with the invoice before and after.
+
+The ERP settles a dispute by sending the invoice with another status (posted, paid, credited):
+``invoice_settling_upsert`` (settings.HUB_INVOICE_WRITE_SERVICE, for the PUT API and the inbound
+invoice.posted message) then resolves the dispute's open exception, naming the new status. A
+posting that leaves the status out keeps the invoice disputed.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from canonical.errors import BusinessRuleViolation, CanonicalError
 from canonical.models import Invoice, InvoiceStatus
 from canonical.models.billing import INVOICE_TRANSITIONS
 from canonical.serializers.billing import InvoiceSerializer, invoice_queryset
+from canonical.services.billing import invoice_upsert
 from canonical.services.events import audit_record, event_record
-from connectors.models import Category, IntegrationException, Severity, Team
-from connectors.services.exceptions import exception_raise
+from canonical.services.refs import UpsertResult
+from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException, Severity, Team
+from connectors.services.exceptions import exception_raise, exception_resolve
 
 REASON_MAX_LENGTH = 2000
 # Disputes of at least this amount (in the invoice's currency) are urgent for finance.
@@ -125,3 +132,20 @@ def invoice_dispute(
                      before=before, after={**_snapshot(locked), "disputed_amount": str(amount),
                                            "exception": exception.pk}, note=reason)
     return DisputeResult(locked, exception, amount)
+
+
+def invoice_settling_upsert(*, system, external_id: str, data: dict, actor: Actor) -> UpsertResult:
+    """canonical.services.billing.invoice_upsert; when the write moves a disputed invoice to another
+    status, the dispute's open finance exceptions are resolved with a note naming it."""
+    with transaction.atomic():
+        result = invoice_upsert(system=system, external_id=external_id, data=data, actor=actor)
+        before, after = result.changes.get("status", (None, None))
+        if before == InvoiceStatus.DISPUTED and after != InvoiceStatus.DISPUTED:
+            invoice = result.instance
+            note = f"Settled by {system.code}: invoice {invoice.number} moved from disputed to {after}."
+            open_disputes = IntegrationException.objects.filter(
+                invoice=invoice, category=Category.INVOICE_DISPUTE, status__in=ACTIVE_EXCEPTION_STATUSES,
+            ).order_by("pk").values_list("pk", flat=True)
+            for pk in list(open_disputes):
+                exception_resolve(exception=pk, actor=actor, note=note)
+    return result

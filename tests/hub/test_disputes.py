@@ -13,7 +13,14 @@ from canonical.models import AuditEntry, BusinessEvent, Invoice, InvoiceStatus
 from canonical.state import IllegalTransition
 from connectors.models import Category, IntegrationException, Severity, Team
 from hub.workflows.disputes import DisputeRefused, invoice_dispute
-from tests.factories import InvoiceFactory, OrderFactory, ShipmentFactory
+from tests.factories import (
+    ExternalRefFactory,
+    InvoiceFactory,
+    OrderFactory,
+    ProductFactory,
+    ShipmentFactory,
+    SystemOfRecordFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +184,57 @@ def test_the_admin_action_is_not_offered_without_change_permission(client, djang
     client.force_login(user)
     page = client.get("/admin/canonical/invoice/")
     assert page.status_code == 200 and 'value="dispute"' not in page.content.decode()
+
+
+def _erp_posts(erp, invoice, **fields):
+    """The ERP sends the invoice (PUT by its own id), lines as they are, with ``fields`` on top."""
+    body = {"number": invoice.number, "customer": invoice.customer_id, "order": invoice.order_id,
+            "issued_at": "2026-11-02T09:00:00Z",
+            "lines": [{"sku": ProductFactory(sku="VAL-1").sku, "quantity": "12", "unit_price": "100.00"}], **fields}
+    return erp.put(f"/api/v1/systems/erp/invoices/AR-{invoice.number}", body, format="json")
+
+
+@pytest.fixture
+def erp(partner_client):
+    client = partner_client("erp", "erp")
+    SystemOfRecordFactory(domain="invoices", system=client.system)
+    return client
+
+
+def test_a_posting_sent_again_without_a_status_keeps_the_dispute_and_its_exception(partner_client, erp, invoice):
+    ExternalRefFactory(system=erp.system, entity_type="invoice", external_id=f"AR-{invoice.number}",
+                       object_id=invoice.pk)
+    disputed = _dispute(partner_client("crm", "crm"), invoice.pk, {"reason": "Damaged valves"}).json()
+
+    again = _erp_posts(erp, invoice)  # a retry, or a due-date correction: no status, no dispute reason
+
+    assert again.status_code == 200, again.content
+    assert (again.json()["status"], again.json()["dispute_reason"]) == ("disputed", "Damaged valves")
+    exception = IntegrationException.objects.get(pk=disputed["dispute"]["exception_id"])
+    assert exception.status == "open"
+
+
+@pytest.mark.parametrize("status", ["posted", "paid"])
+def test_the_erp_settles_a_dispute_by_naming_another_status_and_the_exception_is_resolved(
+        partner_client, erp, invoice, status):
+    ExternalRefFactory(system=erp.system, entity_type="invoice", external_id=f"AR-{invoice.number}",
+                       object_id=invoice.pk)
+    disputed = _dispute(partner_client("crm", "crm"), invoice.pk, {"reason": "Damaged valves"}).json()
+
+    settled = _erp_posts(erp, invoice, status=status, dispute_reason="")
+
+    assert settled.status_code == 200, settled.content
+    assert (settled.json()["status"], settled.json()["dispute_reason"]) == (status, "")
+    exception = IntegrationException.objects.get(pk=disputed["dispute"]["exception_id"])
+    assert exception.status == "resolved"
+    assert f"moved from disputed to {status}" in exception.resolution_note
+    assert BusinessEvent.objects.filter(aggregate_type="invoice", aggregate_id=str(invoice.pk),
+                                        event_type="invoice.updated").exists()
+
+
+def test_a_new_invoice_without_a_status_is_posted(erp):
+    order = OrderFactory(number="SO-77")
+    fresh = InvoiceFactory.build(number="INV-NEW", order=order, customer=order.customer)
+    response = _erp_posts(erp, fresh)
+    assert response.status_code == 201, response.content
+    assert (response.json()["status"], response.json()["dispute_reason"]) == ("posted", "")

@@ -55,7 +55,11 @@ class InvoiceUpsertInput(StrictFieldsMixin, serializers.Serializer):
     shipment = RecordRefField(
         model=Shipment, entity_type=EntityType.SHIPMENT, required=False, allow_null=True, default=None
     )
-    status = serializers.ChoiceField(choices=InvoiceStatus.choices, default=InvoiceStatus.POSTED)
+    status = serializers.ChoiceField(
+        choices=InvoiceStatus.choices, required=False,
+        help_text="Left out: posted for a new invoice, unchanged for a known one (a dispute raised in the hub "
+        "stays until the invoice is sent with another status).",
+    )
     currency = serializers.RegexField(
         r"^[A-Z]{3}$", required=False, default=None, help_text="ISO 4217; defaults to the customer's currency."
     )
@@ -63,7 +67,8 @@ class InvoiceUpsertInput(StrictFieldsMixin, serializers.Serializer):
     issued_at = serializers.DateTimeField()
     due_date = serializers.DateField(required=False, allow_null=True, default=None)
     paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    dispute_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    dispute_reason = serializers.CharField(required=False, allow_blank=True,
+                                           help_text="Left out: empty for a new invoice, unchanged for a known one.")
     lines = InvoiceLineInput(many=True, allow_empty=False, help_text="The amount is computed from the lines.")
 
     def validate(self, attrs):

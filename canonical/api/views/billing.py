@@ -24,7 +24,7 @@ from canonical.serializers.billing import (
     invoice_queryset,
     return_queryset,
 )
-from canonical.services.billing import credit_memo_upsert, invoice_upsert, return_upsert
+from canonical.services.billing import credit_memo_upsert, invoice_write, return_upsert
 from canonical.services.returns import return_request, return_requester_assert
 
 
@@ -46,7 +46,7 @@ class InvoiceByExternalId(ExternalRecordView):
     model = Invoice
     serializer_class = InvoiceSerializer
     write_serializer_class = InvoiceUpsertInput
-    upsert = staticmethod(invoice_upsert)
+    upsert = staticmethod(invoice_write)
 
     def get_queryset(self):
         return invoice_queryset()
