@@ -43,7 +43,9 @@ ORDER_TRANSITIONS = TransitionTable(
         S.SUBMITTED_TO_ERP: {S.IN_FULFILMENT, S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED},
         S.IN_FULFILMENT: {S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED},
         S.PARTIALLY_SHIPPED: {S.SHIPPED},
-        S.SHIPPED: {S.INVOICED, S.CLOSED},
+        # Back to partially shipped only when the warehouse corrects the shipped quantities down
+        # (canonical.services.orders.order_shipped_quantities_sync).
+        S.SHIPPED: {S.INVOICED, S.CLOSED, S.PARTIALLY_SHIPPED},
         S.INVOICED: {S.CLOSED},
         S.CLOSED: set(),
         S.CANCELLED: set(),

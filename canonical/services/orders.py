@@ -292,8 +292,15 @@ def _fulfilment_status(lines: list[OrderLine]) -> str | None:
 
 
 def _fulfilment_status_move(*, order: Order, lines: list[OrderLine], actor: Actor, reason: str) -> bool:
-    """Move a locked order to what its lines' shipped quantities say, where ORDER_TRANSITIONS allows it."""
+    """Move a locked order to what its lines' shipped quantities say, where ORDER_TRANSITIONS allows it.
+
+    Forward as shipments are reported; back from shipped to partially shipped only when the
+    warehouse corrects a shipment down before the order is invoiced, so its status never says
+    more left the warehouse than its lines do.
+    """
     target = _fulfilment_status(lines)
+    if order.status == OrderStatus.SHIPPED and target == OrderStatus.PARTIALLY_SHIPPED:
+        reason = "shipped quantities corrected by the warehouse"
     if target and target != order.status and ORDER_TRANSITIONS.can(order.status, target):
         return order_status_change(order=order, status=target, actor=actor, reason=reason)
     return False

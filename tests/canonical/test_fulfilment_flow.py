@@ -73,6 +73,25 @@ def status_of(order):
     return Order.objects.get(pk=order.pk).status
 
 
+def test_a_shipment_corrected_down_takes_the_order_back_to_what_its_lines_shipped(wms, order):
+    post(wms, "W-1", milestone("dispatched", "2025-03-01T10:00:00Z", lines=[(1, "6")]))
+    post(wms, "W-2", milestone("packed", "2025-03-01T11:00:00Z", number="SH-10", lines=[(1, "4"), (2, "4")]))
+    assert status_of(order) == "shipped"
+
+    # The warehouse corrects the second shipment: line 2 was not on it after all.
+    corrected = post(wms, "W-2", milestone("dispatched", "2025-03-01T12:00:00Z", number="SH-10", lines=[(1, "4")]))
+    assert corrected.status_code == 201, corrected.content
+    assert shipped(order) == {1: Decimal("10"), 2: Decimal("0")}
+    assert status_of(order) == "partially_shipped"
+    back = BusinessEvent.objects.filter(event_type="order.status_changed").order_by("-id").first()
+    assert (back.payload["from"], back.payload["to"]) == ("shipped", "partially_shipped")
+    assert back.payload["reason"] == "shipped quantities corrected by the warehouse"
+
+    # Shipped in full again later: forward once more.
+    post(wms, "W-3", milestone("dispatched", "2025-03-02T09:00:00Z", number="SH-11", lines=[(2, "4")]))
+    assert status_of(order) == "shipped"
+
+
 def test_a_milestone_with_the_shipment_creates_it_and_partial_then_full_shipment_moves_the_order(wms, order):
     first = post(wms, "W-1", milestone("packed", "2025-03-01T10:00:00Z", lines=[(1, "6")]))
     assert first.status_code == 201, first.content
