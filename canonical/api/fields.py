@@ -122,10 +122,9 @@ class RecordRefField(serializers.Field):
 
 
 class StrictFieldsMixin:
-    """Refuse fields the serializer does not know, naming them, instead of silently dropping them.
-
-    Unknown fields are reported together with every other field error of the body.
-    """
+    # Refuse fields the serializer does not know, naming them, instead of silently dropping them;
+    # unknown fields are reported together with every other field error of the body. (A comment,
+    # not a docstring: drf-spectacular would publish a docstring as every request body's description.)
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []

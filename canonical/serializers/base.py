@@ -11,16 +11,16 @@ from canonical.services.refs import external_refs_for
 
 
 class FieldsBuiltOnce:
-    """For read-only representations on hot paths: the fields are built and bound once per class.
-
-    DRF builds a ModelSerializer's fields anew for every instance (model introspection, one
-    field object per column, validators), which costs more than representing the record; an
-    event payload and the answer of a milestone post each make two or three such serializers.
-    A serializer with this mixin keeps the fields of its first context-free instance and reuses
-    them: representing a record only reads them. Use it only for output serializers whose fields
-    depend on the class alone; with a context (a request, a view) fields are built as usual,
-    since a field may read it.
-    """
+    # For read-only representations on hot paths: the fields are built and bound once per class.
+    #
+    # DRF builds a ModelSerializer's fields anew for every instance (model introspection, one
+    # field object per column, validators), which costs more than representing the record; an
+    # event payload and the answer of a milestone post each make two or three such serializers.
+    # A serializer with this mixin keeps the fields of its first context-free instance and reuses
+    # them: representing a record only reads them. Use it only for output serializers whose fields
+    # depend on the class alone; with a context (a request, a view) fields are built as usual,
+    # since a field may read it.
+    # (A comment, not a docstring: drf-spectacular would publish it as the schema's description.)
 
     _built_fields: dict[type, BindingDict] = {}
 
