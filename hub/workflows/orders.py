@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from canonical.context import Actor
 from canonical.models import (
@@ -361,6 +362,8 @@ def _cancel_locked(*, order: Order, actor: Actor, reason: str, resolution_note: 
     reason = reason or "cancelled by request"
     released = order_reservations_release(order=order, actor=actor, reason=reason)
     withdrawal = purchase_orders_withdraw(order=order, actor=actor, reason=f"order {order.number} cancelled")
+    # Nothing is owed to a cancelled order: what it waited for is no longer backordered.
+    order.lines.filter(quantity_backordered__gt=0).update(quantity_backordered=Decimal("0"), updated_at=timezone.now())
     order.refresh_from_db()
     order_status_change(order=order, status=OrderStatus.CANCELLED, actor=actor, reason=reason)
     resolved = credit_hold_exceptions_resolve(order=order, actor=actor,

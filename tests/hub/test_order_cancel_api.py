@@ -43,6 +43,9 @@ def test_cancel_gives_the_stock_back_and_withdraws_the_purchase_orders(crm, shop
     body = response.json()
     assert body["order"]["status"] == "cancelled" and body["changed"] is True
     assert body["reservations_released"] == 1
+    # Nothing is owed to a cancelled order: no line stays backordered (BOLT-1 was short).
+    assert [(line["sku"], line["quantity_allocated"], line["quantity_backordered"]) for line in body["order"]["lines"]] \
+        == [("WID-1", "0.000", "0.000"), ("BOLT-1", "0.000", "0.000"), ("CRATE-1", "0.000", "0.000")]
     replenishment = PurchaseOrder.objects.get(kind="replenishment")
     assert body["purchase_orders_cancelled"] == [replenishment.number]
     assert body["purchase_orders_kept"] == [{"number": drop.number, "reason": "the supplier has it as acknowledged"}]
