@@ -52,8 +52,8 @@ class InboundMessageView(APIView):
             "The message is stored as received, then authenticated (the API key's system must be `system`), "
             "its HMAC signature verified where the connector requires it (`X-Hub-Timestamp`, "
             "`X-Hub-Signature: sha256=HMAC(secret, \"{timestamp}.{body}\")`), de-duplicated by the sender's "
-            "message id (`X-Message-ID` unless the connector names another header or a body field: a repeat "
-            "gets the first answer and changes nothing), validated against the message type's JSON Schema, "
+            "message id (`X-Message-ID` unless the connector names another header or a body field; without the "
+            "header, the body's `message_id`: a repeat gets the first answer and changes nothing), validated against the message type's JSON Schema, "
             "mapped through the connector's mapping, and applied. Connectors set to process in the "
             "background answer 202 with a link to the message's status.\n\nMessage types:\n" + _type_docs()
         ),
@@ -64,7 +64,8 @@ class InboundMessageView(APIView):
                 description="What the message is.",
             ),
             OpenApiParameter("X-Message-ID", str, OpenApiParameter.HEADER, required=False,
-                             description="Your id for this message; repeats are answered with the first outcome."),
+                             description="Your id for this message; repeats are answered with the first outcome. "
+                                         "Instead of the header, the body's `message_id` may carry it."),
         ],
         request={"application/json": OpenApiTypes.OBJECT},
         responses={

@@ -169,6 +169,11 @@ class _Checker:
             ).values_list("name", "version", "connector__code", "message_type")
             if (name, version) not in in_document
         }
+        # Connectors whose messages arrive in the partner's shape: their message id field is the partner's.
+        self.mapped_connectors = {code for code, _ in self.inbound_slots} | {
+            i["connector"] for i in data.get("mappings", [])
+            if i["direction"] == MappingDirection.INBOUND and i.get("is_active", True) and i.get("connector")
+        }
 
     def add(self, path, message: str) -> None:
         self.errors.append(self.document.error(path, message))
@@ -186,6 +191,7 @@ class _Checker:
                                             "already has, and it has none here: set the secret in the admin, "
                                             "or give 'env:VARIABLE_NAME'")
             self._kind(path, item)
+            self._message_id_field(path, item)
         if section.name == "subscriptions":
             self._subscription(path, item)
         if section.name == "mappings":
@@ -196,6 +202,27 @@ class _Checker:
 
         if item["kind"] not in kinds:
             self.add((*path, "kind"), f"unknown connector kind '{item['kind']}' (known: {', '.join(sorted(kinds))})")
+
+    def _message_id_field(self, path, item: dict) -> None:
+        """A body field for the sender's message id must be one the message types' schemas accept,
+        or every message would be refused as an unknown field and none could be de-duplicated."""
+        pointer = item.get("message_id_field")
+        if not pointer or item["code"] in self.mapped_connectors:
+            return
+        from connectors.inbound.registry import message_types, schema_has_field
+        from connectors.mapping import pointers
+
+        try:
+            tokens = pointers.parse(pointer)
+        except ValueError as exc:
+            self.add((*path, "message_id_field"), str(exc))
+            return
+        refusing = [t.name for t in message_types() if not schema_has_field(t.schema, [t.key for t in tokens])]
+        if not tokens or refusing:
+            self.add((*path, "message_id_field"),
+                     f"'{pointer}' is not a field of the hub's inbound messages ({', '.join(refusing) or 'the whole body'}"
+                     " would be refused); their schemas take the sender's id as '/message_id'. A connector with an "
+                     "inbound mapping may name a field of the partner's shape.")
 
     def _subscription(self, path, item: dict) -> None:
         if item["connector"] not in self.connectors:

@@ -117,6 +117,16 @@ def schema_errors(validator: Draft202012Validator, document: Any, *, label: str 
     return list(unique.values())
 
 
+def schema_has_field(schema: dict, path: list[str]) -> bool:
+    """Whether ``schema`` declares the (nested) object property at ``path``."""
+    for key in path:
+        properties = schema.get("properties", {}) if isinstance(schema, dict) else {}
+        if key not in properties:
+            return False
+        schema = properties[key]
+    return True
+
+
 def _entry(pointer: str, message: str, label: str) -> dict:
     entry = {"pointer": pointer or "/", "field": pointer.rsplit("/", 1)[-1] or None, "messages": [message]}
     if label:

@@ -69,7 +69,10 @@ class Connector(models.Model):
     signature_tolerance_seconds = models.PositiveIntegerField(default=300)
     message_id_header = models.CharField(max_length=80, blank=True, default="X-Message-ID")
     message_id_field = models.CharField(
-        max_length=200, blank=True, help_text="JSON pointer to the sender's message id in the body, e.g. /messageId."
+        max_length=200, blank=True,
+        help_text="JSON pointer to the sender's message id in the body, read instead of the header: /message_id "
+                  "(the field every message type's schema has), or a field of the partner's shape where an inbound "
+                  "mapping translates it.",
     )
     process_inbound_async = models.BooleanField(default=False, help_text="Answer 202 and process in a worker.")
 

@@ -59,6 +59,8 @@ logger = logging.getLogger("connectors.inbound")
 MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 MASK = "[masked]"
 DEFAULT_MESSAGE_ID_HEADER = "X-Message-ID"
+# Where a message in the hub's shape carries its id when no header does (every schema has the field).
+BODY_MESSAGE_ID_FIELD = "/message_id"
 STATUS_PATH = "/api/v1/inbound/messages/{id}"
 # An authenticated message still waiting after this long (an accepted 202 whose task was lost, or
 # a request that died after storing it) is taken up by the sweeper.
@@ -386,16 +388,36 @@ def _signature_refused(message: InboundMessage, connector: Connector, detail: st
 
 
 def _sender_message_id(connector: Connector | None, headers: Mapping[str, str], body: bytes) -> str | None:
+    """The sender's id for the message, or None: the body field the connector names; else the
+    header (``X-Message-ID`` unless the connector names another); else the body's ``message_id``,
+    the field every message type's schema has for it. A header and a body ``message_id`` that
+    differ are refused: the hub would otherwise have to guess which one a repeat will carry."""
     if connector is not None and connector.message_id_field:
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            return None  # no id to de-duplicate by; the malformed (or too deeply nested) body fails at parsing
-        value, _ = json_pointers.resolve(document, json_pointers.parse(connector.message_id_field))
-        value = None if value is json_pointers.MISSING or value is None else str(value).strip()
-    else:
-        header = (connector.message_id_header if connector is not None else "") or DEFAULT_MESSAGE_ID_HEADER
-        value = (headers.get(header) or "").strip()
+        return _checked_message_id(_body_message_id(body, connector.message_id_field))
+    header = (connector.message_id_header if connector is not None else "") or DEFAULT_MESSAGE_ID_HEADER
+    from_header = _checked_message_id((headers.get(header) or "").strip())
+    # Most messages name no id in the body: they are not parsed here for it.
+    from_body = _checked_message_id(_body_message_id(body, BODY_MESSAGE_ID_FIELD)) if b"message_id" in body else None
+    if from_header and from_body and from_header != from_body:
+        raise InboundFailure(
+            400, f"The {header} header ('{from_header}') and the body's message_id ('{from_body}') differ; "
+            "send one message id, or the same in both.", slug="invalid-message-id", category=Category.VALIDATION,
+            errors=[{"pointer": BODY_MESSAGE_ID_FIELD, "field": "message_id",
+                     "messages": [f"Differs from the {header} header."]}],
+        )
+    return from_header or from_body
+
+
+def _body_message_id(body: bytes, pointer: str) -> str | None:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # no id to de-duplicate by; the malformed (or too deeply nested) body fails at parsing
+    value, _ = json_pointers.resolve(document, json_pointers.parse(pointer))
+    return None if value is json_pointers.MISSING or value is None else str(value).strip()
+
+
+def _checked_message_id(value: str | None) -> str | None:
     if not value:
         return None
     if len(value) > 200:

@@ -177,6 +177,10 @@ def test_a_minimal_document_applies_with_model_defaults(tmp_path):
     (("  system: erp\n", "  system: sap\n"), "line 9, connectors[0].system: no system 'sap' in the document or the hub"),
     (("  kind: rest\n", "  kind: carrier-pigeon\n"),
      "line 10, connectors[0].kind: unknown connector kind 'carrier-pigeon' (known: rest, webhook)"),
+    (("  base_url: http://127.0.0.1:9102", "  base_url: http://127.0.0.1:9102\n  message_id_field: /messageId"),
+     "line 12, connectors[0].message_id_field: '/messageId' is not a field of the hub's inbound messages"),
+    (("  base_url: http://127.0.0.1:9102", "  base_url: http://127.0.0.1:9102\n  message_id_field: messageId"),
+     "line 12, connectors[0].message_id_field: pointer 'messageId' must start with '/'"),
     (("event_types: [order.*]", "event_types: [order.*, ordr.created]"),
      "line 15, subscriptions[0].event_types[1]: 'ordr.created' matches no business event type"),
     (("  event_types: [order.*]", "  event_types: [order.*]\n  payload_format: mapped"),
@@ -242,6 +246,24 @@ def test_inbound_mappings_name_their_connector_and_message_type(tmp_path):
     mapping = Mapping.objects.get()
     assert (mapping.connector.code, mapping.message_type) == ("erp-rest", "order.status")
     assert "No changes" in hub_config("apply", write(tmp_path, fixed))
+
+
+def test_message_id_field_is_the_schemas_or_with_an_inbound_mapping_the_partners(tmp_path):
+    text = MINIMAL.replace("  base_url: http://127.0.0.1:9102", "  base_url: http://127.0.0.1:9102\n"
+                           "  direction: both\n  message_id_field: /message_id")
+    hub_config("apply", write(tmp_path, text))
+    assert Connector.objects.get().message_id_field == "/message_id"
+    mapped = text.replace("/message_id", "/MessageId") + textwrap.dedent("""\
+        mappings:
+        - name: erp-status
+          version: 1
+          direction: inbound
+          connector: erp-rest
+          message_type: order.status
+          spec: {fields: [{target: /status, source: /Status}]}
+        """)
+    hub_config("apply", write(tmp_path, mapped))
+    assert Connector.objects.get().message_id_field == "/MessageId"
 
 
 def test_apply_of_a_missing_file_says_so(tmp_path):

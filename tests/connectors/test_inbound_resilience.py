@@ -133,6 +133,43 @@ def test_message_id_can_come_from_a_body_field(crm):
     assert (repeat.status_code, repeat.stored.status) == (201, InboundStatus.DUPLICATE)
 
 
+def test_message_id_in_the_body_de_duplicates_without_a_header(crm):
+    body = {**CUSTOMER, "message_id": "body-7"}
+    first = send(crm, "crm", "customer.upsert", body)
+    repeat = send(crm, "crm", "customer.upsert", body)
+    assert first.status_code == 201 and first.stored.sender_message_id == "body-7"
+    assert (repeat.status_code, repeat.stored.status, repeat.stored.duplicate_of) == (
+        201, InboundStatus.DUPLICATE, first.stored)
+    assert BusinessEvent.objects.filter(event_type="customer.created").count() == 1
+
+
+def test_the_header_and_the_body_may_carry_the_same_message_id(crm):
+    body = {**CUSTOMER, "message_id": "both-1"}
+    first = send(crm, "crm", "customer.upsert", body, message_id="both-1")
+    repeat = send(crm, "crm", "customer.upsert", body)
+    assert first.stored.sender_message_id == "both-1"
+    assert repeat.stored.duplicate_of == first.stored
+
+
+def test_a_header_and_a_body_message_id_that_differ_are_refused(crm):
+    response = send(crm, "crm", "customer.upsert", {**CUSTOMER, "message_id": "body-8"}, message_id="header-8")
+    problem, _ = assert_failed_with_exception(response, status=400, slug="invalid-message-id",
+                                              category=Category.VALIDATION)
+    assert [e["pointer"] for e in problem["errors"]] == ["/message_id"]
+    assert "header-8" in problem["detail"] and "body-8" in problem["detail"]
+    assert response.stored.sender_message_id is None and not Customer.objects.exists()
+
+
+def test_a_connector_naming_the_schemas_body_field_de_duplicates_by_it(crm):
+    """The demo carrier's set-up: the id only in the body, at the field the schemas accept."""
+    inbound_connector(crm.system, message_id_field="/message_id")
+    body = {**CUSTOMER, "message_id": "carrier-like-1"}
+    first = send(crm, "crm", "customer.upsert", body)
+    repeat = send(crm, "crm", "customer.upsert", body)
+    assert first.status_code == 201, first.content
+    assert repeat.stored.duplicate_of == first.stored
+
+
 def test_concurrent_claim_of_the_same_id_is_settled_by_the_constraint(crm):
     """Two rows reach the claim with the same id (as two workers would): the second gets the first's outcome."""
     from connectors.services.inbound import _claim
