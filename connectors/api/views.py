@@ -17,8 +17,10 @@ from connectors.api.serializers import (
 )
 from connectors.inbound.registry import message_types
 from connectors.models import InboundMessage
-from connectors.services.inbound import InboundOutcome, Sender, inbound_accept, inbound_receive
+from connectors.services.inbound import REPLAY_HEADER, InboundOutcome, Sender, inbound_accept, inbound_receive
 from hub.problems import PROBLEM_CONTENT_TYPE
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 def _render(outcome: InboundOutcome) -> Response:
@@ -53,7 +55,9 @@ class InboundMessageView(APIView):
             "its HMAC signature verified where the connector requires it (`X-Hub-Timestamp`, "
             "`X-Hub-Signature: sha256=HMAC(secret, \"{timestamp}.{body}\")`), de-duplicated by the sender's "
             "message id (`X-Message-ID` unless the connector names another header or a body field; without the "
-            "header, the body's `message_id`: a repeat gets the first answer and changes nothing), validated against the message type's JSON Schema, "
+            "header, the body's `message_id`: a repeat with the same body, compared as JSON, gets the first answer "
+            "marked `Idempotent-Replayed: true` and changes nothing; the id reused for another body is refused "
+            "with 422 `message-id-reused`, and that body kept), validated against the message type's JSON Schema, "
             "mapped through the connector's mapping, and applied. Connectors set to process in the "
             "background answer 202 with a link to the message's status.\n\nMessage types:\n" + _type_docs()
         ),
@@ -63,6 +67,9 @@ class InboundMessageView(APIView):
                 "message_type", str, OpenApiParameter.PATH, enum=[t.name for t in message_types()],
                 description="What the message is.",
             ),
+            OpenApiParameter(REPLAY_HEADER, str, OpenApiParameter.HEADER, response=[200, 201, 202, 400, 409, 422],
+                             enum=["true"], description="Present when this answers a repeat of a message id: "
+                             "the first message's outcome, sent again."),
             OpenApiParameter("X-Message-ID", str, OpenApiParameter.HEADER, required=False,
                              description="Your id for this message; repeats are answered with the first outcome. "
                                          "Instead of the header, the body's `message_id` may carry it."),
@@ -72,6 +79,13 @@ class InboundMessageView(APIView):
             200: OpenApiResponse(InboundProcessedSerializer, description="Processed (nothing new was created)."),
             201: OpenApiResponse(InboundProcessedSerializer, description="Processed; a record was created."),
             202: OpenApiResponse(InboundAcceptedSerializer, description="Accepted for background processing."),
+            (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                PROBLEM_REF, description="A business rule refused it (not the system of record, an illegal status "
+                "change), or a repeat of a message id whose first message is still being processed (`Retry-After`)."),
+            (422, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                PROBLEM_REF, description="Not applicable as sent (mapping, business rule), or `message-id-reused`: "
+                "the message id was used before for another body or message type (`original_message_id` names "
+                "that message). The new body is kept for the integration team."),
         },
         examples=[
             OpenApiExample(t.name, value=t.example, request_only=True, summary=t.description[:80])

@@ -6,7 +6,8 @@ The order is the contract (see issue 3, "Inbound messages"):
 (a) ``inbound_receive`` stores the raw message in its own committed transaction, before anything
     can fail, so nothing a partner sent is lost;
 (b)-(d) ``inbound_accept`` checks the API key's system, the HMAC signature where the connector asks
-    for it, and the sender's message id (a repeat is answered with the first outcome);
+    for it, and the sender's message id (a repeat is answered with the first outcome; the id reused
+    for another body is refused, and that body kept);
 (e) ``inbound_process`` / the synchronous path parse, validate, map and call the message type's
     handler. A failure keeps the message with its errors and opens an exception.
 
@@ -16,6 +17,7 @@ The order is the contract (see issue 3, "Inbound messages"):
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import logging
 from collections.abc import Mapping
@@ -59,6 +61,8 @@ logger = logging.getLogger("connectors.inbound")
 MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 MASK = "[masked]"
 DEFAULT_MESSAGE_ID_HEADER = "X-Message-ID"
+# Marks a repeat answered with the first message's outcome, as the process APIs' Idempotency-Key does.
+REPLAY_HEADER = "Idempotent-Replayed"
 # Where a message in the hub's shape carries its id when no header does (every schema has the field).
 BODY_MESSAGE_ID_FIELD = "/message_id"
 STATUS_PATH = "/api/v1/inbound/messages/{id}"
@@ -320,7 +324,8 @@ def inbound_accept(
     message.sender = sender.name[:150]
     taken_by = getattr(message, "taken_by", None)
     if taken_by is not None:
-        return _answer_repeat(message, _holder(message, taken_by))
+        with transaction.atomic():
+            return _answer_repeat(message, _holder(message, taken_by), actor)
     try:
         # An id taken with the INSERT is the message's already; otherwise it is still to be claimed.
         to_claim = None if message.sender_message_id else _sender_message_id(connector, headers, body)
@@ -333,12 +338,12 @@ def inbound_accept(
         and connector.process_inbound_async
         and message_type_get(message.message_type) is not None
     ):
-        return _accept_for_worker(message, to_claim)
+        return _accept_for_worker(message, to_claim, actor)
     if to_claim is not None:
         with transaction.atomic():
             original = _claim(message, to_claim)
             if original is not None:
-                return _answer_repeat(message, original)
+                return _answer_repeat(message, original, actor)
             return _run(message, actor, body)
     return _run(message, actor, body)
 
@@ -448,7 +453,23 @@ def _holder(message: InboundMessage, sender_message_id: str) -> InboundMessage:
     return InboundMessage.objects.get(system_id=message.system_id, sender_message_id=sender_message_id)
 
 
-def _answer_repeat(message: InboundMessage, original: InboundMessage) -> InboundOutcome:
+def body_fingerprint(body: str) -> str:
+    """What makes two bodies the same message: the JSON document, whatever its whitespace and key
+    order; the text itself when it is not JSON."""
+    try:
+        text = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        text = body
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _answer_repeat(message: InboundMessage, original: InboundMessage, actor: Actor) -> InboundOutcome:
+    """A message with an id another message of its system holds: the first outcome when it is that
+    message again, else a refusal (the id was reused for other content, which is kept, not dropped)."""
+    if message.message_type != original.message_type or body_fingerprint(message.body) != body_fingerprint(
+        original.body
+    ):
+        return _refuse_reused_id(message, original, actor)
     message.status = InboundStatus.DUPLICATE
     message.duplicate_of = original
     message.processed_at = timezone.now()
@@ -460,7 +481,10 @@ def _answer_repeat(message: InboundMessage, original: InboundMessage) -> Inbound
             {"Retry-After": "5"},
         )
     else:
-        outcome = InboundOutcome(original.response_status, original.response_body)
+        headers = {REPLAY_HEADER: "true"}
+        if original.response_status == 202:
+            headers["Location"] = status_url(original.pk)
+        outcome = InboundOutcome(original.response_status, original.response_body, headers)
     message.response_status = outcome.status_code
     message.response_body = outcome.body
     message.save(update_fields=[
@@ -470,14 +494,32 @@ def _answer_repeat(message: InboundMessage, original: InboundMessage) -> Inbound
     return outcome
 
 
-def _accept_for_worker(message: InboundMessage, sender_message_id: str | None) -> InboundOutcome:
+def _refuse_reused_id(message: InboundMessage, original: InboundMessage, actor: Actor) -> InboundOutcome:
+    """422, as the process APIs answer an Idempotency-Key reused for another body. The message is
+    kept as failed with an exception, so staff can see the content and reprocess it if it is real."""
+    sender_message_id = original.sender_message_id
+    same_type = message.message_type == original.message_type
+    failure = InboundFailure(
+        422, f"Message id '{sender_message_id}' was used for message {original.pk} "
+        f"({original.message_type}) with {'another body' if same_type else 'another message type'}. "
+        "Send a new message with a new id; a repeat must carry the same body.",
+        slug="message-id-reused", title="Message id reused", category=Category.VALIDATION,
+        sender_message_id=sender_message_id, original_message_id=original.pk,
+        original_message_url=status_url(original.pk),
+    )
+    logger.info("inbound message %s reuses the id of %s with other content; refused", message.pk, original.pk)
+    ctx = HandlerContext(message.system, actor, message.pk, received_at=message.received_at)
+    return _fail(message, failure, ctx, actor)
+
+
+def _accept_for_worker(message: InboundMessage, sender_message_id: str | None, actor: Actor) -> InboundOutcome:
     from django_q.tasks import async_task
 
     with transaction.atomic():
         if sender_message_id is not None:
             original = _claim(message, sender_message_id)
             if original is not None:
-                return _answer_repeat(message, original)
+                return _answer_repeat(message, original, actor)
         body = {
             "message": {"id": message.pk, "url": status_url(message.pk)},
             "status": InboundStatus.RECEIVED,

@@ -88,17 +88,50 @@ def test_unresolvable_signing_secret_refuses_rather_than_accepting(crm, signed, 
 # (d) de-duplication ---------------------------------------------------------------------------------
 
 
-def test_repeat_of_a_message_id_returns_the_first_outcome_and_changes_nothing(crm):
+def test_repeat_of_a_message_id_returns_the_first_outcome_marked_as_a_replay_and_changes_nothing(crm):
     first = send(crm, "crm", "customer.upsert", CUSTOMER, message_id="crm-evt-1")
-    assert first.status_code == 201
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first
     before = counts()
-    changed = {**CUSTOMER, "customer": {**CUSTOMER["customer"], "name": "Renamed Ltd"}}
-    repeat = send(crm, "crm", "customer.upsert", changed, message_id="crm-evt-1")
+    # The same document, written with other whitespace and key order, is the same message.
+    reordered = json.dumps(dict(reversed(list(CUSTOMER.items()))), indent=2)
+    repeat = send(crm, "crm", "customer.upsert", None, raw=reordered, message_id="crm-evt-1")
     assert (repeat.status_code, repeat.json()) == (first.status_code, first.json())
+    assert repeat["Idempotent-Replayed"] == "true"
     assert counts() == before
-    assert Customer.objects.get().name == "Acme Plumbing Inc."
     assert (repeat.stored.status, repeat.stored.duplicate_of) == (InboundStatus.DUPLICATE, first.stored)
     assert repeat.stored.sender_message_id is None  # the id stays with the first message
+
+
+def test_same_message_id_with_another_body_is_refused_and_the_new_body_kept(crm):
+    first = send(crm, "crm", "customer.upsert", CUSTOMER, message_id="crm-evt-2")
+    changed = {**CUSTOMER, "customer": {**CUSTOMER["customer"], "name": "Renamed Ltd"}}
+    reused = send(crm, "crm", "customer.upsert", changed, message_id="crm-evt-2")
+    problem, exception = assert_failed_with_exception(reused, status=422, slug="message-id-reused",
+                                                      category=Category.VALIDATION)
+    assert "Idempotent-Replayed" not in reused
+    assert (problem["original_message_id"], problem["sender_message_id"]) == (first.stored.pk, "crm-evt-2")
+    assert f"message {first.stored.pk}" in problem["detail"] and "another body" in problem["detail"]
+    assert json.loads(reused.stored.body) == changed  # kept for staff to read and reprocess
+    assert reused.stored.duplicate_of is None and reused.stored.sender_message_id is None
+    assert Customer.objects.get().name == "Acme Plumbing Inc."
+    # A repeat of the original is still its replay.
+    assert send(crm, "crm", "customer.upsert", CUSTOMER, message_id="crm-evt-2")["Idempotent-Replayed"] == "true"
+
+
+def test_a_first_attempt_that_failed_does_not_swallow_the_corrected_body(crm):
+    """A partner fixing a refused message and resending it under the same id is told, not answered the old 400."""
+    bad = {**CUSTOMER, "customer": {**CUSTOMER["customer"], "credit_limit": "lots"}}
+    first = send(crm, "crm", "customer.upsert", bad, message_id="crm-evt-3")
+    assert first.status_code == 400
+    again = send(crm, "crm", "customer.upsert", CUSTOMER, message_id="crm-evt-3")
+    assert again.status_code == 422 and again.json()["type"].endswith("/message-id-reused")
+    assert again.stored.status == InboundStatus.FAILED
+
+
+def test_same_message_id_for_another_message_type_is_refused(crm):
+    send(crm, "crm", "customer.upsert", CUSTOMER, message_id="crm-evt-4")
+    other = send(crm, "crm", "customer.activated", CUSTOMER, message_id="crm-evt-4")
+    assert other.status_code == 422 and "another message type" in other.json()["detail"]
 
 
 def test_repeat_of_a_failed_message_returns_the_same_problem_and_opens_nothing_new(crm):
@@ -259,6 +292,18 @@ def test_async_connector_answers_202_and_the_task_processes_it(crm, django_captu
     # The new account's events: created, and (onboarding, hub.workflows.onboarding) sent to ERP.
     assert list(BusinessEvent.objects.order_by("id").values_list("event_type", flat=True)) == [
         "customer.created", "customer.activation_requested"]
+
+
+def test_async_repeats_are_replayed_or_refused_by_their_body(crm, django_capture_on_commit_callbacks):
+    inbound_connector(crm.system, process_inbound_async=True)
+    with django_capture_on_commit_callbacks(execute=False):
+        first = send(crm, "crm", "customer.upsert", CUSTOMER, message_id="a-2")
+        repeat = send(crm, "crm", "customer.upsert", CUSTOMER, message_id="a-2")
+        reused = send(crm, "crm", "customer.upsert", {**CUSTOMER, "external_id": "other"}, message_id="a-2")
+    assert (first.status_code, repeat.status_code) == (202, 202)
+    assert (repeat.json(), repeat["Location"], repeat["Idempotent-Replayed"]) == (
+        first.json(), first["Location"], "true")
+    assert reused.status_code == 422 and reused.stored.status == InboundStatus.FAILED
 
 
 def test_async_failure_is_kept_with_an_exception(crm):
