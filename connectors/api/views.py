@@ -82,6 +82,10 @@ class InboundMessageView(APIView):
             (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
                 PROBLEM_REF, description="A business rule refused it (not the system of record, an illegal status "
                 "change), or a repeat of a message id whose first message is still being processed (`Retry-After`)."),
+            (415, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+                PROBLEM_REF, description="The body is not declared JSON: its Content-Type is not `application/json` "
+                "or an `application/*+json` type (`accepted` lists them). The message is kept, with an exception; "
+                "its id is not taken, so send it again as JSON under the same id."),
             (422, PROBLEM_CONTENT_TYPE): OpenApiResponse(
                 PROBLEM_REF, description="Not applicable as sent (mapping, business rule), or `message-id-reused`: "
                 "the message id was used before for another body or message type (`original_message_id` names "

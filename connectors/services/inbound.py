@@ -61,6 +61,8 @@ logger = logging.getLogger("connectors.inbound")
 MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 MASK = "[masked]"
 DEFAULT_MESSAGE_ID_HEADER = "X-Message-ID"
+# Every message type is a JSON document (there is no EDI or CSV on the inbound endpoint).
+ACCEPTED_MEDIA_TYPES = ("application/json", "application/*+json")
 # Marks a repeat answered with the first message's outcome, as the process APIs' Idempotency-Key does.
 REPLAY_HEADER = "Idempotent-Replayed"
 # Where a message in the hub's shape carries its id when no header does (every schema has the field).
@@ -214,6 +216,8 @@ def _early_claim(message: InboundMessage, sender: Sender | None, headers: Mappin
         return None
     if message.connector is not None and message.connector.verify_inbound_signature:
         return None  # the signature is checked first: a key alone does not take an id there
+    if body and not _is_json_media_type(message.content_type):
+        return None  # refused with 415 by inbound_accept; the id stays free for the message sent as JSON
     try:
         return _sender_message_id(message.connector, headers, body)
     except InboundFailure:
@@ -322,6 +326,10 @@ def inbound_accept(
 
     actor = Actor(system=sender_system, correlation_id=message.correlation_id, causation_id=f"inbound:{message.pk}")
     message.sender = sender.name[:150]
+    if body and not _is_json_media_type(message.content_type):
+        with transaction.atomic():
+            ctx = HandlerContext(message.system, actor, message.pk, received_at=message.received_at)
+            return _fail(message, _unsupported_media_type(message.content_type), ctx, actor)
     taken_by = getattr(message, "taken_by", None)
     if taken_by is not None:
         with transaction.atomic():
@@ -346,6 +354,21 @@ def inbound_accept(
                 return _answer_repeat(message, original, actor)
             return _run(message, actor, body)
     return _run(message, actor, body)
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+def _unsupported_media_type(content_type: str) -> InboundFailure:
+    """415 for a body that is not declared JSON. Checked before the message id is taken, so the
+    partner can send the same message, with the same id, as JSON."""
+    return InboundFailure(
+        415, f"Content type '{content_type or 'none'}' is not accepted: inbound messages are JSON documents; send "
+        "the body as application/json.", slug="unsupported-media-type", title="Unsupported media type",
+        category=Category.VALIDATION, accepted=list(ACCEPTED_MEDIA_TYPES),
+    )
 
 
 def _signature_problem(connector: Connector, headers: Mapping[str, str], body: bytes) -> str:

@@ -100,6 +100,30 @@ def test_unknown_system_in_the_url_is_refused_and_still_stored(crm):
 # (e) parse, validate, map, apply ---------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded"])
+def test_a_body_not_sent_as_json_is_415_kept_with_an_exception(crm, content_type):
+    response = send(crm, "crm", "customer.upsert", CUSTOMER, content_type=content_type, message_id="ct-1")
+    problem, _ = assert_failed_with_exception(response, status=415, slug="unsupported-media-type",
+                                              category=Category.VALIDATION)
+    assert problem["accepted"] == ["application/json", "application/*+json"]
+    assert content_type in problem["detail"]
+    assert response.stored.sender_message_id is None and not Customer.objects.exists()
+    # The id was not taken: the same message sent as JSON under it is processed, not a repeat.
+    again = send(crm, "crm", "customer.upsert", CUSTOMER, message_id="ct-1")
+    assert again.status_code == 201 and again.stored.sender_message_id == "ct-1"
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/vnd.partner+json"])
+def test_json_media_types_with_parameters_or_a_json_suffix_are_taken(crm, content_type):
+    response = send(crm, "crm", "customer.upsert", CUSTOMER, content_type=content_type)
+    assert response.status_code == 201, response.content
+
+
+def test_the_key_is_checked_before_the_content_type(client, crm):
+    response = send(client, "crm", "customer.upsert", CUSTOMER, content_type="text/plain")
+    assert response.status_code == 401
+
+
 def test_malformed_json_is_400_kept_as_failed_with_an_exception(crm):
     response = send(crm, "crm", "customer.upsert", None, raw='{"external_id": "X1", "customer": {')
     problem, exception = assert_failed_with_exception(
