@@ -66,6 +66,10 @@ def add_problem_responses(result, generator, request, public):
                 codes.update(_WRITES)
             for code, description in codes.items():
                 responses.setdefault(code, _problem(description))
+            for code, response in responses.items():
+                # An error the operation documents by its description alone is a problem detail too.
+                if code[:1] in "45" and "content" not in response and "$ref" not in response:
+                    response.update(_problem(response.get("description") or codes.get(code, "")))
     return result
 
 

@@ -179,7 +179,15 @@ class OrderSubmitView(APIView):
             "Name the customer and ship-to by hub id, your own id, or "
             "`{\"system\": ..., \"external_id\": ...}`. Needs an `Idempotency-Key` header."
         ),
-        parameters=[_KEY_PARAMETER],
+        parameters=[
+            _KEY_PARAMETER,
+            OpenApiParameter("Location", str, OpenApiParameter.HEADER, response=[201],
+                             description="The order's URL, /api/v1/orders/{id}."),
+            OpenApiParameter("Idempotent-Replayed", str, OpenApiParameter.HEADER, response=True,
+                             description="`true` when this is the stored answer to an earlier request with the key."),
+            OpenApiParameter("Retry-After", int, OpenApiParameter.HEADER, response=[409],
+                             description="Seconds to wait before sending the request again (key in use)."),
+        ],
         request=OrderSubmitInput,
         responses={
             201: OrderSubmitResultSerializer,

@@ -51,6 +51,21 @@ def test_no_component_is_described_by_a_python_docstring_meant_for_developers(sc
     assert leaked == []
 
 
+def test_every_error_an_operation_documents_has_the_problem_body(schema):
+    bare = sorted(f"{method.upper()} {path} {code}" for path, operations in schema["paths"].items()
+                  for method, operation in operations.items() if isinstance(operation, dict)
+                  for code, response in operation.get("responses", {}).items()
+                  if code[:1] in "45" and "content" not in response)
+    assert bare == []
+
+
+def test_order_submission_documents_its_headers(schema):
+    responses = schema["paths"]["/api/v1/orders"]["post"]["responses"]
+    assert {"Location", "Idempotent-Replayed"} <= set(responses["201"]["headers"])
+    assert "Retry-After" in responses["409"]["headers"]
+    assert responses["422"]["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
 def test_schema_declares_the_api_key_security_schemes(schema):
     schemes = schema["components"]["securitySchemes"]
     assert schemes["bearerAuth"]["type"] == "http"
