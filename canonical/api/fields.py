@@ -1,9 +1,13 @@
-"""How partners name related records in a request body: the way they know them."""
+"""How partners name related records in a request body (the way they know them), and the fields
+several bodies share."""
 
 from __future__ import annotations
 
+import datetime
 import threading
 
+from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -201,3 +205,20 @@ def _plain(serializer, data) -> dict | None:
         except serializers.ValidationError:
             return None
     return validated
+
+
+class HappenedAtField(serializers.DateTimeField):
+    """When something happened, by the sender's clock: not later than now, give or take
+    ``settings.HUB_CLOCK_SKEW_SECONDS``. A time in the future is a clock or typing error that would
+    otherwise stay (a shipment delivered in 2031 never moves back) and skew latency figures."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        skew = datetime.timedelta(seconds=settings.HUB_CLOCK_SKEW_SECONDS)
+        now = timezone.now()
+        if parsed > now + skew:
+            raise serializers.ValidationError(
+                f"Must not be in the future: {parsed.isoformat()} is after the hub's clock "
+                f"({now.replace(microsecond=0).isoformat()}, allowing {skew.seconds // 60} minutes of clock skew)."
+            )
+        return parsed

@@ -236,6 +236,9 @@ HUB_RETURN_WINDOW_FROM = env_str("HUB_RETURN_WINDOW_FROM", "shipment").strip().l
 if HUB_RETURN_WINDOW_FROM not in ("shipment", "invoice"):
     raise ImproperlyConfigured(f"HUB_RETURN_WINDOW_FROM={HUB_RETURN_WINDOW_FROM!r}: use 'shipment' or 'invoice'.")
 HUB_SUPPLIER_DATE_TOLERANCE_DAYS = env_int("HUB_SUPPLIER_DATE_TOLERANCE_DAYS", 0, minimum=0)
+# How far in the future a partner's "when it happened" time may be (its clock against the hub's):
+# milestones, acknowledgements, ship notices and return receipts later than that are refused.
+HUB_CLOCK_SKEW_SECONDS = env_int("HUB_CLOCK_SKEW_SECONDS", 300, minimum=0)
 HUB_SUPPLY_HANDLING_DAYS = env_int("HUB_SUPPLY_HANDLING_DAYS", 1, minimum=0)
 
 # Order process API (hub.workflows.orders; README "Process APIs"). Idempotency keys are kept at

@@ -2,6 +2,7 @@
 creates and updates it, partial shipments move the order, reservations are consumed, out-of-order
 milestones never move anything back, and each milestone keeps its times and its event."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -250,3 +251,16 @@ def test_an_order_invoiced_in_full_before_its_last_shipment_moves_to_invoiced_wh
     OrderLine.objects.filter(order=order).update(quantity_invoiced=F("quantity_ordered"))
     post(wms, "W-1", milestone("dispatched", "2025-03-01T12:00:00Z", lines=[(1, "10"), (2, "4")]))
     assert status_of(order) == "invoiced"
+
+
+def test_a_milestone_in_the_future_is_refused_naming_the_field(wms, order):
+    post(wms, "W-1", milestone("dispatched", "2025-03-01T10:00:00Z", lines=[(1, "6")]))
+    later = (timezone.now() + timedelta(hours=2)).isoformat()
+    refused = post(wms, "W-1", milestone("delivered", later))
+    assert refused.status_code == 400, refused.content
+    assert [e["pointer"] for e in refused.json()["errors"]] == ["/occurred_at"]
+    assert "Must not be in the future" in refused.json()["errors"][0]["messages"][0]
+    assert Shipment.objects.get().status == "dispatched"
+    # Within the clock skew allowed, it is taken.
+    soon = (timezone.now() + timedelta(seconds=60)).isoformat()
+    assert post(wms, "W-1", milestone("delivered", soon)).status_code == 201

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from canonical.api.fields import RecordRefField, StrictFieldsMixin
+from canonical.api.fields import HappenedAtField, RecordRefField, StrictFieldsMixin
 from canonical.api.serializers.orders import (
     SkuField,
     money,
@@ -226,7 +226,7 @@ class ReturnReceiptLineInput(StrictFieldsMixin, serializers.Serializer):
 class ReturnReceiptInput(StrictFieldsMixin, serializers.Serializer):
     """What the warehouse received back against a return (``rma`` in the context)."""
 
-    received_at = serializers.DateTimeField()
+    received_at = HappenedAtField(help_text="When the goods came back; not in the future.")
     lines = ReturnReceiptLineInput(many=True, allow_empty=False)
 
     def validate_lines(self, value):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from canonical.api.fields import RecordRefField, StrictFieldsMixin
+from canonical.api.fields import HappenedAtField, RecordRefField, StrictFieldsMixin
 from canonical.api.serializers.orders import LocationCodeField, positive_quantity, unique_line_numbers
 from canonical.models import EntityType, MilestoneCode, Order
 
 
 class MilestoneInput(StrictFieldsMixin, serializers.Serializer):
     code = serializers.ChoiceField(choices=MilestoneCode.choices)
-    occurred_at = serializers.DateTimeField(help_text="When it happened, by the sender's clock (with offset).")
+    occurred_at = HappenedAtField(help_text="When it happened, by the sender's clock (with offset); not in the future.")
     location_text = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     detail = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 

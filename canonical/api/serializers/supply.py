@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from canonical.api.fields import RecordRefField, StrictFieldsMixin
+from canonical.api.fields import HappenedAtField, RecordRefField, StrictFieldsMixin
 from canonical.api.serializers.orders import (
     KEPT_WHEN_OMITTED,
     LocationCodeField,
@@ -107,7 +107,7 @@ class AcknowledgementInput(_PurchaseOrderLinesMixin, StrictFieldsMixin, serializ
         help_text="The supplier's revision number; left out, the next one (or the latest, if this is a repeat).",
     )
     status = serializers.ChoiceField(choices=AcknowledgementStatus.choices, default=AcknowledgementStatus.ACCEPTED)
-    acknowledged_at = serializers.DateTimeField(help_text="When the supplier sent it.")
+    acknowledged_at = HappenedAtField(help_text="When the supplier sent it; not in the future.")
     note = serializers.CharField(required=False, allow_blank=True, default="")
     supplier_reference = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default="",
@@ -125,7 +125,7 @@ class AdvanceShipNoticeLineInput(StrictFieldsMixin, serializers.Serializer):
 
 
 class AdvanceShipNoticeInput(_PurchaseOrderLinesMixin, StrictFieldsMixin, serializers.Serializer):
-    shipped_at = serializers.DateTimeField()
+    shipped_at = HappenedAtField(help_text="When the goods left the supplier; not in the future.")
     expected_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     carrier = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     tracking_number = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
