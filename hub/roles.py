@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     FINANCE: [
         "canonical.release_credit_hold",
+        "canonical.change_credit_terms",
         "canonical.view_customer",
         "canonical.view_customergroup",
         "canonical.view_address",

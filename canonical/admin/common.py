@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 
 from canonical.admin.paginators import EstimatedCountPaginator
+from canonical.context import Actor, new_correlation_id
 from canonical.models import AuditEntry, BusinessEvent, EntityType, ExternalRef
 
 # Which admin page shows the canonical record behind an ExternalRef of each entity type.
@@ -33,6 +34,11 @@ ENTITY_ADMIN = {
 }
 
 EXTERNAL_REFS_SHOWN = 20
+
+
+def request_actor(request) -> Actor:
+    """The staff user behind an admin request, under the request's correlation id."""
+    return Actor(user=request.user, correlation_id=getattr(request, "correlation_id", "") or new_correlation_id())
 
 
 def admin_change_url(record: Model) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 
 from canonical.admin.common import (
     ExternalRefsMixin,
@@ -11,8 +12,14 @@ from canonical.admin.common import (
     admin_changelist_url,
     join_links,
     link,
+    request_actor,
 )
 from canonical.models import Address, Contact, Customer, CustomerGroup, DuplicateDismissal, EntityType, Order
+from canonical.services.customers import (
+    CREDIT_TERMS_FIELDS,
+    CREDIT_TERMS_PERMISSION,
+    customer_credit_terms_change,
+)
 
 
 class AddressInline(admin.TabularInline):
@@ -91,6 +98,33 @@ class CustomerAdmin(ExternalRefsMixin, admin.ModelAdmin):
         ("Onboarding", {"fields": ("onboarding", "activation_requested_at", "activated_at")}),
         ("Links", {"fields": ("related", "history", "external_refs", "created_at", "updated_at")}),
     )
+
+    # Who changes what: the account itself needs change_customer (data stewards); its credit terms
+    # are finance's decision and need change_credit_terms. Either lets the user open the form; the
+    # fields the user may not change are shown read-only.
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or request.user.has_perm(CREDIT_TERMS_PERMISSION)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm(CREDIT_TERMS_PERMISSION):
+            readonly += CREDIT_TERMS_FIELDS
+        if not super().has_change_permission(request, obj):
+            readonly += [name for name in flatten_fieldsets(self.fieldsets)
+                         if name not in readonly and name not in CREDIT_TERMS_FIELDS]
+        return readonly
+
+    def save_model(self, request, obj, form, change):
+        terms = {name: getattr(obj, name) for name in CREDIT_TERMS_FIELDS if change and name in form.changed_data}
+        # The rest of the form is saved as usual; the credit terms go through finance's service,
+        # which audits them and emits customer.updated.
+        for name in terms:
+            setattr(obj, name, form.initial[name])
+        super().save_model(request, obj, form, change)
+        if terms:
+            customer_credit_terms_change(customer=obj, terms=terms, actor=request_actor(request),
+                                         note="changed in the admin")
 
     @admin.display(description="Roles")
     def roles(self, obj: Customer) -> str:

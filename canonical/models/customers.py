@@ -158,6 +158,8 @@ class Customer(TimeStamped):
                 name="customer_has_a_role",
             ),
         ]
+        # Finance's decision (canonical.services.customers.CREDIT_TERMS_FIELDS), apart from change_customer.
+        permissions = [("change_credit_terms", "Can change credit limit, credit status, payment terms and currency")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_number})"

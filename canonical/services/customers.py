@@ -1,4 +1,5 @@
-"""Writes to customer accounts: the CRM's upsert (addresses and contacts included)."""
+"""Writes to customer accounts: the CRM's upsert (addresses and contacts included), and finance's
+changes to an account's credit terms."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ from django.db import transaction
 
 from canonical.context import Actor
 from canonical.models import Address, Contact, Customer, Domain, EntityType, System
-from canonical.services.events import event_record
+from canonical.services.events import audit_record, event_record
 from canonical.services.extension import write_service
 from canonical.services.refs import (
     UpsertResult,
     keyed_record_upsert,
     system_of_record_assert,
 )
+
+# Finance's fields: what the credit check reads (canonical.services.credit; the limit is in the
+# account's currency) and the terms invoices are due on. Staff change them only with this permission.
+CREDIT_TERMS_FIELDS = ("currency", "payment_terms", "credit_limit", "credit_status")
+CREDIT_TERMS_PERMISSION = "canonical.change_credit_terms"
 
 _ADDRESS_FIELDS = ("kind", "line1", "line2", "city", "region", "postal_code", "country", "is_default")
 _CONTACT_FIELDS = ("name", "email", "phone", "role", "is_primary")
@@ -76,6 +82,47 @@ def customer_upsert(*, system: System, external_id: str, data: dict, actor: Acto
                 actor=actor,
             )
     return UpsertResult(instance=customer, created=created, changes=changes)
+
+
+def customer_credit_terms_change(*, customer: Customer | int, terms: dict, actor: Actor, note: str = "") -> dict:
+    """Set some of an account's credit terms (CREDIT_TERMS_FIELDS) as finance decided them.
+
+    The change is audited with the terms before and after and emitted as ``customer.updated`` (the
+    event every customer change gives subscribers), in one transaction. Returns {field: (before,
+    after)} of what changed; terms equal to the current ones change nothing and record nothing.
+    """
+    from canonical.serializers.customers import CustomerSerializer
+
+    unknown = sorted(set(terms) - set(CREDIT_TERMS_FIELDS))
+    if unknown:
+        raise ValueError(f"Not credit terms: {', '.join(unknown)}.")
+    pk = customer.pk if isinstance(customer, Customer) else customer
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=pk)
+        changes = {name: (getattr(locked, name), value) for name, value in terms.items()
+                   if getattr(locked, name) != value}
+        if not changes:
+            return {}
+        for name, (_, value) in changes.items():
+            setattr(locked, name, value)
+        locked.full_clean(exclude=[f.name for f in Customer._meta.fields if f.name not in changes])
+        locked.save(update_fields=[*changes, "updated_at"])
+        fresh = Customer.objects.prefetch_related("addresses", "contacts").get(pk=locked.pk)  # values as stored
+        changes = {name: (old, getattr(fresh, name)) for name, (old, _) in changes.items()}
+        audit_record(
+            actor=actor, action="customer.credit_terms_changed", object_type="customer", object_id=locked.pk,
+            before={name: str(old) for name, (old, _) in changes.items()},
+            after={name: str(new) for name, (_, new) in changes.items()},
+            note=note,
+        )
+        event_record(
+            event_type="customer.updated", aggregate_type="customer", aggregate_id=locked.pk, actor=actor,
+            payload={"customer": CustomerSerializer(fresh).data, "changed": sorted(changes)},
+        )
+    if isinstance(customer, Customer):
+        for name, (_, value) in changes.items():
+            setattr(customer, name, value)
+    return changes
 
 
 def customer_write(*, system: System, external_id: str, data: dict, actor: Actor) -> UpsertResult:

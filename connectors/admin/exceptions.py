@@ -24,9 +24,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from canonical.admin.common import BigTableAdmin, admin_change_url, link
+from canonical.admin.common import BigTableAdmin, admin_change_url, link, request_actor
 from canonical.admin.events import pretty_json
-from canonical.context import Actor, new_correlation_id
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, IntegrationException, Team
 from connectors.selectors import (
     delivery_attempts,
@@ -45,10 +44,6 @@ LISTED_ON_CONFIRMATION = 100
 TITLE_SHOWN = 140
 # The most inbound bodies one "edit and reprocess" page offers for editing.
 EDITABLE_AT_ONCE = 20
-
-
-def request_actor(request) -> Actor:
-    return Actor(user=request.user, correlation_id=getattr(request, "correlation_id", "") or new_correlation_id())
 
 
 def _duration(delta: timedelta) -> str:

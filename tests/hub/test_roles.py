@@ -40,7 +40,8 @@ def test_each_role_is_a_group_with_exactly_the_permissions_of_its_role():
     for role in roles.ROLE_PERMISSIONS:
         assert labels(Group.objects.get(name=role)) == expected[role]
     finance = labels(Group.objects.get(name=roles.FINANCE))
-    assert {"canonical.release_credit_hold", "canonical.change_invoice", "canonical.view_customer"} <= finance
+    assert {"canonical.release_credit_hold", "canonical.change_credit_terms", "canonical.change_invoice",
+            "canonical.view_customer"} <= finance
     assert "canonical.change_order" not in finance
     operations = labels(Group.objects.get(name=roles.OPERATIONS))
     canonical_views = {f"canonical.{p.codename}" for p in Permission.objects.filter(
@@ -51,6 +52,7 @@ def test_each_role_is_a_group_with_exactly_the_permissions_of_its_role():
     steward = labels(Group.objects.get(name=roles.DATA_STEWARD))
     assert {"canonical.change_customer", "canonical.change_externalref"} <= steward
     assert "canonical.view_order" not in steward
+    assert "canonical.change_credit_terms" not in steward
     board = labels(Group.objects.get(name=roles.GOVERNANCE_BOARD))
     assert {"governance.change_consumer", "governance.change_apikey"} <= board
     engineer = labels(Group.objects.get(name=roles.INTEGRATION_ENGINEER))
