@@ -1,4 +1,5 @@
-"""Admin for invoices, returns (RMA) and credit memos."""
+"""Admin for invoices, returns (RMA) and credit memos. Invoices and their lines are shown read-only:
+the ERP owns them, and they change through its postings and the dispute workflow, never these forms."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.utils import timezone
 from canonical.admin.common import (
     BigTableAdmin,
     ExternalRefsMixin,
+    OwnedElsewhereMixin,
     ReadOnlyTabularInline,
     UpdatedWithinFilter,
 )
@@ -44,7 +46,7 @@ class DueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ExternalRefsMixin, BigTableAdmin):
+class InvoiceAdmin(ExternalRefsMixin, OwnedElsewhereMixin, BigTableAdmin):
     external_ref_entity = EntityType.INVOICE
     list_display = ("number", "customer", "order", "status", "amount", "amount_paid", "balance", "currency",
                     "issued_at", "due_date")
@@ -52,8 +54,6 @@ class InvoiceAdmin(ExternalRefsMixin, BigTableAdmin):
     list_filter = ("status", DueFilter, "currency", UpdatedWithinFilter)
     search_fields = ("number__exact", "order__number__exact", "customer__account_number__exact")
     search_help_text = "Exact invoice number, order number or customer account number."
-    autocomplete_fields = ("customer", "order", "shipment")
-    # Status moves only through the invoice transition table (services), never by editing it here.
     readonly_fields = ("status", "balance", "history", "external_refs", "created_at", "updated_at")
     ordering = ("-id",)
     inlines = [InvoiceLineInline]
@@ -66,12 +66,11 @@ class InvoiceAdmin(ExternalRefsMixin, BigTableAdmin):
 
 
 @admin.register(InvoiceLine)
-class InvoiceLineAdmin(BigTableAdmin):
+class InvoiceLineAdmin(OwnedElsewhereMixin, BigTableAdmin):
     list_display = ("invoice", "product", "quantity", "unit_price", "amount")
     list_select_related = ("invoice", "product")
     search_fields = ("invoice__number__exact", "product__sku__exact")
     search_help_text = "Exact invoice number or SKU."
-    autocomplete_fields = ("invoice", "order_line", "product")
     ordering = ("-id",)
 
 

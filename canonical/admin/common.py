@@ -79,6 +79,23 @@ class BigTableAdmin(admin.ModelAdmin):
     list_per_page = 50
 
 
+class OwnedElsewhereMixin:
+    """Records the ERP owns (orders, invoices and their lines): they change through the process APIs
+    and workflows, which check the transitions, emit the events and write the audit trail. Their pages
+    show them and never add, save or delete them. List actions that call those workflows (the invoices'
+    "Dispute") still need, and keep, the model's change permission.
+    """
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ReadOnlyTabularInline(admin.TabularInline):
     """Child rows shown on their parent's page. They change through services, not by hand here."""
 

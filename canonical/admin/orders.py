@@ -1,4 +1,5 @@
-"""Admin for orders and order lines. Status changes go through the transition table, not this form."""
+"""Admin for orders and order lines, shown read-only: the ERP owns them, and they change through the
+process APIs and workflows (status through the transition table), never through these forms."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.db.models import F
 from canonical.admin.common import (
     BigTableAdmin,
     ExternalRefsMixin,
+    OwnedElsewhereMixin,
     ReadOnlyTabularInline,
     UpdatedWithinFilter,
     admin_changelist_url,
@@ -58,7 +60,7 @@ class LineProgressFilter(admin.SimpleListFilter):
 
 
 @admin.register(Order)
-class OrderAdmin(ExternalRefsMixin, BigTableAdmin):
+class OrderAdmin(ExternalRefsMixin, OwnedElsewhereMixin, BigTableAdmin):
     external_ref_entity = EntityType.ORDER
     list_display = ("number", "customer", "status", "total_amount", "currency", "placed_at", "promised_date",
                     "source_system", "updated_at")
@@ -68,7 +70,6 @@ class OrderAdmin(ExternalRefsMixin, BigTableAdmin):
     search_fields = ("number__exact", "customer_po__exact", "customer__account_number__exact",
                      "correlation_id__exact")
     search_help_text = "Exact order number, customer PO, customer account number or correlation id."
-    autocomplete_fields = ("customer", "ship_to", "bill_to")
     readonly_fields = ("status", "correlation_id", "related", "history", "external_refs", "created_at",
                        "updated_at")
     ordering = ("-id",)
@@ -94,7 +95,7 @@ class OrderAdmin(ExternalRefsMixin, BigTableAdmin):
 
 
 @admin.register(OrderLine)
-class OrderLineAdmin(BigTableAdmin):
+class OrderLineAdmin(OwnedElsewhereMixin, BigTableAdmin):
     list_display = ("order", "line_number", "product", "location", "quantity_ordered", "quantity_allocated",
                     "quantity_backordered", "quantity_shipped", "quantity_invoiced", "quantity_returned",
                     "unit_price", "amount")
@@ -102,7 +103,6 @@ class OrderLineAdmin(BigTableAdmin):
     list_filter = (LineProgressFilter, "is_drop_ship", "location", UpdatedWithinFilter)
     search_fields = ("order__number__exact", "product__sku__exact")
     search_help_text = "Exact order number or SKU."
-    autocomplete_fields = ("order", "product", "location")
     readonly_fields = ("amount", "created_at", "updated_at")
     ordering = ("-id",)
 

@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +35,7 @@ from canonical.models import (
     Invoice,
     InvoiceLine,
     Order,
+    OrderLine,
     PurchaseOrder,
     PurchaseOrderLine,
     Reservation,
@@ -380,10 +382,83 @@ def test_order_page_shows_lines_external_refs_and_history_links(admin_client, da
     assert _url(Order, "change", order.pk) in refs.content.decode()
 
 
-def test_order_status_cannot_be_edited_in_the_form(admin_client, dataset):
+# --- what the ERP owns is shown, never edited ---------------------------------------------------
+
+
+def _staff_client(django_user_model, username: str, *codenames: str) -> Client:
+    user = django_user_model.objects.create_user(username, password="x-secret-pass-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="canonical", codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def operations_client(django_user_model):
+    return _staff_client(django_user_model, "oscar", "view_order", "change_order", "view_orderline",
+                         "change_orderline")
+
+
+@pytest.fixture
+def finance_client(django_user_model):
+    return _staff_client(django_user_model, "fiona", "view_invoice", "change_invoice", "view_invoiceline")
+
+
+def _order_form(order: Order, **changes) -> dict:
+    data = {"number": order.number, "customer": order.customer_id, "ship_to": order.ship_to_id,
+            "bill_to": order.bill_to_id, "customer_po": order.customer_po, "currency": order.currency,
+            "total_amount": str(order.total_amount), "placed_at_0": order.placed_at.date().isoformat(),
+            "placed_at_1": "00:00:00", "lines-TOTAL_FORMS": 0, "lines-INITIAL_FORMS": 0}
+    return {**data, **changes}
+
+
+@pytest.mark.parametrize("who", ["operations", "superuser"])
+def test_a_changed_order_total_posted_to_the_admin_is_not_applied(request, dataset, who):
+    client = request.getfixturevalue("operations_client" if who == "operations" else "admin_client")
     order = dataset["order"]
-    response = admin_client.get(_url(Order, "change", order.pk))
-    assert "status" not in response.context["adminform"].form.fields
+    url = _url(Order, "change", order.pk)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert not page.context["adminform"].form.fields and b'name="_save"' not in page.content
+
+    response = client.post(url, _order_form(order, total_amount="0.01", status="cancelled"))
+
+    assert response.status_code == 403
+    order.refresh_from_db()
+    assert (order.total_amount, order.status) == (dataset["order"].total_amount, dataset["order"].status)
+    assert client.post(_url(Order, "add"), _order_form(order, number="SO-BY-HAND")).status_code == 403
+    assert client.post(_url(Order, "delete", order.pk), {"post": "yes"}).status_code == 403
+
+
+def test_order_lines_cannot_be_rewritten_in_the_admin(operations_client, dataset):
+    line = dataset["order"].lines.get()
+    url = _url(OrderLine, "change", line.pk)
+    assert operations_client.get(url).status_code == 200
+    response = operations_client.post(url, {"order": line.order_id, "line_number": 1, "product": line.product_id,
+                                            "quantity_ordered": "999", "unit_price": "0.01"})
+    assert response.status_code == 403
+    line.refresh_from_db()
+    assert line.quantity_ordered != Decimal("999") and line.unit_price != Decimal("0.01")
+
+
+def test_invoice_amounts_cannot_be_rewritten_in_the_admin(finance_client, dataset):
+    invoice = Invoice.objects.get(number="INV-1")
+    url = _url(Invoice, "change", invoice.pk)
+    page = finance_client.get(url)
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    response = finance_client.post(url, {
+        "number": invoice.number, "customer": invoice.customer_id, "currency": invoice.currency,
+        "amount": "1.00", "amount_paid": str(invoice.amount), "issued_at_0": invoice.issued_at.date().isoformat(),
+        "issued_at_1": "00:00:00", "dispute_reason": "edited", "lines-TOTAL_FORMS": 0, "lines-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 403
+    invoice.refresh_from_db()
+    assert (invoice.amount, invoice.amount_paid, invoice.dispute_reason) == (Decimal("20"), Decimal("0"), "")
+    line = invoice.lines.get()
+    assert finance_client.post(_url(InvoiceLine, "change", line.pk), {"amount": "0"}).status_code == 403
+    # The list's "Dispute" action (the dispute workflow) still needs, and has, the change permission.
+    changelist = finance_client.get(_url(Invoice, "changelist"))
+    assert "dispute" in changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
 
 
 def test_order_change_page_query_count_does_not_grow_with_lines(admin_client, dataset):
