@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from hub.health import healthz, readyz
-from hub.pages.credit import credit_holds, credit_holds_decide
+from hub.pages.credit import credit_hold_for_exception, credit_holds, credit_holds_decide
 from hub.pages.timeline import order_timeline_page
 from hub.portal import home
 
@@ -19,6 +19,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("portal/credit-holds/", credit_holds, name="credit-holds"),
     path("portal/credit-holds/decide/", credit_holds_decide, name="credit-holds-decide"),
+    path("portal/credit-holds/exception/<int:exception_id>/", credit_hold_for_exception,
+         name="credit-hold-for-exception"),
     path("portal/stewardship/", include("hub.pages.stewardship_urls")),
     # Before the admin's own URLs: an admin page of the hub's (it reads connectors, which canonical cannot).
     path("admin/canonical/order/<int:pk>/timeline/", order_timeline_page, name="order-timeline-page"),

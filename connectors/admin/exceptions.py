@@ -383,6 +383,7 @@ class IntegrationExceptionAdmin(BigTableAdmin):
             extra_context["act_url"] = reverse(f"admin:{opts.app_label}_{opts.model_name}_act",
                                                args=[exception.pk])
             extra_context["work_page"] = _work_page(exception)
+            extra_context["decided_elsewhere"] = services.DECIDED_ELSEWHERE.get(exception.category, "")
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _applicable_actions(self, request, exception: IntegrationException) -> list[tuple[str, str]]:
@@ -391,8 +392,9 @@ class IntegrationExceptionAdmin(BigTableAdmin):
             "retry": active and bool(exception.delivery_id or exception.inbound_message_id),
             "replay": bool(exception.delivery_id),
             "edit_and_reprocess": active and bool(exception.inbound_message_id),
-            "resolve": active,
-            "ignore": active,
+            # Closing by hand would skip the decision these categories have; their work page makes it.
+            "resolve": active and exception.category not in services.DECIDED_ELSEWHERE,
+            "ignore": active and exception.category not in services.DECIDED_ELSEWHERE,
             "assign_to_me": active and exception.assignee_id != request.user.pk,
             "assign_to_team": active,
             "reopen": not active,
@@ -439,6 +441,16 @@ class IntegrationExceptionAdmin(BigTableAdmin):
         if queryset.exists():
             return False
         self._report(request, services.BulkResult(), verb, self._hidden(request, queryset))
+        return True
+
+    def _decided_elsewhere(self, request, queryset, verb: str) -> bool:
+        """True (and reported) when every selected exception has its decision on a page of its own:
+        there is nothing to ask a note for."""
+        if queryset.exclude(category__in=services.DECIDED_ELSEWHERE).exists():
+            return False
+        result = services.BulkResult(skipped=[(pk, services.DECIDED_ELSEWHERE[category]) for pk, category
+                                              in queryset.order_by("pk").values_list("pk", "category")])
+        self._report(request, result, verb, self._hidden(request, queryset))
         return True
 
     def _asking(self, request) -> bool:
@@ -492,7 +504,8 @@ class IntegrationExceptionAdmin(BigTableAdmin):
     @admin.action(description="Resolve with a note", permissions=["work"])
     def resolve(self, request, queryset):
         queryset = self._scoped(request, queryset)
-        if self._nothing_visible(request, queryset, "resolved"):
+        if self._nothing_visible(request, queryset, "resolved") or self._decided_elsewhere(request, queryset,
+                                                                                           "resolved"):
             return None
         form = ResolveForm(None if self._asking(request) else request.POST)
         if self._asking(request) or not form.is_valid():
@@ -506,7 +519,8 @@ class IntegrationExceptionAdmin(BigTableAdmin):
     @admin.action(description="Ignore with a reason", permissions=["work"])
     def ignore(self, request, queryset):
         queryset = self._scoped(request, queryset)
-        if self._nothing_visible(request, queryset, "ignored"):
+        if self._nothing_visible(request, queryset, "ignored") or self._decided_elsewhere(request, queryset,
+                                                                                          "ignored"):
             return None
         form = IgnoreForm(None if self._asking(request) else request.POST)
         if self._asking(request) or not form.is_valid():

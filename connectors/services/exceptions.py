@@ -27,6 +27,7 @@ from connectors.models import (
     ACTIVE_EXCEPTION_STATUSES,
     EXCEPTION_TRANSITIONS,
     SLA_BY_SEVERITY,
+    Category,
     ExceptionStatus,
     IntegrationException,
     Severity,
@@ -43,6 +44,26 @@ class ExceptionActionRefused(CanonicalError):
     status_code = 409
     slug = "exception-action-refused"
     title = "Exception action refused"
+
+
+# Categories with a business decision of their own, made on a page of its own, which resolves the
+# exception. Closing one by hand (resolve, ignore) would not make the decision and would leave the
+# order on hold, or the account held for review, with nobody left to see it. Invoice disputes are
+# not here: nothing in the hub settles a dispute yet, so a person closes it by hand.
+DECIDED_ELSEWHERE: dict[str, str] = {
+    Category.CREDIT_HOLD: "a credit hold is decided in the finance credit-hold queue: release or reject the "
+                          "order there, which resolves this exception",
+    Category.DUPLICATE_CUSTOMER: "a duplicate customer is decided on the duplicate review page: merge or "
+                                 "dismiss there, which resolves this exception",
+}
+
+
+def exception_closable_by_hand(*, exception: IntegrationException | int) -> None:
+    """Refuse (ExceptionActionRefused, saying where to go) an exception whose category is DECIDED_ELSEWHERE."""
+    pk = exception.pk if isinstance(exception, IntegrationException) else exception
+    category = IntegrationException.objects.filter(pk=pk).values_list("category", flat=True).first()
+    if category in DECIDED_ELSEWHERE:
+        raise ExceptionActionRefused(DECIDED_ELSEWHERE[category], category=category)
 
 
 def queue_permission(team: str) -> str:
@@ -478,15 +499,25 @@ def exceptions_bulk(
 
 
 def exceptions_resolve(*, exceptions, actor: Actor, note: str) -> BulkResult:
+    """Staff's generic resolve: refused, per exception, for the categories DECIDED_ELSEWHERE."""
     _require_text(note, "note")
-    return exceptions_bulk(exceptions=exceptions, action=lambda pk: exception_resolve(
-        exception=pk, actor=actor, note=note))
+
+    def resolve(pk: int) -> IntegrationException:
+        exception_closable_by_hand(exception=pk)
+        return exception_resolve(exception=pk, actor=actor, note=note)
+
+    return exceptions_bulk(exceptions=exceptions, action=resolve)
 
 
 def exceptions_ignore(*, exceptions, actor: Actor, reason: str) -> BulkResult:
+    """Staff's generic ignore: refused, per exception, for the categories DECIDED_ELSEWHERE."""
     _require_text(reason, "reason")
-    return exceptions_bulk(exceptions=exceptions, action=lambda pk: exception_ignore(
-        exception=pk, actor=actor, reason=reason))
+
+    def ignore(pk: int) -> IntegrationException:
+        exception_closable_by_hand(exception=pk)
+        return exception_ignore(exception=pk, actor=actor, reason=reason)
+
+    return exceptions_bulk(exceptions=exceptions, action=ignore)
 
 
 def exceptions_reopen(*, exceptions, actor: Actor, note: str = "") -> BulkResult:

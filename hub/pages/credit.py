@@ -13,13 +13,14 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from connectors.admin.exceptions import request_actor
+from connectors.models import Category, IntegrationException
 from hub.selectors.credit import (
     AGE_FILTERS,
     DEFAULT_SORT,
@@ -61,6 +62,7 @@ def _staff_only(view):
 
 class QueueFilters(forms.Form):
     customer = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    order = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)  # one order's link
     age = forms.ChoiceField(required=False, choices=[("", "Any age"), *[(k, v[0]) for k, v in AGE_FILTERS.items()]])
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in SORTS.items()])
 
@@ -95,7 +97,8 @@ def credit_holds(request):
     filters = QueueFilters(request.GET or None, customers=customers)
     chosen = filters.cleaned_data if filters.is_valid() else {}
     sort = chosen.get("sort") or DEFAULT_SORT
-    queryset = held_orders(customer=chosen.get("customer"), age=chosen.get("age") or "", sort=sort)
+    queryset = held_orders(customer=chosen.get("customer"), order=chosen.get("order"), age=chosen.get("age") or "",
+                           sort=sort)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     orders = list(page.object_list)
     credit = credit_by_customer([order.customer for order in orders])
@@ -106,7 +109,7 @@ def credit_holds(request):
     query.pop("page", None)
     context = {
         "filters": filters,
-        "filtered": any(chosen.get(name) for name in ("customer", "age")),
+        "filtered": any(chosen.get(name) for name in ("customer", "order", "age")),
         "rows": rows,
         "page": page,
         "query": query.urlencode(),
@@ -117,6 +120,17 @@ def credit_holds(request):
         "back": request.get_full_path(),
     }
     return render(request, "hub/credit_holds.html", context)
+
+
+@require_GET
+@_staff_only
+def credit_hold_for_exception(request, exception_id: int):
+    """The credit-hold exception's work page (HUB_EXCEPTION_WORK_PAGES): the queue showing its order."""
+    exception = get_object_or_404(IntegrationException, pk=exception_id, category=Category.CREDIT_HOLD)
+    queue = reverse("credit-holds")
+    if exception.order_id is None:
+        return redirect(queue)
+    return redirect(f"{queue}?{urlencode({'order': exception.order_id})}#order-{exception.order_id}")
 
 
 @require_POST

@@ -55,7 +55,7 @@ SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
 DEFAULT_SORT = "age"
 
 
-def held_orders(*, customer: int | None = None, age: str = "", sort: str = DEFAULT_SORT,
+def held_orders(*, customer: int | None = None, order: int | None = None, age: str = "", sort: str = DEFAULT_SORT,
                 now: datetime | None = None) -> QuerySet:
     """Orders on credit hold with ``held_since`` (when the hold was placed) and ``line_count``."""
     now = now or timezone.now()
@@ -73,6 +73,8 @@ def held_orders(*, customer: int | None = None, age: str = "", sort: str = DEFAU
     )
     if customer:
         orders = orders.filter(customer_id=customer)
+    if order:
+        orders = orders.filter(pk=order)
     if age in AGE_FILTERS:
         _, at_least, less_than = AGE_FILTERS[age]
         if at_least is not None:

@@ -259,9 +259,11 @@ HUB_CUSTOMER_WRITE_SERVICE = "hub.workflows.onboarding.customer_onboard_upsert"
 # through this service: a status that ends a dispute raised in the hub resolves its finance exception.
 HUB_INVOICE_WRITE_SERVICE = "hub.workflows.disputes.invoice_settling_upsert"
 # Exception categories worked on a page of their own: the exception's page in the queue links to it.
-# {category: (button label, URL name taking the exception id)}.
+# {category: (button label, URL name taking the exception id)}. Those whose decision is made there
+# cannot be resolved or ignored in the queue (connectors.services.exceptions.DECIDED_ELSEWHERE).
 HUB_EXCEPTION_WORK_PAGES = {
     "duplicate_customer": ("Review the duplicates", "stewardship:duplicate-review"),
+    "credit_hold": ("Release or reject in the credit-hold queue", "credit-hold-for-exception"),
 }
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)

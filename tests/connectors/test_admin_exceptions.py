@@ -247,6 +247,48 @@ def test_ignore_one_from_its_page_with_a_reason(client, ivy):
     assert shown(reopened) == ["1 reopened."]
 
 
+def test_a_credit_hold_is_not_resolved_from_the_queue_but_linked_to_the_credit_hold_queue(client, django_user_model):
+    finance = staff(django_user_model, "fay", "work_finance_queue", "view_order")
+    client.force_login(finance)
+    order = OrderFactory(number="SO-9009")
+    held = IntegrationExceptionFactory(category="credit_hold", team="finance", order=order)
+    dispute = IntegrationExceptionFactory(category="invoice_dispute", team="finance")
+
+    page = client.get(change_url(held))
+    offered = [name for name, _ in page.context["exception_actions"]]
+    assert "resolve" not in offered and "ignore" not in offered and "assign_to_me" in offered
+    html = unescape(page.content.decode())
+    work_page = reverse("credit-hold-for-exception", args=[held.pk])
+    assert f'href="{work_page}">Release or reject in the credit-hold queue</a>' in html
+    assert "Not resolved or ignored here: a credit hold is decided in the finance credit-hold queue" in html
+    assert client.get(work_page).url == f"/portal/credit-holds/?order={order.pk}#order-{order.pk}"
+
+    alone = client.post(act_url(held), {"action": "resolve"}, follow=True)  # a stale button: no note asked
+    assert shown(alone) == [f"0 resolved, 1 skipped (#{held.pk}: a credit hold is decided in the finance "
+                            "credit-hold queue: release or reject the order there, which resolves this exception)."]
+    mixed = run_action(client, "ignore", [held, dispute], apply="1", reason="Customer withdrew it")
+    assert shown(mixed)[0].startswith(f"1 ignored, 1 skipped (#{held.pk}: a credit hold is decided in")
+    held.refresh_from_db()
+    dispute.refresh_from_db()
+    assert (held.status, dispute.status) == ("open", "ignored")
+
+
+def test_a_duplicate_customer_is_not_resolved_from_the_queue_but_on_its_review_page(client, django_user_model):
+    steward = staff(django_user_model, "stu", "work_data_stewardship_queue", "view_customer")
+    client.force_login(steward)
+    duplicate = IntegrationExceptionFactory(category="duplicate_customer", team="data_stewardship",
+                                            customer=CustomerFactory())
+    page = client.get(change_url(duplicate))
+    assert "resolve" not in [name for name, _ in page.context["exception_actions"]]
+    html = page.content.decode()
+    assert reverse("stewardship:duplicate-review", args=[duplicate.pk]) in html
+    assert "a duplicate customer is decided on the duplicate review page" in html
+    done = run_action(client, "resolve", [duplicate], apply="1", note="Checked with sales; fine")
+    assert "0 resolved, 1 skipped" in shown(done)[0]
+    duplicate.refresh_from_db()
+    assert duplicate.status == "open"
+
+
 def test_assign_to_me_and_to_a_team(client, ivy):
     first, second = IntegrationExceptionFactory(), IntegrationExceptionFactory()
     assert shown(run_action(client, "assign_to_me", [first, second])) == ["2 assigned to you."]

@@ -27,6 +27,7 @@ from connectors.services.exceptions import (
     exception_resolve,
     exception_transition,
     exceptions_assign,
+    exceptions_ignore,
     exceptions_resolve,
     exceptions_resolve_for_source,
     exceptions_retry,
@@ -152,6 +153,30 @@ def test_bulk_resolve_reports_each_item_done_or_skipped_with_why(worker):
     assert result.summary("resolved") == (
         f"2 resolved, 1 skipped (#{ignored.pk}: it is ignored and cannot become resolved).")
     assert AuditEntry.objects.filter(action="exception.resolved").count() == 2
+
+
+def test_generic_resolve_and_ignore_refuse_categories_decided_on_their_own_page(worker):
+    credit_hold = IntegrationExceptionFactory(category="credit_hold", team="finance")
+    duplicate = IntegrationExceptionFactory(category="duplicate_customer", team="data_stewardship")
+    dispute = IntegrationExceptionFactory(category="invoice_dispute", team="finance")  # no settling page yet
+    partner = IntegrationExceptionFactory()
+    actor = Actor(user=worker)
+
+    resolved = exceptions_resolve(exceptions=IntegrationException.objects.all(), actor=actor, note="Checked; fine")
+    ignored = exceptions_ignore(exceptions=[credit_hold.pk, duplicate.pk], actor=actor, reason="Not needed")
+
+    assert resolved.done == [dispute.pk, partner.pk]
+    assert resolved.skipped == [
+        (credit_hold.pk, "a credit hold is decided in the finance credit-hold queue: release or reject the order "
+                         "there, which resolves this exception"),
+        (duplicate.pk, "a duplicate customer is decided on the duplicate review page: merge or dismiss there, "
+                       "which resolves this exception"),
+    ]
+    assert ignored.done == [] and [pk for pk, _ in ignored.skipped] == [credit_hold.pk, duplicate.pk]
+    assert set(IntegrationException.objects.filter(pk__in=[credit_hold.pk, duplicate.pk])
+               .values_list("status", flat=True)) == {"open"}
+    # The decision itself still closes them (it calls exception_resolve, not the staff's generic resolve).
+    assert exception_resolve(exception=credit_hold, actor=actor, note="Released").status == "resolved"
 
 
 def test_bulk_assign_by_ids_skips_the_already_assigned_and_unknown_ids(worker):

@@ -23,7 +23,7 @@ from hub.workflows.credit import (
     credit_holds_reject,
     credit_holds_release,
 )
-from tests.factories import CustomerFactory, InvoiceFactory
+from tests.factories import CustomerFactory, IntegrationExceptionFactory, InvoiceFactory
 from tests.hub.credit_support import held_order, stocked_product
 
 pytestmark = pytest.mark.django_db
@@ -250,7 +250,7 @@ def test_releasing_one_order_from_the_page(finance_user):
     order.refresh_from_db()
     assert order.status == OrderStatus.ALLOCATED
     # Gone from the queue, listed under the recent decisions with its status now.
-    assert f'<tr class="held" data-order="{order.number}">' not in html
+    assert f'<tr class="held" id="order-{order.pk}" data-order="{order.number}">' not in html
     assert f'data-order="{order.number}"' in html and "Prepayment received" in html and "Allocated" in html
 
 
@@ -309,10 +309,24 @@ def test_filters_and_sorting(finance_user):
     assert listed(sort="value") == [small.number, old.number, big.number]
     assert listed(sort="customer")[0] == small.number
     assert listed(customer=big_customer.pk) == [old.number, big.number]
+    assert listed(order=big.pk) == [big.number]
     assert listed(age="gt3d") == [old.number]
     assert listed(age="lt1d", sort="-age") == [big.number, small.number]
     assert listed(age="nonsense", sort="sideways") == [old.number, small.number, big.number]
     assert "No held orders match these filters." in client.get(QUEUE, {"age": "gt7d"}).content.decode()
+
+
+def test_the_credit_hold_exception_links_to_its_order_in_the_queue(finance_user):
+    order, other = held_order(), held_order()
+    exception = IntegrationException.objects.get(order=order, category=Category.CREDIT_HOLD)
+    client = _as(finance_user)
+    response = client.get(reverse("credit-hold-for-exception", args=[exception.pk]), follow=True)
+    assert response.redirect_chain == [(f"{QUEUE}?order={order.pk}#order-{order.pk}", 302)]
+    assert [row["order"] for row in response.context["rows"]] == [order]
+    assert f'<tr class="held" id="order-{order.pk}"' in response.content.decode()
+    assert other.number not in response.content.decode()
+    not_a_hold = IntegrationExceptionFactory()
+    assert client.get(reverse("credit-hold-for-exception", args=[not_a_hold.pk])).status_code == 404
 
 
 def test_the_queue_costs_a_bounded_number_of_queries(finance_user):
