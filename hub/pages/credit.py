@@ -2,7 +2,8 @@
 
 Staff who may view orders see the queue; only users with ``canonical.release_credit_hold`` see
 the decision forms, and only they may post them (anyone else gets 403). Every decision goes
-through hub.workflows.credit (note required, audited) and ends with a message per order.
+through hub.workflows.credit (note required, audited) and ends with a message per order. A
+rejection cancels the orders, so it is carried out only once confirmed on a page listing them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hub.selectors.credit import (
     held_orders,
     hold_summary,
     recent_decisions,
+    rejection_preview,
 )
 from hub.workflows.credit import (
     NOTE_MAX_LENGTH,
@@ -149,6 +151,13 @@ def credit_holds_decide(request):
             for error in errors:
                 messages.error(request, error)
         return redirect(back)
+    if form.cleaned_data["decision"] == "reject" and request.POST.get("confirmed") != "yes":
+        # Rejecting cancels the orders: show what would be cancelled and ask before doing it.
+        return render(request, "hub/credit_holds_reject.html", {
+            "preview": rejection_preview(order_ids=form.cleaned_data["orders"]),
+            "note": form.cleaned_data["note"],
+            "back": back,
+        })
     decide = credit_holds_release if form.cleaned_data["decision"] == "release" else credit_holds_reject
     result = decide(orders=form.cleaned_data["orders"], actor=request_actor(request), note=form.cleaned_data["note"])
     level = messages.SUCCESS if not result.skipped else (messages.WARNING if result.done else messages.ERROR)

@@ -85,6 +85,27 @@ def held_orders(*, customer: int | None = None, order: int | None = None, age: s
 
 
 @dataclass(frozen=True)
+class RejectionPreview:
+    """What rejecting the selected orders would cancel, for the confirmation page."""
+
+    orders: list[Order]
+    value_by_currency: list[tuple[str, Decimal]]
+    customers: int
+    not_held: int  # selected but no longer on hold (decided already, or gone): they will be skipped
+
+
+def rejection_preview(*, order_ids: list[int]) -> RejectionPreview:
+    orders = list(Order.objects.filter(pk__in=order_ids, status=OrderStatus.CREDIT_HOLD)
+                  .select_related("customer").order_by("customer__name", "number"))
+    totals: dict[str, Decimal] = {}
+    for order in orders:
+        totals[order.currency] = totals.get(order.currency, Decimal("0")) + order.total_amount
+    return RejectionPreview(orders=orders, value_by_currency=sorted(totals.items()),
+                            customers=len({order.customer_id for order in orders}),
+                            not_held=len(set(order_ids)) - len(orders))
+
+
+@dataclass(frozen=True)
 class HoldSummary:
     count: int
     customers: int

@@ -98,6 +98,14 @@ def test_finance_releases_a_held_order_and_sees_it_allocated_then_rejects_two_in
     page.locator("#bulk-bar textarea").fill("Account referred to collections")
     page.get_by_role("button", name="Reject selected").click()
     page.wait_for_load_state("networkidle")
+    # Rejecting cancels the orders: a page lists them and asks first; nothing is cancelled yet.
+    assert page.locator("#confirm-heading").inner_text().startswith("Cancel 2 orders")
+    assert page.locator("#to-cancel tbody tr").count() == 2
+    assert "Account referred to collections" in page.locator(".note").inner_text()
+    assert set(Order.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)) == {"credit_hold"}
+    screenshot(page, "credit-holds-reject-confirm")
+    page.get_by_role("button", name="Reject and cancel 2 orders").click()
+    page.wait_for_load_state("networkidle")
     assert "2 rejected" in page.locator("ul.messages").inner_text()
     assert page.locator("#empty").is_visible()
     assert set(Order.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True)) == {"cancelled"}

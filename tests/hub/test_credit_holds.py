@@ -268,12 +268,60 @@ def test_a_decision_without_a_note_or_without_orders_is_refused_with_a_message(f
     assert not AuditEntry.objects.filter(action__startswith="order.credit_hold").exists()
 
 
+def test_rejecting_asks_for_confirmation_listing_what_would_be_cancelled(finance_user):
+    customer = CustomerFactory(name="Summit Heating", credit_limit=Decimal("100.00"))
+    product = stocked_product()
+    orders = [held_order(customer=customer, product=product) for _ in range(2)]
+    released = held_order(customer=CustomerFactory(credit_limit=Decimal("100.00")), product=product)
+    credit_hold_release(order=released, actor=Actor(user=finance_user), note="Paid")
+    client = _as(finance_user)
+    chosen = {"orders": [o.pk for o in orders] + [released.pk], "decision": "reject",
+              "note": "Account referred to collections", "next": f"{QUEUE}?sort=-value"}
+
+    asked = client.post(DECIDE, chosen)
+
+    assert asked.status_code == 200 and asked.templates[0].name == "hub/credit_holds_reject.html"
+    html = asked.content.decode()
+    assert "Cancel 2 orders (600.00 USD) for 1 customer?" in html
+    assert all(f'data-order="{o.number}"' in html for o in orders) and f'data-order="{released.number}"' not in html
+    assert "1 other selected order is no longer on credit hold" in html
+    assert "Account referred to collections" in html and 'name="confirmed" value="yes"' in html
+    assert {o.status for o in type(orders[0]).objects.filter(pk__in=[o.pk for o in orders])} == {"credit_hold"}
+    assert not AuditEntry.objects.filter(action="order.credit_hold_rejected").exists()
+    # The confirmation still needs the note: a blank one is refused as on the queue.
+    blank = client.post(DECIDE, {**chosen, "note": " ", "confirmed": "yes"}, follow=True)
+    assert "A note is required" in blank.content.decode()
+
+    done = client.post(DECIDE, {**chosen, "orders": [o.pk for o in orders], "confirmed": "yes"}, follow=True)
+
+    assert done.redirect_chain == [(f"{QUEUE}?sort=-value", 302)]
+    assert "2 rejected" in done.content.decode()
+    assert {o.status for o in type(orders[0]).objects.filter(pk__in=[o.pk for o in orders])} == {"cancelled"}
+
+
+def test_rejecting_one_order_from_its_row_asks_too(finance_user):
+    order = held_order()
+    asked = _as(finance_user).post(DECIDE, {"orders": [order.pk], "decision": "reject", "note": "Duplicate order"})
+    assert asked.status_code == 200 and "Cancel 1 order (300.00 USD) for 1 customer?" in asked.content.decode()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CREDIT_HOLD
+
+
+def test_releasing_needs_no_confirmation(finance_user):
+    order = held_order()
+    response = _as(finance_user).post(DECIDE, {"orders": [order.pk], "decision": "release", "note": "Paid"})
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ALLOCATED
+
+
 def test_bulk_reject_from_the_page_reports_every_order(finance_user):
     customer = CustomerFactory(credit_limit=Decimal("100.00"))
     product = stocked_product()
     orders = [held_order(customer=customer, product=product) for _ in range(3)]
     response = _as(finance_user).post(
-        DECIDE, {"orders": [o.pk for o in orders] + [999999], "decision": "reject", "note": "Fraud suspected"},
+        DECIDE, {"orders": [o.pk for o in orders] + [999999], "decision": "reject", "note": "Fraud suspected",
+                 "confirmed": "yes"},
         follow=True)
     html = response.content.decode()
     assert "3 rejected" in html and "1 skipped (#999999: no longer exists)" in html
