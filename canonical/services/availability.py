@@ -6,7 +6,8 @@ warehouses and stores only). The promised date of a line is the date it can ship
 * a drop-ship product ships from its supplier: today + ``HUB_SUPPLIER_LEAD_TIME_DAYS``;
 * stock on hand covers it (at one location or over several): today + ``HUB_DISPATCH_DAYS``;
 * otherwise the day the supply on order (open purchase order lines, by their confirmed date,
-  else the PO's confirmed or requested date) covers what stock does not, plus
+  else the PO's confirmed or requested date; net of what open orders' backorders already wait
+  for, see supply_by_product) covers what stock does not, plus
   ``HUB_SUPPLY_HANDLING_DAYS`` to receive and pick it; with not enough on order, today +
   ``HUB_SUPPLIER_LEAD_TIME_DAYS`` + the handling days.
 
@@ -27,7 +28,16 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import F
 
-from canonical.models import InventoryPosition, Location, Product, PurchaseOrderLine, PurchaseOrderStatus
+from canonical.models import (
+    OPEN_ORDER_STATUSES,
+    InventoryPosition,
+    Location,
+    OrderLine,
+    Product,
+    PurchaseOrderKind,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
 from canonical.services.allocation import quantity_text, stock_location_sql
 from canonical.services.prepared import Read, fields_but_timestamps, in_list, instance_from_db, reads_together
 from canonical.services.refs import storable
@@ -137,7 +147,14 @@ def products_with_stock(skus: Iterable[str]) -> tuple[dict[str, Product], dict[i
 
 
 def supply_by_product(products: Iterable[Product], *, today: datetime.date) -> dict[int, list[tuple[datetime.date, Decimal]]]:
-    """Each product's quantities still to come on open purchase orders, by expected date (one query)."""
+    """Each product's quantities still to come on open purchase orders and not yet owed, by
+    expected date (two queries).
+
+    Supply is owed first to the open orders already waiting for it: a purchase order line raised
+    for an order line is that line's alone, and the backorders left over take the earliest of the
+    rest (they were promised before any new line). A drop-ship purchase order goes to its
+    customer, never into stock. What remains is what a new line may be promised.
+    """
     ids = {product.pk for product in products}
     result: dict[int, list[tuple[datetime.date, Decimal]]] = defaultdict(list)
     if not ids:
@@ -145,15 +162,31 @@ def supply_by_product(products: Iterable[Product], *, today: datetime.date) -> d
     lead = datetime.timedelta(days=_days("HUB_SUPPLIER_LEAD_TIME_DAYS", 14))
     rows = PurchaseOrderLine.objects.filter(
         product_id__in=ids, purchase_order__status__in=OPEN_SUPPLY_STATUSES, quantity__gt=F("received_quantity")
-    ).values_list(
+    ).exclude(purchase_order__kind=PurchaseOrderKind.DROP_SHIP).values_list(
         "product_id", "quantity", "received_quantity", "confirmed_date", "purchase_order__confirmed_date",
-        "purchase_order__requested_date", "purchase_order__ordered_at",
+        "purchase_order__requested_date", "purchase_order__ordered_at", "order_line_id",
     )
-    for product_id, quantity, received, line_date, po_confirmed, po_requested, ordered_at in rows:
+    tied: dict[int, Decimal] = defaultdict(Decimal)  # order line id -> still to come on its own PO lines
+    for product_id, quantity, received, line_date, po_confirmed, po_requested, ordered_at, order_line_id in rows:
+        if order_line_id is not None:
+            tied[order_line_id] += quantity - received
+            continue
         expected = line_date or po_confirmed or po_requested or (ordered_at + lead).date()
         result[product_id].append((max(expected, today), quantity - received))
-    for supply in result.values():
+    owed: dict[int, Decimal] = defaultdict(Decimal)
+    for line_id, product_id, backordered in OrderLine.objects.filter(
+        product_id__in=ids, quantity_backordered__gt=0, order__status__in=OPEN_ORDER_STATUSES,
+    ).values_list("pk", "product_id", "quantity_backordered"):
+        owed[product_id] += max(backordered - tied.get(line_id, _ZERO), _ZERO)
+    for product_id, supply in result.items():
         supply.sort()
+        left, free = owed.get(product_id, _ZERO), []
+        for expected, incoming in supply:
+            taken = min(incoming, left)
+            left -= taken
+            if incoming > taken:
+                free.append((expected, incoming - taken))
+        result[product_id] = free
     return result
 
 

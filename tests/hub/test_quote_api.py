@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from canonical.models import Customer, Invoice, PurchaseOrder, PurchaseOrderLine, Reservation
+from tests.factories import OrderFactory, OrderLineFactory
 from tests.hub.ordering_support import shop_build
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +92,37 @@ def test_supply_on_order_sets_the_promise_and_reserved_stock_is_not_promised(sho
                                                                "supply_on_order")
     assert response.json()["credit"]["available"] == "10.00"
     assert response.json()["within_credit"] is False
+
+
+def test_supply_already_owed_to_waiting_orders_is_not_promised_again(shop_client, shop, settings):
+    settings.HUB_SUPPLY_HANDLING_DAYS = 1
+    settings.HUB_SUPPLIER_LEAD_TIME_DAYS = 20
+    today = timezone.localdate()
+    # A replenishment PO brings 48 in 6 days; 14 of them are already waited for by an earlier
+    # backorder. Another PO line brings 9, raised for one order line (its own backorder of 9).
+    po = PurchaseOrder.objects.create(number="PO-10", supplier=shop.supplier, status="acknowledged",
+                                      ordered_at=timezone.now())
+    PurchaseOrderLine.objects.create(purchase_order=po, line_number=1, product=shop.gadget, quantity=48,
+                                     confirmed_date=today + timedelta(days=6))
+    waiting = OrderFactory(customer=shop.other, status="backordered")
+    OrderLineFactory(order=waiting, product=shop.gadget, quantity_ordered=14, quantity_backordered=14)
+    tied_order = OrderFactory(customer=shop.other, status="backordered")
+    tied_line = OrderLineFactory(order=tied_order, product=shop.gadget, quantity_ordered=9, quantity_backordered=9)
+    own = PurchaseOrder.objects.create(number="PO-11", supplier=shop.supplier, status="sent", ordered_at=timezone.now(),
+                                       order=tied_order, requested_date=today + timedelta(days=3))
+    PurchaseOrderLine.objects.create(purchase_order=own, line_number=1, product=shop.gadget, quantity=9,
+                                     order_line=tied_line)
+    # A cancelled order waits for nothing.
+    gone = OrderFactory(customer=shop.other, status="cancelled")
+    OrderLineFactory(order=gone, product=shop.gadget, quantity_ordered=30, quantity_backordered=30)
+
+    def promise(quantity):
+        [line] = quote(shop_client, lines=[{"sku": "GAD-1", "quantity": str(quantity)}]).json()["lines"]
+        return line["promised_date"], line["promise_source"]
+
+    # 2 on hand + the 34 of PO-10 not owed: 36 can be promised for the PO's date, 37 only at lead time.
+    assert promise(36) == ((today + timedelta(days=7)).isoformat(), "supply_on_order")
+    assert promise(37) == ((today + timedelta(days=21)).isoformat(), "supplier_lead_time")
 
 
 def test_problems_are_named_per_line_and_the_rest_is_quoted(shop_client, shop):
