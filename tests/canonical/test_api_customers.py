@@ -57,6 +57,28 @@ def test_same_body_twice_changes_nothing_and_emits_no_second_event(crm):
     assert Customer.objects.count() == 1
 
 
+def test_a_partial_sync_changes_only_what_it_sends(crm):
+    parent = CustomerFactory(account_number="A-1000")
+    created = put(crm, "X1", {**BODY, "parent": parent.pk, "roles": ["ship_to"], "payment_terms": "net60",
+                              "credit_status": "hold", "currency": "CAD"})
+    assert created.status_code == 201, created.content
+    Customer.objects.filter(pk=created.json()["id"]).update(status="inactive")  # as the CRM later set it
+
+    renamed = put(crm, "X1", {"account_number": "A-1001", "name": "Acme Plumbing & Heating Inc."})
+
+    assert renamed.status_code == 200, renamed.content
+    data = renamed.json()
+    assert data["name"] == "Acme Plumbing & Heating Inc."
+    assert (data["status"], data["credit_status"], data["credit_limit"], data["tax_id"], data["currency"],
+            data["payment_terms"], data["parent"], data["roles"]) == (
+        "inactive", "hold", "25000.00", "12-3456789", "CAD", "net60", parent.pk, ["ship_to"])
+    assert data["addresses"][0]["city"] == "Springfield"
+    assert BusinessEvent.objects.order_by("-id").first().payload["changed"] == ["name"]
+    # A field sent as null is cleared.
+    assert put(crm, "X1", {"account_number": "A-1001", "name": "Acme Plumbing & Heating Inc.",
+                           "parent": None}).json()["parent"] is None
+
+
 def test_change_emits_update_with_next_sequence_and_changed_fields(crm):
     put(crm, "X1", BODY)
     response = put(crm, "X1", {**BODY, "credit_limit": "30000.00"})

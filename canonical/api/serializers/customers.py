@@ -41,22 +41,41 @@ ROLE_CHOICES = ["sold_to", "bill_to", "ship_to"]
 class CustomerUpsertInput(StrictFieldsMixin, serializers.Serializer):
     account_number = serializers.CharField(max_length=40)
     name = serializers.CharField(max_length=200)
-    status = serializers.ChoiceField(choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
+    # Left out, a field keeps its value on a known account (a partial sync changes only what it
+    # sends, as the addresses and contacts always did) and takes the default on a new one.
+    status = serializers.ChoiceField(
+        choices=CustomerStatus.choices, required=False,
+        help_text="Left out: unchanged. A new account (active or left out) starts pending: the hub checks it for "
+        "duplicates, then the ERP activates it; `active` for an account still in onboarding waits for that.",
+    )
     parent = RecordRefField(
-        model=Customer, entity_type=EntityType.CUSTOMER, required=False, allow_null=True, default=None,
-        help_text="The parent account in the hierarchy (sold-to above ship-tos).",
+        model=Customer, entity_type=EntityType.CUSTOMER, required=False, allow_null=True,
+        help_text="The parent account in the hierarchy (sold-to above ship-tos); null for none. Left out: unchanged.",
     )
     group = serializers.SlugRelatedField(
-        slug_field="code", queryset=CustomerGroup.objects.all(), required=False, allow_null=True, default=None
+        slug_field="code", queryset=CustomerGroup.objects.all(), required=False, allow_null=True,
+        help_text="The buying group's code; null for none. Left out: unchanged.",
     )
     roles = serializers.ListField(
-        child=serializers.ChoiceField(choices=ROLE_CHOICES), allow_empty=False, default=lambda: list(ROLE_CHOICES)
+        child=serializers.ChoiceField(choices=ROLE_CHOICES), allow_empty=False, required=False,
+        help_text="Left out: every role for a new account, unchanged for a known one.",
     )
-    tax_id = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
-    currency = serializers.RegexField(r"^[A-Z]{3}$", default="USD", help_text="ISO 4217 code")
-    payment_terms = serializers.ChoiceField(choices=PaymentTerms.choices, default=PaymentTerms.NET30)
-    credit_limit = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, default=0)
-    credit_status = serializers.ChoiceField(choices=CreditStatus.choices, default=CreditStatus.GOOD)
+    tax_id = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                   help_text="Left out: empty for a new account, unchanged for a known one.")
+    currency = serializers.RegexField(r"^[A-Z]{3}$", required=False,
+                                      help_text="ISO 4217 code. Left out: USD for a new account, unchanged for a known one.")
+    payment_terms = serializers.ChoiceField(
+        choices=PaymentTerms.choices, required=False,
+        help_text="Left out: net30 for a new account, unchanged for a known one.",
+    )
+    credit_limit = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False,
+        help_text="Left out: 0 for a new account, unchanged for a known one.",
+    )
+    credit_status = serializers.ChoiceField(
+        choices=CreditStatus.choices, required=False,
+        help_text="Left out: good for a new account, unchanged for a known one (a credit hold stays).",
+    )
     addresses = AddressInput(many=True, required=False)
     contacts = ContactInput(many=True, required=False)
 
@@ -68,8 +87,9 @@ class CustomerUpsertInput(StrictFieldsMixin, serializers.Serializer):
         return value
 
     def validate(self, attrs):
-        roles = attrs.pop("roles")
-        attrs["is_sold_to"] = "sold_to" in roles
-        attrs["is_bill_to"] = "bill_to" in roles
-        attrs["is_ship_to"] = "ship_to" in roles
+        roles = attrs.pop("roles", None)
+        if roles is not None:
+            attrs["is_sold_to"] = "sold_to" in roles
+            attrs["is_bill_to"] = "bill_to" in roles
+            attrs["is_ship_to"] = "ship_to" in roles
         return attrs
