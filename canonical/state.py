@@ -21,6 +21,11 @@ class IllegalTransition(ValueError):
             f"{machine} cannot move from '{current}' to '{target}'; allowed from '{current}': {allowed_text}."
         )
 
+    def problem_members(self) -> dict:
+        """The members every illegal-transition problem detail carries, whichever API answers it."""
+        return {"current_status": self.current, "requested_status": self.target, "allowed": self.allowed,
+                "from": self.current, "to": self.target}
+
 
 class TransitionTable:
     def __init__(self, machine: str, allowed: Mapping[str, Iterable[str]]):

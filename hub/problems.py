@@ -137,9 +137,7 @@ def problem_exception_handler(exc, context):
             str(exc),
             slug="illegal-transition",
             title="Illegal status transition",
-            current_status=exc.current,
-            requested_status=exc.target,
-            allowed=exc.allowed,
+            **exc.problem_members(),
         )
 
     if isinstance(exc, Problem):

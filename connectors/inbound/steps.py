@@ -134,8 +134,7 @@ def failure_from(exc: Exception) -> InboundFailure:
     if isinstance(exc, IllegalTransition):
         return InboundFailure(
             409, str(exc), slug="illegal-transition", title="Illegal status transition",
-            category=Category.BUSINESS_RULE, current_status=exc.current, requested_status=exc.target,
-            allowed=exc.allowed,
+            category=Category.BUSINESS_RULE, **exc.problem_members(),
         )
     if isinstance(exc, CanonicalError):
         extra = dict(exc.extra)

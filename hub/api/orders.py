@@ -311,9 +311,7 @@ class OrderCancelView(APIView):
         except IllegalTransition as exc:
             raise Problem(
                 409, f"Order {order.number} is {exc.current} and cannot be cancelled any more.",
-                slug="illegal-transition", title="Illegal status transition",
-                current_status=exc.current, requested_status=exc.target, allowed=exc.allowed,
-                **{"from": exc.current, "to": exc.target},
+                slug="illegal-transition", title="Illegal status transition", **exc.problem_members(),
             ) from None
         body = {
             "order": OrderSerializer(order_queryset().get(pk=order.pk)).data,

@@ -169,6 +169,7 @@ def test_illegal_transition_is_409_naming_from_and_to_and_changes_nothing(erp, w
     problem = response.json()
     assert problem["type"].endswith("/illegal-transition")
     assert (problem["current_status"], problem["requested_status"]) == ("received", "shipped")
+    assert (problem["from"], problem["to"], problem["allowed"]) == ("received", "shipped", ["cancelled", "validated"])
     assert "'received'" in problem["detail"] and "'shipped'" in problem["detail"]
     assert snapshot() == before
     assert Order.objects.get().customer_po == "PO-778"

@@ -91,6 +91,7 @@ def test_illegal_order_transition_is_409_and_the_exception_links_the_order(erp):
         response, status=409, slug="illegal-transition", category=Category.BUSINESS_RULE
     )
     assert (problem["current_status"], problem["requested_status"]) == ("received", "shipped")
+    assert (problem["from"], problem["to"]) == ("received", "shipped")  # as every API's illegal transition
     assert (exception.order, exception.customer) == (order, order.customer)
     order.refresh_from_db()
     assert order.status == OrderStatus.RECEIVED
