@@ -76,6 +76,8 @@ class MergeResult:
     merged: Customer
     # What moved, by kind: {"external_refs": [ExternalRef ids], "orders": [order ids], ...}
     moved: dict[str, list[int]] = field(default_factory=dict)
+    # Addresses and contacts left with the merged account, as the survivor has them already.
+    folded: dict[str, list[int]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {kind: len(ids) for kind, ids in self.moved.items() if ids}
@@ -127,6 +129,25 @@ def _move(queryset, **values) -> list[int]:
             values["updated_at"] = timezone.now()  # partners polling with updated_since see the change
         model._default_manager.filter(pk__in=ids).update(**values)
     return ids
+
+
+def _text_key(*values) -> tuple:
+    return tuple(" ".join(str(value or "").split()).casefold() for value in values)
+
+
+def _address_key(address: Address) -> tuple:
+    return _text_key(address.kind, address.line1, address.line2, address.city, address.region,
+                     address.postal_code, address.country)
+
+
+def _contact_key(contact: Contact) -> tuple:
+    return _text_key(contact.email) if contact.email else _text_key(contact.name, contact.phone)
+
+
+def _same_as_survivors(model, survivor: Customer, merged: Customer, key) -> list[int]:
+    """Ids of the merged account's ``model`` rows that match one of the survivor's by ``key``."""
+    theirs = {key(row) for row in model.objects.filter(customer=survivor)}
+    return [row.pk for row in model.objects.filter(customer=merged).order_by("pk") if key(row) in theirs]
 
 
 def customer_related_records() -> list[tuple[str, type, str]]:
@@ -182,14 +203,20 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: Actor, note: 
         moved["external_refs"] = _move(
             ExternalRef.objects.filter(entity_type=EntityType.CUSTOMER, object_id=merged.pk), object_id=survivor.pk
         )
-        # The survivor keeps its own default address per kind and primary contact; the merged
-        # account's become ordinary ones (one default per kind is a constraint).
+        # An address or contact the survivor already has (the same once case and spacing are set
+        # aside) stays with the merged account instead of appearing twice. The survivor keeps its
+        # own default address per kind and primary contact; the merged account's become ordinary
+        # ones (one default per kind is a constraint).
+        folded = {"addresses": _same_as_survivors(Address, survivor, merged, _address_key),
+                  "contacts": _same_as_survivors(Contact, survivor, merged, _contact_key)}
         default_kinds = set(survivor.addresses.filter(is_default=True).values_list("kind", flat=True))
         merged.addresses.filter(is_default=True, kind__in=default_kinds).update(is_default=False)
-        moved["addresses"] = _move(Address.objects.filter(customer=merged), customer=survivor)
+        moved["addresses"] = _move(Address.objects.filter(customer=merged).exclude(pk__in=folded["addresses"]),
+                                   customer=survivor)
         if survivor.contacts.filter(is_primary=True).exists():
             merged.contacts.filter(is_primary=True).update(is_primary=False)
-        moved["contacts"] = _move(Contact.objects.filter(customer=merged), customer=survivor)
+        moved["contacts"] = _move(Contact.objects.filter(customer=merged).exclude(pk__in=folded["contacts"]),
+                                  customer=survivor)
         moved["child_accounts"] = _move(Customer.objects.filter(parent=merged), parent=survivor)
         moved["earlier_merged_accounts"] = _move(Customer.objects.filter(merged_into=merged), merged_into=survivor)
         for kind, model, field_name in customer_related_records():
@@ -202,8 +229,9 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: Actor, note: 
             merged.onboarding = Onboarding.NONE
         merged.save(update_fields=["status", "merged_into", "onboarding", "updated_at"])
         survivor.save(update_fields=["updated_at"])
-        result = MergeResult(survivor=survivor, merged=merged, moved=moved)
-        after = {"survivor": _snapshot(survivor), "merged": _snapshot(merged), "moved": moved}
+        result = MergeResult(survivor=survivor, merged=merged, moved=moved, folded=folded)
+        after = {"survivor": _snapshot(survivor), "merged": _snapshot(merged), "moved": moved,
+                 "already_on_survivor": folded}
         _record(result, before=before, after=after, actor=actor, note=note)
     return result
 

@@ -144,6 +144,24 @@ def test_the_survivor_keeps_its_own_default_address_and_primary_contact(pair, st
     assert Contact.objects.filter(customer=survivor).count() == 2
 
 
+def test_an_address_or_contact_the_survivor_already_has_is_not_copied_onto_it(pair, steward):
+    survivor, merged = pair
+    twin_address = Address.objects.create(customer=merged, kind="billing", line1="  1 main st", city="SPRINGFIELD",
+                                          postal_code="62701", is_default=False)
+    twin_contact = Contact.objects.create(customer=merged, name="Pat B.", email="PAT@acme.test")
+
+    result = customer_merge(survivor=survivor, merged=merged, actor=Actor(user=steward))
+
+    assert sorted(Address.objects.filter(customer=survivor).values_list("line1", flat=True)) == [
+        "1 MAIN STREET", "1 Main St", "9 Dock Rd"]
+    assert sorted(Contact.objects.filter(customer=survivor).values_list("email", flat=True)) == [
+        "lee@acme.test", "pat@acme.test"]
+    # Kept with the merged account, and named in the result and the audit entry.
+    assert result.folded == {"addresses": [twin_address.pk], "contacts": [twin_contact.pk]}
+    assert AuditEntry.objects.get(action="customer.merged").after["already_on_survivor"] == result.folded
+    assert (result.counts()["addresses"], result.counts()["contacts"]) == (2, 1)
+
+
 def test_the_merge_is_audited_with_both_accounts_before_and_after(pair, steward):
     survivor, merged = pair
     merged_orders = sorted(Order.objects.filter(customer=merged).values_list("pk", flat=True))
