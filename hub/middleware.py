@@ -1,4 +1,5 @@
-"""Request-level rules: correlation ids, and refusing oversized or non-JSON API bodies early."""
+"""Request-level rules: correlation ids, refusing oversized or non-JSON API bodies early, and building
+the admin's links for the user who asked."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 
+from canonical.admin.common import links_for
 from hub.correlation import correlation_from_headers, reset_correlation_id, set_correlation_id
 from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJsonResponse
 
@@ -59,6 +61,18 @@ class RequestLimitsMiddleware:
                 slug="unsupported-media-type",
             )
         return None
+
+
+class LinkPermissionsMiddleware:
+    """Admin pages link only where their user may go: the display methods that build links ask
+    ``canonical.admin.common.may_view``, which needs the request while the page is rendered."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with links_for(request):
+            return self.get_response(request)
 
 
 def _inbound_refused(request, length: int, limit: int):

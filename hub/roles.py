@@ -63,6 +63,22 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "canonical.view_invoiceline",
         "canonical.view_creditmemo",
         "canonical.change_invoice",
+        # Read access to what finance's pages point at: what an order shipped, returned and bought
+        # (a dispute or a credit memo is about them), its products and locations, the systems, and
+        # the order's history: its business events and the audit trail of finance's own decisions.
+        "canonical.view_shipment",
+        "canonical.view_shipmentline",
+        "canonical.view_shipmentmilestone",
+        "canonical.view_returnauthorization",
+        "canonical.view_returnline",
+        "canonical.view_purchaseorder",
+        "canonical.view_purchaseorderline",
+        "canonical.view_product",
+        "canonical.view_location",
+        "canonical.view_system",
+        "canonical.view_externalref",
+        "canonical.view_businessevent",
+        "canonical.view_auditentry",
         "connectors.view_integrationexception",
         "connectors.work_finance_queue",
     ],
@@ -77,6 +93,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "canonical.view_externalref",
         "canonical.change_externalref",
         "canonical.view_system",
+        # The audit trail of the merges and dismissals a steward decides.
+        "canonical.view_auditentry",
         "connectors.view_integrationexception",
         "connectors.work_data_stewardship_queue",
         "connectors.view_inboundmessage",

@@ -11,6 +11,7 @@ from canonical.admin.common import (
     ReadOnlyTabularInline,
     UpdatedWithinFilter,
     admin_changelist_url,
+    changelist_link,
     join_links,
     link,
 )
@@ -51,9 +52,9 @@ class ProductAdmin(ExternalRefsMixin, admin.ModelAdmin):
         if obj.pk is None:
             return "–"
         return join_links([
-            link(admin_changelist_url(PriceListItem, product__id__exact=obj.pk), "list prices"),
-            link(admin_changelist_url(ContractPrice, product__id__exact=obj.pk), "contract prices"),
-            link(admin_changelist_url(OrderLine, product__id__exact=obj.pk), "order lines"),
+            changelist_link(PriceListItem, "list prices", product__id__exact=obj.pk),
+            changelist_link(ContractPrice, "contract prices", product__id__exact=obj.pk),
+            changelist_link(OrderLine, "order lines", product__id__exact=obj.pk),
         ])
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import Model
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.http import urlencode
 
 from canonical.admin.paginators import EstimatedCountPaginator
@@ -35,6 +40,33 @@ ENTITY_ADMIN = {
 
 EXTERNAL_REFS_SHOWN = 20
 
+# The request a page is being rendered for. Display methods get only the object, and admin pages are
+# rendered after the view returns, so hub.middleware.LinkPermissionsMiddleware sets it per request.
+_viewer: ContextVar[HttpRequest | None] = ContextVar("admin_viewer", default=None)
+
+
+@contextmanager
+def links_for(request: HttpRequest) -> Iterator[None]:
+    """Build the links rendered inside this block for the user of ``request``."""
+    token = _viewer.set(request)
+    try:
+        yield
+    finally:
+        _viewer.reset(token)
+
+
+def may_view(model: type[Model]) -> bool:
+    """Whether the user the page is for may open the model's admin pages (the admin's own check).
+
+    The user's permissions are loaded once and cached on it, so asking for every link costs no query.
+    Outside a request (shell, a test calling a display method) there is nobody to ask for: links stay.
+    """
+    request = _viewer.get()
+    if request is None:
+        return True
+    model_admin = admin.site._registry.get(model)
+    return model_admin is not None and model_admin.has_view_or_change_permission(request)
+
 
 def request_actor(request) -> Actor:
     """The staff user behind an admin request, under the request's correlation id."""
@@ -53,8 +85,9 @@ def admin_changelist_url(model: type[Model], **params) -> str:
 
 
 def entity_change_url(entity_type: str, object_id) -> str | None:
+    """The admin page of the record behind an entity type and id, if there is one the user may open."""
     admin_name = ENTITY_ADMIN.get(entity_type)
-    if admin_name is None:
+    if admin_name is None or not may_view(apps.get_model(*admin_name.split("_", 1))):
         return None
     try:
         return reverse(f"admin:{admin_name}_change", args=[object_id])
@@ -66,8 +99,20 @@ def link(url: str, text) -> str:
     return format_html('<a href="{}">{}</a>', url, text)
 
 
+def change_link(record: Model, text) -> str:
+    """A link to the record's admin page, or its text alone when the user may not open that page."""
+    return link(admin_change_url(record), text) if may_view(type(record)) else conditional_escape(text)
+
+
+def changelist_link(model: type[Model], text, **params) -> str | None:
+    """A link to the model's (filtered) admin list, or None when the user may not open it."""
+    return link(admin_changelist_url(model, **params), text) if may_view(model) else None
+
+
 def join_links(links) -> str:
-    return format_html_join(" · ", "{}", ((item,) for item in links))
+    """The links joined by dots; None (a link the user may not follow) is left out."""
+    shown = [item for item in links if item is not None]
+    return format_html_join(" · ", "{}", ((item,) for item in shown)) if shown else "–"
 
 
 class BigTableAdmin(admin.ModelAdmin):
@@ -136,8 +181,8 @@ class ExternalRefsMixin:
             return "–"
         entity = str(self.external_ref_entity)
         return join_links([
-            link(admin_changelist_url(BusinessEvent, aggregate_type=entity, aggregate_id=obj.pk), "business events"),
-            link(admin_changelist_url(AuditEntry, object_type=entity, object_id=obj.pk), "audit trail"),
+            changelist_link(BusinessEvent, "business events", aggregate_type=entity, aggregate_id=obj.pk),
+            changelist_link(AuditEntry, "audit trail", object_type=entity, object_id=obj.pk),
         ])
 
     @admin.display(description="External references")
@@ -150,8 +195,10 @@ class ExternalRefsMixin:
             .order_by("system__code", "external_id")[: EXTERNAL_REFS_SHOWN + 1]
         )
         all_url = admin_changelist_url(ExternalRef, entity_type=self.external_ref_entity, object_id=obj.pk)
+        if not may_view(ExternalRef):
+            all_url = None
         if not refs:
-            return format_html('None yet. <a href="{}">Search external references</a>', all_url)
+            return format_html('None yet. <a href="{}">Search external references</a>', all_url) if all_url else "None yet."
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
@@ -160,14 +207,15 @@ class ExternalRefsMixin:
                 for ref in refs[:EXTERNAL_REFS_SHOWN]
             ),
         )
-        more = "all of them" if len(refs) > EXTERNAL_REFS_SHOWN else "open the list"
-        return format_html(
+        table = format_html(
             '<table class="external-refs"><thead><tr><th>System</th><th>External id</th><th>Updated</th></tr>'
-            '</thead><tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
+            '</thead><tbody>{}</tbody></table>',
             rows,
-            all_url,
-            more,
         )
+        if all_url is None:
+            return table
+        more = "all of them" if len(refs) > EXTERNAL_REFS_SHOWN else "open the list"
+        return format_html('{}<p><a href="{}">{}</a></p>', table, all_url, more)
 
 
 class UpdatedWithinFilter(admin.SimpleListFilter):

@@ -8,8 +8,9 @@ from django.contrib.admin.utils import flatten_fieldsets
 from canonical.admin.common import (
     ExternalRefsMixin,
     UpdatedWithinFilter,
-    admin_change_url,
     admin_changelist_url,
+    change_link,
+    changelist_link,
     join_links,
     link,
     request_actor,
@@ -136,11 +137,11 @@ class CustomerAdmin(ExternalRefsMixin, admin.ModelAdmin):
         if obj.pk is None:
             return "–"
         links = [
-            link(admin_changelist_url(Customer, parent__id__exact=obj.pk), "child accounts"),
-            link(admin_changelist_url(Order, customer__id__exact=obj.pk), "orders"),
+            changelist_link(Customer, "child accounts", parent__id__exact=obj.pk),
+            changelist_link(Order, "orders", customer__id__exact=obj.pk),
         ]
         if obj.parent_id:
-            links.insert(0, link(admin_change_url(obj.parent), f"parent: {obj.parent}"))
+            links.insert(0, change_link(obj.parent, f"parent: {obj.parent}"))
         return join_links(links)
 
 

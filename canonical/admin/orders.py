@@ -12,9 +12,8 @@ from canonical.admin.common import (
     OwnedElsewhereMixin,
     ReadOnlyTabularInline,
     UpdatedWithinFilter,
-    admin_changelist_url,
+    changelist_link,
     join_links,
-    link,
 )
 from canonical.models import (
     EntityType,
@@ -87,10 +86,10 @@ class OrderAdmin(ExternalRefsMixin, OwnedElsewhereMixin, BigTableAdmin):
         if obj.pk is None:
             return "–"
         return join_links([
-            link(admin_changelist_url(Shipment, order__id__exact=obj.pk), "shipments"),
-            link(admin_changelist_url(Invoice, order__id__exact=obj.pk), "invoices"),
-            link(admin_changelist_url(ReturnAuthorization, order__id__exact=obj.pk), "returns"),
-            link(admin_changelist_url(PurchaseOrder, order__id__exact=obj.pk), "purchase orders"),
+            changelist_link(Shipment, "shipments", order__id__exact=obj.pk),
+            changelist_link(Invoice, "invoices", order__id__exact=obj.pk),
+            changelist_link(ReturnAuthorization, "returns", order__id__exact=obj.pk),
+            changelist_link(PurchaseOrder, "purchase orders", order__id__exact=obj.pk),
         ])
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from canonical.admin.common import BigTableAdmin, admin_change_url, link, request_actor
+from canonical.admin.common import BigTableAdmin, admin_change_url, change_link, request_actor
 from canonical.admin.events import pretty_json
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, IntegrationException, Team
 from connectors.selectors import (
@@ -314,7 +314,7 @@ class IntegrationExceptionAdmin(BigTableAdmin):
             if getattr(obj, f"{attribute}_id"):
                 record = getattr(obj, attribute)
                 text = getattr(record, "number", None) or getattr(record, "account_number", None) or record
-                links.append(link(admin_change_url(record), f"{label} {text}"))
+                links.append(change_link(record, f"{label} {text}"))
         return format_html_join(mark_safe("<br>"), "{}", ((item,) for item in links)) if links else "–"
 
     @admin.display(description="Context")

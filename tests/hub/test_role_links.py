@@ -1,0 +1,140 @@
+"""Each staff role's pages link only where that role may go, and the roles can read what their work
+points at. Users get their permissions from the real staff roles (hub.roles)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from canonical.context import Actor
+from canonical.services.events import audit_record, event_record
+from hub import roles
+from tests.factories import (
+    CustomerFactory,
+    ExternalRefFactory,
+    InvoiceFactory,
+    LocationFactory,
+    OrderFactory,
+    OrderLineFactory,
+    PurchaseOrderFactory,
+    ReturnAuthorizationFactory,
+    ShipmentFactory,
+    SystemFactory,
+    SystemOfRecordFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [roles.FINANCE, roles.OPERATIONS, roles.DATA_STEWARD, roles.GOVERNANCE_BOARD, roles.INTEGRATION_ENGINEER]
+HREF = re.compile(r'href="(/(?:admin|portal|governance)/[^"#]*)"')
+NOT_FOLLOWED = ("/admin/logout/", "/admin/password_change/")
+
+
+@pytest.fixture
+def world():
+    erp = SystemFactory(code="erp", name="Acme ERP", kind="erp")
+    SystemOfRecordFactory(domain="orders", system=erp)
+    parent = CustomerFactory()
+    customer = CustomerFactory(parent=parent)
+    order = OrderFactory(customer=customer, source_system=erp)
+    OrderLineFactory(order=order, location=LocationFactory())
+    ShipmentFactory(order=order)
+    InvoiceFactory(customer=customer, order=order, amount=Decimal("20"))
+    ReturnAuthorizationFactory(order=order)
+    PurchaseOrderFactory(order=order)
+    ExternalRefFactory(system=erp, entity_type="order", object_id=order.pk)
+    ExternalRefFactory(system=erp, entity_type="customer", object_id=customer.pk)
+    with transaction.atomic():
+        event_record(event_type="order.created", aggregate_type="order", aggregate_id=order.pk,
+                     payload={"number": order.number}, actor=Actor(system=erp))
+    audit_record(actor=Actor.hub(), action="order.credit_hold_released", object_type="order", object_id=order.pk,
+                 before={"status": "credit_hold"}, after={"status": "released"}, note="paid up")
+    return {"order": order, "customer": customer}
+
+
+def member(django_user_model, role: str) -> Client:
+    roles.roles_apply(actor=Actor.hub())
+    user = django_user_model.objects.create_user(role, password="x-secret-pass-1", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def start_pages(world) -> list[str]:
+    return [
+        "/",
+        reverse("credit-holds"),
+        reverse("stewardship:duplicate-reviews"),
+        reverse("admin:index"),
+        reverse("admin:canonical_order_change", args=[world["order"].pk]),
+        reverse("admin:canonical_customer_change", args=[world["customer"].pk]),
+        reverse("admin:canonical_auditentry_changelist"),
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_link_on_a_roles_pages_opens_for_that_role(django_user_model, world, role):
+    client = member(django_user_model, role)
+    refused = []
+    followed: set[str] = set()
+    for page in start_pages(world):
+        response = client.get(page)
+        if response.status_code != 200:
+            continue  # a page the role may not open: the 403 page is tested below
+        for href in HREF.findall(response.content.decode()):
+            href = href.replace("&amp;", "&")
+            if href in followed or href.startswith(NOT_FOLLOWED):
+                continue
+            followed.add(href)
+            if client.get(href).status_code == 403:
+                refused.append(f"{page} -> {href}")
+    assert followed, "the crawl found no links at all"
+    assert refused == [], f"{role} is shown links it may not follow"
+
+
+def test_finance_reads_the_audit_trail_and_what_its_order_pages_point_at(django_user_model, world):
+    client = member(django_user_model, roles.FINANCE)
+    order = world["order"]
+    page = client.get(reverse("admin:canonical_order_change", args=[order.pk])).content.decode()
+    for text in ("shipments", "invoices", "returns", "purchase orders", "business events", "audit trail",
+                 "open the list"):
+        assert f">{text}</a>" in page, text
+    for name in ("auditentry", "businessevent", "shipment", "returnauthorization", "purchaseorder", "product",
+                 "system"):
+        assert client.get(reverse(f"admin:canonical_{name}_changelist")).status_code == 200, name
+    audit = client.get(reverse("admin:canonical_auditentry_changelist"), {"action__startswith": "order.credit_hold_"})
+    assert [entry.note for entry in audit.context["cl"].result_list] == ["paid up"]
+    queue = client.get(reverse("credit-holds")).content.decode()
+    assert 'id="audit-links"' in queue and "action__startswith=order.credit_hold_" in queue
+    home = client.get("/").content.decode()
+    assert reverse("admin:canonical_auditentry_changelist") in home
+    assert reverse("stewardship:duplicate-reviews") not in home
+
+
+def test_the_steward_sees_its_own_queue_and_not_the_order_pages(django_user_model, world):
+    client = member(django_user_model, roles.DATA_STEWARD)
+    home = client.get("/").content.decode()
+    nav = home.split('<nav class="main"')[1].split("</nav>")[0]
+    assert reverse("stewardship:duplicate-reviews") in nav
+    assert reverse("credit-holds") not in home
+    assert reverse("admin:canonical_order_changelist") not in home
+    customer = client.get(reverse("admin:canonical_customer_change", args=[world["customer"].pk])).content.decode()
+    assert ">child accounts</a>" in customer and ">audit trail</a>" in customer
+    assert ">orders</a>" not in customer and ">business events</a>" not in customer
+
+
+def test_the_order_page_asks_for_permissions_once_not_per_link(django_user_model, world):
+    client = member(django_user_model, roles.FINANCE)
+    url = reverse("admin:canonical_order_change", args=[world["order"].pk])
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    permission_queries = [q["sql"] for q in queries.captured_queries if '"auth_permission"' in q["sql"]]
+    assert len(permission_queries) <= 2  # the user's own and its groups', cached on the user
