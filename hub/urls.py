@@ -10,6 +10,7 @@ from hub.pages.credit import credit_hold_for_exception, credit_holds, credit_hol
 from hub.pages.timeline import order_timeline_page
 from hub.portal import home
 
+handler403 = "hub.views.handler403"
 handler404 = "hub.views.handler404"
 handler500 = "hub.views.handler500"
 
