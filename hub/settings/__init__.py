@@ -289,11 +289,16 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
     },
     # Every line carries the correlation id of the request or task that wrote it.
-    "filters": {"correlation": {"()": "hub.correlation.CorrelationIdFilter"}},
+    "filters": {
+        "correlation": {"()": "hub.correlation.CorrelationIdFilter"},
+        "permission_denied": {"()": "hub.logging.PermissionDeniedFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["correlation"]}},
     "root": {"handlers": ["console"], "level": env_str("HUB_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A 403 is one warning line; Django would add the PermissionDenied traceback.
+        "django.request": {"filters": ["permission_denied"]},
         "django_q": {"level": env_str("HUB_Q_LOG_LEVEL", "WARNING")},
         "django-q": {"level": env_str("HUB_Q_LOG_LEVEL", "WARNING")},  # django-q2 logs under this name
         # httpx logs every request at INFO; deliveries keep their own record of each attempt.
