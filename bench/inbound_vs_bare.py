@@ -93,7 +93,7 @@ def _prepare() -> tuple[list[dict], list[dict]]:
 
 def _probe(server: common.Gunicorn, spec: dict) -> tuple[int, str]:
     """One request as the load generator will make it (n = -1), so a set-up mistake shows at once."""
-    body = spec["body"].replace("{n}", "-1").replace("{ts}", "2029-12-31T00:00:00+00:00").encode()
+    body = spec["body"].replace("{n}", "-1").replace("{ts}", "2024-12-31T00:00:00+00:00").encode()
     headers = {k: v.replace("{n}", "-1") for k, v in spec["headers"].items()}
     request = urllib.request.Request(f"http://127.0.0.1:{server.port}{spec['path']}", data=body, method="POST",
                                      headers={**headers, "Content-Type": "application/json"})

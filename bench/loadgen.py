@@ -26,7 +26,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-_TS_BASE = datetime(2030, 1, 1, tzinfo=UTC)
+_TS_BASE = datetime(2024, 1, 1, tzinfo=UTC)  # in the past: the hub refuses a time that has not happened yet
 
 
 class Template:
