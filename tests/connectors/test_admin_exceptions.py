@@ -52,7 +52,8 @@ def staff(django_user_model, username: str, *codenames: str):
 @pytest.fixture
 def ivy(django_user_model, client):
     """An integration engineer, logged in."""
-    user = staff(django_user_model, "ivy", "work_integration_queue", "view_delivery", "view_inboundmessage")
+    user = staff(django_user_model, "ivy", "work_integration_queue", "view_delivery", "view_inboundmessage",
+                 "view_order", "view_customer")  # the business records its exceptions link to
     client.force_login(user)
     return user
 
