@@ -137,7 +137,7 @@ def _iso(day: datetime.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def supplier_date_misses(*, purchase_order: PurchaseOrder) -> DateMissReview:
+def supplier_date_misses(*, purchase_order: PurchaseOrder, listed: int | None = AT_RISK_LISTED) -> DateMissReview:
     """Check every line of ``purchase_order`` against its promise window, and find the customer
     orders the lines that miss it put at risk.
 
@@ -176,14 +176,16 @@ def supplier_date_misses(*, purchase_order: PurchaseOrder) -> DateMissReview:
                 confirmed_quantity=line.confirmed_quantity, confirmed_date=line.confirmed_date,
                 needed_by=needed_by, needed_for=needed_for, window_ends=window_ends, reasons=reasons,
             ), line))
-    at_risk, count = _orders_at_risk(po=po, late=late)
+    at_risk, count = _orders_at_risk(po=po, late=late, listed=listed)
     return DateMissReview(
         purchase_order=po, late_lines=[item for item, _ in late], orders_at_risk=at_risk, orders_at_risk_count=count,
         tolerance_days=tolerance.days,
     )
 
 
-def _orders_at_risk(*, po: PurchaseOrder, late: list[tuple[LateLine, PurchaseOrderLine]]) -> tuple[list[OrderAtRisk], int]:
+def _orders_at_risk(
+    *, po: PurchaseOrder, late: list[tuple[LateLine, PurchaseOrderLine]], listed: int | None
+) -> tuple[list[OrderAtRisk], int]:
     found: dict[int, OrderAtRisk] = {}
 
     def add(order_line: OrderLine, how: str, late_line: LateLine) -> None:
@@ -223,7 +225,7 @@ def _orders_at_risk(*, po: PurchaseOrder, late: list[tuple[LateLine, PurchaseOrd
         found.values(),
         key=lambda entry: (min((item["needed_by"] or "9999") for item in entry.lines), entry.order.pk),
     )
-    return ordered[:AT_RISK_LISTED], len(ordered)
+    return ordered[:listed], len(ordered)
 
 
 # What an advance ship notice changes
@@ -312,8 +314,6 @@ def asn_promises_apply(*, asn: AdvanceShipNotice, actor: Actor) -> list[dict]:
     [{order, line_number, from, to}]. A promise is only ever moved later (or set where there was
     none): arriving earlier keeps the promise made. Each order changed emits order.updated.
     """
-    from canonical.services.orders import order_payload
-
     po = asn.purchase_order
     arrives = (asn.expected_at or asn.shipped_at).date() + supply_handling_days(po)
     order_line_ids = list(
@@ -324,34 +324,67 @@ def asn_promises_apply(*, asn: AdvanceShipNotice, actor: Actor) -> list[dict]:
         order_line_ids += list(
             OrderLine.objects.filter(order_id=po.order_id, product_id__in=list(skus)).values_list("pk", flat=True)
         )
-    if not order_line_ids:
+    return _promises_push(
+        dict.fromkeys(order_line_ids, arrives), actor=actor, reason="advance ship notice",
+        about={"advance_ship_notice": {"number": asn.number, "purchase_order": po.number}},
+    )
+
+
+def supplier_dates_promise(*, purchase_order: PurchaseOrder, actor: Actor) -> list[dict]:
+    """Promise the customer order lines a purchase order's late lines put at risk (see
+    supplier_date_misses: linked, drop-ship and waiting backordered lines) for when the supplier's
+    confirmed goods can reach the customer (confirmed date plus handling days). A person decides
+    this (the supplier date miss's "re-promise" action): the supplier's date becomes the customer's.
+    Returns [{order, line_number, from, to}]; only ever later; each order changed emits order.updated.
+    """
+    review = supplier_date_misses(purchase_order=purchase_order, listed=None)
+    handling = supply_handling_days(review.purchase_order)
+    arrives: dict[int, datetime.date] = {}
+    lines = {(line.order_id, line.line_number): line.pk for line in OrderLine.objects.filter(
+        order_id__in=[entry.order.pk for entry in review.orders_at_risk])}
+    for entry in review.orders_at_risk:
+        for item in entry.lines:
+            if item["supply_confirmed_for"]:
+                day = datetime.date.fromisoformat(item["supply_confirmed_for"]) + handling
+                pk = lines[(entry.order.pk, item["line_number"])]
+                arrives[pk] = max(day, arrives.get(pk, day))
+    return _promises_push(arrives, actor=actor, reason="supplier acknowledgement",
+                          about={"purchase_order": review.purchase_order.number})
+
+
+def _promises_push(arrives: dict[int, datetime.date], *, actor: Actor, reason: str, about: dict) -> list[dict]:
+    """Move each open order line's promised date (order line id -> date) later where it is earlier,
+    and its order's; one order.updated per order changed, with ``reason`` and ``about``."""
+    from canonical.services.orders import order_payload
+
+    if not arrives:
         return []
-    order_ids = sorted(set(OrderLine.objects.filter(pk__in=order_line_ids).values_list("order_id", flat=True)))
+    order_ids = sorted(set(OrderLine.objects.filter(pk__in=list(arrives)).values_list("order_id", flat=True)))
     changes = []
     for order in Order.objects.select_for_update().filter(pk__in=order_ids, status__in=OPEN_ORDER_STATUSES).order_by("pk"):
         moved = []
-        for line in order.lines.select_for_update().filter(pk__in=order_line_ids).order_by("line_number"):
+        for line in order.lines.select_for_update().filter(pk__in=list(arrives)).order_by("line_number"):
             if line.quantity_shipped >= line.quantity_ordered:
                 continue
-            if line.promised_date is None or line.promised_date < arrives:
+            day = arrives[line.pk]
+            if line.promised_date is None or line.promised_date < day:
                 moved.append({"order": order.number, "line_number": line.line_number,
-                              "from": _iso(line.promised_date), "to": arrives.isoformat()})
-                line.promised_date = arrives
+                              "from": _iso(line.promised_date), "to": day.isoformat()})
+                line.promised_date = day
                 line.save(update_fields=["promised_date", "updated_at"])
         if not moved:
             continue
         changed = ["lines"]
-        if order.promised_date is None or order.promised_date < arrives:
-            order.promised_date = arrives
+        latest = max(datetime.date.fromisoformat(m["to"]) for m in moved)
+        if order.promised_date is None or order.promised_date < latest:
+            order.promised_date = latest
             changed.append("promised_date")
         order.save(update_fields=["promised_date", "updated_at"])
         event_record(
             event_type="order.updated", aggregate_type="order", aggregate_id=order.pk, actor=actor,
             payload={
                 "order": order_payload(order), "changed": sorted(changed), "lines": [m["line_number"] for m in moved],
-                "reason": "advance ship notice",
-                "advance_ship_notice": {"number": asn.number, "purchase_order": po.number},
-                "promised_dates": moved,
+                "reason": reason, **about, "promised_dates": moved,
             },
         )
         changes += moved

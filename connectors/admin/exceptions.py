@@ -26,7 +26,7 @@ from django.utils.safestring import mark_safe
 
 from canonical.admin.common import BigTableAdmin, admin_change_url, change_link, request_actor
 from canonical.admin.events import pretty_json
-from connectors.models import ACTIVE_EXCEPTION_STATUSES, IntegrationException, Team
+from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException, Team
 from connectors.selectors import (
     delivery_attempts,
     exception_audit_trail,
@@ -37,6 +37,7 @@ from connectors.selectors import (
 )
 from connectors.services import exceptions as services
 from connectors.services.inbound import inbound_current_body
+from connectors.services.supply_exceptions import supplier_date_misses_repromise
 
 # The most rows an intermediate page lists (the action still applies to every selected row).
 LISTED_ON_CONFIRMATION = 100
@@ -180,6 +181,11 @@ class ResolveForm(forms.Form):
                            help_text="What was done, so the next person understands it.")
 
 
+class RepromiseForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), required=False,
+                           help_text="Optional: what the customers were told, or anything else to keep.")
+
+
 class IgnoreForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
                              help_text="Why nothing needs to be done.")
@@ -228,7 +234,7 @@ class IntegrationExceptionAdmin(BigTableAdmin):
     search_fields = ("title",)
     search_help_text = ("Order, invoice, shipment or PO number, customer account or name, a partner's external "
                         "id, correlation id, exception number, or words of the title.")
-    actions = ["retry", "replay", "edit_and_reprocess", "resolve", "ignore", "assign_to_me",
+    actions = ["retry", "replay", "edit_and_reprocess", "repromise", "resolve", "ignore", "assign_to_me",
                "assign_to_team", "reopen"]
     fieldsets = (
         ("Exception", {"fields": (
@@ -392,6 +398,7 @@ class IntegrationExceptionAdmin(BigTableAdmin):
             "retry": active and bool(exception.delivery_id or exception.inbound_message_id),
             "replay": bool(exception.delivery_id),
             "edit_and_reprocess": active and bool(exception.inbound_message_id),
+            "repromise": active and exception.category == Category.SUPPLIER_DATE_MISS,
             # Closing by hand would skip the decision these categories have; their work page makes it.
             "resolve": active and exception.category not in services.DECIDED_ELSEWHERE,
             "ignore": active and exception.category not in services.DECIDED_ELSEWHERE,
@@ -499,6 +506,25 @@ class IntegrationExceptionAdmin(BigTableAdmin):
                 exception=pk, actor=actor, body=form.cleaned_data[f"body_{pk}"], note=note),
         )
         self._report(request, result, "reprocessed")
+        return None
+
+    @admin.action(description="Re-promise the customers to the supplier's dates", permissions=["work"])
+    def repromise(self, request, queryset):
+        queryset = self._scoped(request, queryset)
+        if self._nothing_visible(request, queryset, "re-promised"):
+            return None
+        form = RepromiseForm(None if self._asking(request) else request.POST)
+        if self._asking(request) or not form.is_valid():
+            return self._confirm(
+                request, queryset, action="repromise", title="Re-promise the customers to the supplier's dates",
+                intro="The open customer order lines each supplier date miss puts at risk are promised for the "
+                "supplier's confirmed date plus handling days (only ever later; each order changed tells its "
+                "subscribers, order.updated), and the exception is resolved with a note listing what moved.",
+                form=form,
+            )
+        result = supplier_date_misses_repromise(exceptions=queryset, actor=request_actor(request),
+                                                note=form.cleaned_data["note"])
+        self._report(request, result, "re-promised and resolved")
         return None
 
     @admin.action(description="Resolve with a note", permissions=["work"])

@@ -18,7 +18,7 @@ from canonical.context import Actor
 from canonical.models import PurchaseOrder, SupplierAcknowledgement, System
 from canonical.services.refs import UpsertResult
 from canonical.services.supply import supplier_acknowledgement_record
-from canonical.services.supply_promises import DateMissReview, supplier_date_misses
+from canonical.services.supply_promises import DateMissReview, supplier_date_misses, supplier_dates_promise
 from connectors.models import (
     ACTIVE_EXCEPTION_STATUSES,
     Category,
@@ -26,7 +26,7 @@ from connectors.models import (
     Severity,
     Team,
 )
-from connectors.services.exceptions import exception_raise, exception_resolve
+from connectors.services.exceptions import BulkResult, exception_raise, exception_resolve, exceptions_bulk
 
 WORKFLOW_STEP = "supplier.acknowledgement"
 
@@ -138,3 +138,23 @@ def supplier_acknowledgement_receive(
             date_miss = supplier_date_miss_review(purchase_order=purchase_order, actor=actor,
                                                   acknowledgement=result.instance)
     return result, date_miss
+
+
+def supplier_date_misses_repromise(*, exceptions, actor: Actor, note: str = "") -> BulkResult:
+    """Staff's decision on supplier date misses: promise the customer order lines each one puts at
+    risk for the supplier's dates (canonical.services.supply_promises.supplier_dates_promise), and
+    resolve it with a note listing what moved. Other categories are skipped, each with its reason."""
+
+    def repromise(pk: int) -> IntegrationException:
+        exception = IntegrationException.objects.select_for_update().get(pk=pk)
+        if exception.category != Category.SUPPLIER_DATE_MISS or exception.purchase_order_id is None:
+            raise ValueError("not a supplier date miss")
+        if exception.status not in ACTIVE_EXCEPTION_STATUSES:
+            raise ValueError(f"it is {exception.status}")
+        moved = supplier_dates_promise(purchase_order=exception.purchase_order, actor=actor)
+        what = "; ".join(f"{m['order']} line {m['line_number']} {m['from'] or 'no date'} -> {m['to']}" for m in moved)
+        text = (f"Customers re-promised to the supplier's dates: {what}." if moved
+                else "No open customer line needed a later date.")
+        return exception_resolve(exception=pk, actor=actor, note=f"{text} {note}".strip())
+
+    return exceptions_bulk(exceptions=exceptions, action=repromise)

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 
-from canonical.models import PurchaseOrderStatus
+from canonical.models import BusinessEvent, OrderLine, PurchaseOrderStatus
 from connectors.models import Category, IntegrationException, Team
 from tests.connectors.inbound_support import inbound_routes, send
 from tests.factories import (
@@ -142,3 +143,32 @@ def test_the_inbound_acknowledgement_opens_the_same_exception(acme, world):
     assert response.json()["result"]["date_miss_exception"] == exception.pk
     assert [entry["number"] for entry in exception.context["orders_at_risk"]] == ["SO-1"]
     assert exception.inbound_message is None  # the message went through; nothing to retry
+
+
+def test_staff_re_promise_the_orders_at_risk_to_the_suppliers_dates(acme, world, admin_client, settings):
+    settings.HUB_SUPPLY_HANDLING_DAYS = 1
+    post_ack(acme, ack([(1, "10", "2025-03-24"), (2, "50", "2025-03-25")]))
+    exception = date_misses().get()
+    act = reverse("admin:connectors_integrationexception_act", args=[exception.pk])
+    page = admin_client.get(reverse("admin:connectors_integrationexception_change", args=[exception.pk]))
+    assert "Re-promise the customers to the supplier&#x27;s dates" in page.content.decode()
+
+    asked = admin_client.post(act, {"action": "repromise"})
+    assert asked.status_code == 200 and b"handling days" in asked.content  # the confirmation, nothing done yet
+    assert OrderLine.objects.get(order__number="SO-1").promised_date == date(2025, 3, 20)
+
+    done = admin_client.post(act, {"action": "repromise", "apply": "1", "note": "Customers told by phone."},
+                             follow=True)
+
+    assert done.status_code == 200
+    promised = dict(OrderLine.objects.filter(order__number__in=["SO-1", "SO-2", "SO-3"])
+                    .values_list("order__number", "promised_date"))
+    # SO-1's line is fed by line 1 (24 March), SO-2 waits for line 2's gadgets (25 March); SO-3 is
+    # needed after both and keeps its promise. Handling adds a day.
+    assert promised == {"SO-1": date(2025, 3, 25), "SO-2": date(2025, 3, 26), "SO-3": date(2025, 4, 30)}
+    exception.refresh_from_db()
+    assert exception.status == "resolved"
+    assert "SO-1 line 1 2025-03-20 -> 2025-03-25" in exception.resolution_note
+    assert exception.resolution_note.endswith("Customers told by phone.")
+    updated = BusinessEvent.objects.filter(event_type="order.updated", payload__reason="supplier acknowledgement")
+    assert sorted(e.payload["order"]["number"] for e in updated) == ["SO-1", "SO-2"]
