@@ -29,6 +29,7 @@ from hub.selectors.credit import (
     credit_by_customer,
     customers_on_hold,
     held_orders,
+    hold_reason_of,
     hold_summary,
     recent_decisions,
     rejection_preview,
@@ -105,7 +106,8 @@ def credit_holds(request):
     orders = list(page.object_list)
     credit = credit_by_customer([order.customer for order in orders])
     now = timezone.now()
-    rows = [{"order": order, "credit": credit[order.customer_id], "held_for": now - order.held_since}
+    rows = [{"order": order, "credit": credit[order.customer_id], "held_for": now - order.held_since,
+             "held_because": hold_reason_of(order.hold_payload)}
             for order in orders]
     query = request.GET.copy()
     query.pop("page", None)

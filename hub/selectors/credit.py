@@ -1,7 +1,7 @@
 """Reads for the finance queue: orders on credit hold with what finance needs to decide them.
 
-For each held order: the customer, the order's value, how long it has been held (since its
-``order.credit_hold`` event), the credit account's standing (exposure against limit, what is
+For each held order: the customer, the order's value, how long it has been held and why (its
+``order.credit_hold`` event: when, and the reason with the figures at the time), the credit account's standing (exposure against limit, what is
 available; canonical.services.credit) and the account's open invoices. Filters by customer and
 age, sorted by age or value. The last decisions come from the audit log.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db.models import CharField, Count, F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Cast, Coalesce
@@ -57,18 +57,20 @@ DEFAULT_SORT = "age"
 
 def held_orders(*, customer: int | None = None, order: int | None = None, age: str = "", sort: str = DEFAULT_SORT,
                 now: datetime | None = None) -> QuerySet:
-    """Orders on credit hold with ``held_since`` (when the hold was placed) and ``line_count``."""
+    """Orders on credit hold with ``held_since`` (when the hold was placed), ``hold_payload`` (the
+    hold event's payload, for hold_reason_of) and ``line_count``."""
     now = now or timezone.now()
     hold_event = (
         BusinessEvent.objects.filter(
             aggregate_type="order", aggregate_id=Cast(OuterRef("pk"), CharField()), event_type="order.credit_hold"
-        ).order_by("-id").values("recorded_at")[:1]
+        ).order_by("-id")
     )
     lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order").annotate(n=Count("pk"))
     orders = (
         Order.objects.filter(status=OrderStatus.CREDIT_HOLD)
         .select_related("customer", "source_system")
-        .annotate(held_since=Coalesce(Subquery(hold_event), F("updated_at")),
+        .annotate(held_since=Coalesce(Subquery(hold_event.values("recorded_at")[:1]), F("updated_at")),
+                  hold_payload=Subquery(hold_event.values("payload")[:1]),
                   line_count=Coalesce(Subquery(lines.values("n")), 0))
     )
     if customer:
@@ -82,6 +84,59 @@ def held_orders(*, customer: int | None = None, order: int | None = None, age: s
         if less_than is not None:
             orders = orders.filter(held_since__gt=now - less_than)
     return orders.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])[1])
+
+
+HOLD_OVER_LIMIT = "over_credit_limit"
+HOLD_ACCOUNT_ON_HOLD = "account_on_hold"
+
+
+@dataclass(frozen=True)
+class HoldReason:
+    """Why an order was held, as its ``order.credit_hold`` event recorded it when the hold was placed
+    (hub.workflows.orders._credit_hold_open): the reason and the credit figures at that moment."""
+
+    code: str  # HOLD_OVER_LIMIT, HOLD_ACCOUNT_ON_HOLD, or "" when the event recorded no reason we know
+    exposure: Decimal | None = None  # the account's exposure before this order
+    order_value: Decimal | None = None
+    limit: Decimal | None = None
+    currency: str = ""
+    text: str = ""  # a reason recorded only as words (holds from before reasons were codes)
+
+    @property
+    def over_limit(self) -> bool:
+        return self.code == HOLD_OVER_LIMIT
+
+    @property
+    def account_on_hold(self) -> bool:
+        return self.code == HOLD_ACCOUNT_ON_HOLD
+
+    @property
+    def has_figures(self) -> bool:
+        return None not in (self.exposure, self.order_value, self.limit)
+
+    @property
+    def exposure_with_order(self) -> Decimal | None:
+        return self.exposure + self.order_value if self.has_figures else None
+
+
+def _amount(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value is not None and value != "" else None
+    except InvalidOperation:
+        return None
+
+
+def hold_reason_of(payload) -> HoldReason:
+    """The reason in an ``order.credit_hold`` payload (``held_orders``' ``hold_payload``); tolerant of
+    old events that recorded no reason, or only a sentence."""
+    if not isinstance(payload, dict):
+        return HoldReason("")
+    reason = payload.get("reason")
+    if reason not in (HOLD_OVER_LIMIT, HOLD_ACCOUNT_ON_HOLD):
+        return HoldReason("", text=reason.strip() if isinstance(reason, str) else "")
+    credit = payload.get("credit") if isinstance(payload.get("credit"), dict) else {}
+    return HoldReason(reason, exposure=_amount(credit.get("exposure")), order_value=_amount(payload.get("order_value")),
+                      limit=_amount(credit.get("limit")), currency=str(credit.get("currency") or ""))
 
 
 @dataclass(frozen=True)

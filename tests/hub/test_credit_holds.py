@@ -203,6 +203,41 @@ def test_the_queue_shows_held_orders_with_value_exposure_age_and_open_invoices(f
     assert 'id="read-only"' not in html
 
 
+def _row(response, order) -> str:
+    html = response.content.decode()
+    start = html.index(f'<tr class="held" id="order-{order.pk}"')
+    return html[start:html.index("</tr>", start)]
+
+
+def test_each_held_order_says_why_with_the_figures_at_the_time_of_the_hold(finance_user):
+    over = held_order(limit="250.00")  # 300.00 against 250.00 with nothing else open
+    over.customer.credit_limit = Decimal("10000.00")  # raised since: today's exposure fits
+    over.customer.save(update_fields=["credit_limit"])
+    on_hold = held_order(customer=CustomerFactory(credit_limit=Decimal("5000.00"), credit_status="hold"))
+
+    response = _as(finance_user).get(QUEUE)
+
+    assert [row["held_because"].code for row in response.context["rows"]] == ["over_credit_limit", "account_on_hold"]
+    row = _row(response, over)
+    assert "over the limit" in row
+    assert "0.00 + 300.00 = 300.00 &gt; 250.00 USD" in row and "at the time of the hold" in row
+    assert "300.00 of 10,000.00 USD" in row  # the exposure now, beside it
+    row = _row(response, on_hold)
+    assert "account on credit hold" in row and "over the limit" not in row
+
+
+@pytest.mark.parametrize("payload, shown", [
+    ({"order_id": 1, "from": "validated", "to": "credit_hold"}, "No reason was recorded with this hold."),
+    ({"reason": "Held because the order would exceed the credit limit."},
+     "No reason was recorded with this hold: &ldquo;Held because the order would exceed the credit limit.&rdquo;"),
+    ({"reason": "over_credit_limit"}, "the figures were not recorded with the hold"),
+])
+def test_a_hold_recorded_without_its_reason_says_so(finance_user, payload, shown):
+    order = held_order()
+    BusinessEvent.objects.filter(aggregate_id=str(order.pk), event_type="order.credit_hold").update(payload=payload)
+    assert shown in _row(_as(finance_user).get(QUEUE), order)
+
+
 def test_users_without_the_finance_permission_see_the_queue_but_no_actions(operations_user):
     order = held_order()
     response = _as(operations_user).get(QUEUE)
