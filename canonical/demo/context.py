@@ -19,6 +19,7 @@ from canonical.models import (
     BusinessEvent,
     ContractPrice,
     CreditMemo,
+    CreditStatus,
     Customer,
     CustomerStatus,
     ExternalRef,
@@ -122,6 +123,12 @@ class Buyer:
     ship_tos: list[int]
     bill_to: int
     weight: float
+    # The credit account (the hierarchy's root) whose limit the account's orders count against, as
+    # canonical.services.credit reads it: its limit, its status, and whether any account up the chain is on hold.
+    credit_account: int = 0
+    credit_limit_cents: int = 0
+    credit_account_status: str = ""
+    credit_on_hold: bool = False
 
 
 @dataclass
@@ -191,6 +198,7 @@ def _buyers() -> list[Buyer]:
         .order_by("id")
     )
     children = defaultdict(list)
+    by_id = {row["id"]: row for row in rows}
     for row in rows:
         if row["parent_id"]:
             children[row["parent_id"]].append(row)
@@ -203,12 +211,18 @@ def _buyers() -> list[Buyer]:
         if row["is_ship_to"] and kids:
             ship_tos.append(row["id"])
         bill_to = next((k["id"] for k in kids if k["is_bill_to"]), row["id"])
+        chain = [row]
+        while chain[-1]["parent_id"] in by_id and len(chain) < 50:
+            chain.append(by_id[chain[-1]["parent_id"]])
         buyers.append(Buyer(
             id=row["id"], credit_status=row["credit_status"], active=row["status"] == CustomerStatus.ACTIVE,
             terms_days=TERMS_DAYS.get(row["payment_terms"], 30), group_id=row["group_id"],
             ship_tos=ship_tos, bill_to=bill_to,
             # Bigger accounts (more sites, higher limits) order more often.
             weight=(1 + len(kids)) * (1 + float(row["credit_limit"]) / 50_000),
+            credit_account=chain[-1]["id"], credit_limit_cents=int(chain[-1]["credit_limit"] * 100),
+            credit_account_status=chain[-1]["credit_status"],
+            credit_on_hold=any(account["credit_status"] == CreditStatus.HOLD for account in chain),
         ))
     if not buyers:
         raise LookupError("No sold-to customer accounts exist; seed the demo accounts first.")

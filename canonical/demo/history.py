@@ -485,9 +485,7 @@ class OrderHistory:
             payload = {"order": head, "from": STATUS_TEXT[before], "to": STATUS_TEXT[step]}
             source, actor = SOURCE_FOR_STEP.get(step), None
             if step == S.CREDIT_HOLD:
-                over = "the account is on credit hold" if story.buyer.credit_status == CreditStatus.HOLD else (
-                    "the order would exceed the credit limit")
-                payload["reason"] = f"Held because {over}."
+                payload = self._hold_payload(story, before)
             elif step == S.RELEASED:
                 actor = "user:finance"
             elif step == S.CANCELLED:
@@ -498,6 +496,36 @@ class OrderHistory:
                 source=source, actor=actor, causation=previous,
             )
             story.event_ids[step] = previous
+
+    def _hold_payload(self, story: Story, before: str) -> dict:
+        """The order.credit_hold payload as the credit check writes it (hub.workflows.orders): the reason
+        and the credit account's standing when the order came in, which made the check hold it.
+
+        The figures are the account's then, not now: an over-the-limit hold had enough open orders and
+        invoices that this order took it over (some have been paid since, which is why finance may
+        release it). Drawn from a generator of their own, so the story's other draws stay as they were.
+        """
+        buyer = story.buyer
+        rng = DemoRandom.for_part(self.seed, self.origin.key, "credit-hold", story.number)
+        limit = buyer.credit_limit_cents
+        if buyer.credit_on_hold:
+            reason = "account_on_hold"
+            exposure = int(limit * rng.uniform(0.2, 0.9))
+        else:
+            reason = "over_credit_limit"
+            exposure = max(limit - story.total, 0) + max(int(story.total * rng.uniform(0.05, 0.4)), 1)
+        open_invoices = int(exposure * rng.uniform(0.4, 0.8))
+        return {
+            "order_id": story.order_id, "number": story.number, "from": STATUS_TEXT[before],
+            "to": STATUS_TEXT[S.CREDIT_HOLD], "reason": reason,
+            "credit": {
+                "credit_account": buyer.credit_account, "currency": "USD", "limit": cents(limit),
+                "exposure": cents(exposure), "open_orders": cents(exposure - open_invoices),
+                "open_invoices": cents(open_invoices), "available": cents(limit - exposure),
+                "credit_status": buyer.credit_account_status, "on_hold": buyer.credit_on_hold,
+            },
+            "order_value": cents(story.total),
+        }
 
 
 def _weighted(buyers: list[Buyer]) -> WeightedChoice:

@@ -68,6 +68,16 @@ class CreditStanding:
             "on_hold": self.on_hold,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict) -> CreditStanding:
+        """The standing as_dict wrote (e.g. in an order.credit_hold event): the figures at that moment."""
+        return cls(
+            credit_account_id=data["credit_account"], currency=data["currency"], limit=Decimal(data["limit"]),
+            exposure=Decimal(data["exposure"]), available=Decimal(data["available"]), on_hold=bool(data["on_hold"]),
+            open_orders=Decimal(data["open_orders"]), open_invoices=Decimal(data["open_invoices"]),
+            credit_status=data["credit_status"],
+        )
+
 
 _CHAIN_DEPTH = 50  # far more levels than any account hierarchy has; a cycle in bad data stops here
 

@@ -106,32 +106,40 @@ def invoice_dispute(
         }
         event_record(event_type="invoice.disputed", aggregate_type="invoice", aggregate_id=locked.pk,
                      payload=payload, actor=actor)
-        order = locked.order
-        exception = exception_raise(
-            category=Category.INVOICE_DISPUTE,
-            team=Team.FINANCE,
-            severity=Severity.HIGH if amount >= HIGH_SEVERITY_AMOUNT else Severity.MEDIUM,
-            title=f"Invoice {locked.number} disputed by {locked.customer.name}: {amount} {locked.currency}",
-            detail=reason,
-            fingerprint=f"invoice-dispute:{locked.pk}",
-            actor=actor,
-            workflow_step="invoice.dispute",
-            context={
-                "invoice": locked.number, "order": order.number if order else None,
-                "customer": locked.customer.account_number, "amount": str(locked.amount),
-                "amount_paid": str(locked.amount_paid), "disputed_amount": str(amount),
-                "currency": locked.currency, "previous_status": previous, "raised_by": actor.label,
-                "due_date": locked.due_date.isoformat() if locked.due_date else None,
-            },
-            invoice=locked,
-            order=order,
-            customer=locked.customer,
-            shipment=locked.shipment,
-        )
+        exception = invoice_dispute_exception_open(invoice=locked, disputed_amount=amount, reason=reason,
+                                                   previous_status=previous, actor=actor)
         audit_record(actor=actor, action="invoice.disputed", object_type="invoice", object_id=locked.pk,
                      before=before, after={**_snapshot(locked), "disputed_amount": str(amount),
                                            "exception": exception.pk}, note=reason)
     return DisputeResult(locked, exception, amount)
+
+
+def invoice_dispute_exception_open(
+    *, invoice: Invoice, disputed_amount: Decimal, reason: str, previous_status: str, actor: Actor
+) -> IntegrationException:
+    """The finance exception that owns a dispute until it is settled (invoice_settling_upsert resolves it)."""
+    order = invoice.order
+    return exception_raise(
+        category=Category.INVOICE_DISPUTE,
+        team=Team.FINANCE,
+        severity=Severity.HIGH if disputed_amount >= HIGH_SEVERITY_AMOUNT else Severity.MEDIUM,
+        title=f"Invoice {invoice.number} disputed by {invoice.customer.name}: {disputed_amount} {invoice.currency}",
+        detail=reason,
+        fingerprint=f"invoice-dispute:{invoice.pk}",
+        actor=actor,
+        workflow_step="invoice.dispute",
+        context={
+            "invoice": invoice.number, "order": order.number if order else None,
+            "customer": invoice.customer.account_number, "amount": str(invoice.amount),
+            "amount_paid": str(invoice.amount_paid), "disputed_amount": str(disputed_amount),
+            "currency": invoice.currency, "previous_status": previous_status, "raised_by": actor.label,
+            "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
+        },
+        invoice=invoice,
+        order=order,
+        customer=invoice.customer,
+        shipment=invoice.shipment,
+    )
 
 
 def invoice_settling_upsert(*, system, external_id: str, data: dict, actor: Actor) -> UpsertResult:

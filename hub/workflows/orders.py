@@ -159,6 +159,23 @@ def order_submit_reads(scope: CheckScope) -> tuple[Read, ...]:
 
 
 def _credit_hold_open(*, order: Order, standing: CreditStanding, reason: str, actor: Actor) -> IntegrationException:
+    event_record(
+        event_type="order.credit_hold", aggregate_type="order", aggregate_id=order.pk, actor=actor,
+        payload={"order_id": order.pk, "number": order.number, "from": OrderStatus.VALIDATED,
+                 "to": OrderStatus.CREDIT_HOLD, "reason": reason, "credit": standing.as_dict(),
+                 "order_value": str(order.total_amount)},
+    )
+    return credit_hold_exception_open(order=order, standing=standing, reason=reason, actor=actor)
+
+
+def credit_hold_exception_open(
+    *, order: Order, standing: CreditStanding, reason: str, actor: Actor
+) -> IntegrationException:
+    """The finance exception of a held order: ``standing`` is the account's when the order was held.
+
+    Its fingerprint and context are what credit_hold_release / credit_hold_reject and the order's
+    cancellation resolve it by.
+    """
     value = order.total_amount
     after = standing.exposure + value
     facts = {
@@ -178,12 +195,6 @@ def _credit_hold_open(*, order: Order, standing: CreditStanding, reason: str, ac
         "credit_status": standing.credit_status,
         "reason": reason,
     }
-    event_record(
-        event_type="order.credit_hold", aggregate_type="order", aggregate_id=order.pk, actor=actor,
-        payload={"order_id": order.pk, "number": order.number, "from": OrderStatus.VALIDATED,
-                 "to": OrderStatus.CREDIT_HOLD, "reason": reason, "credit": standing.as_dict(),
-                 "order_value": str(value)},
-    )
     if reason == "account_on_hold":
         title = f"Order {order.number} held: account {order.customer.account_number} is on credit hold"
         detail = (f"The account (or its credit account) is on credit hold. Order value {value} {standing.currency}; "

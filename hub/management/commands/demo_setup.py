@@ -4,7 +4,10 @@ Each app owns its part; this command, in the project on top of them, runs them i
 
 1. ``seed_demo`` (canonical): the distributor's systems, customers, catalogue, stock and history;
 2. ``hub_config apply connectors/config/demo.yaml`` (connectors): connectors, mappings, subscriptions;
-   then ``scan_duplicates`` puts the seeded duplicate accounts in the data stewards' queue;
+   then ``scan_duplicates`` puts the seeded duplicate accounts in the data stewards' queue, and
+   hub.demo opens, through the hub's flows, what the history leaves waiting (the finance exceptions of
+   its credit holds and disputes) and places one live drop-ship order whose purchase orders give the
+   failed-sync and supplier queues something real (the Northwind partner is set to fail);
 3. the governance registry: the hub's own API products published from the live schema, the demo
    catalog of other teams' APIs with their history (governance.demo), and the canonical event
    contracts learnt from the events the history wrote;
@@ -31,6 +34,7 @@ from governance.demo import demo_catalog_build, demo_contract_owners, demo_usage
 from governance.hub_api import HUB_PRODUCTS, hub_api_register
 from governance.models import Consumer
 from governance.services import api_key_issue, consumer_create, consumer_subscribe_all
+from hub.demo import demo_work_open
 
 DEMO_KEYS_FILE = Path(settings.BASE_DIR) / "var" / "demo-api-keys.txt"
 
@@ -58,6 +62,15 @@ class Command(BaseCommand):
         self.stdout.write(f"Integration configuration: {summary[-1] if summary else 'applied'}")
         # The seeded CRM/ERP twins go to the data stewards' queue (hub.workflows.onboarding).
         call_command("scan_duplicates", stdout=self.stdout, stderr=self.stderr)
+        work = demo_work_open()
+        if work.credit_holds or work.disputes:
+            self.stdout.write(f"Finance exceptions opened for {work.credit_holds} held orders and {work.disputes} "
+                              "disputed invoices.")
+        if work.live_order is not None:
+            suppliers = ", ".join(f"{po.number} to {po.supplier.code}" for po in work.purchase_orders)
+            self.stdout.write(f"Live order {work.live_order.number} placed: drop-ship purchase orders {suppliers}"
+                              + (f"; supplier date miss exception {work.date_miss.pk} opened." if work.date_miss
+                                 else "."))
         actor = Actor.hub()
         # The hub's API as this hub serves it: published the first time, and after an upgrade its
         # new products, majors and minors (what has not changed stays as it is).
