@@ -106,7 +106,7 @@ class OrderSubmission:
         return order_representation(self.order, self.lines, self.external_refs)
 
 
-def _credit_hold_reason(standing: CreditStanding, order_value: Decimal) -> str:
+def credit_hold_reason(standing: CreditStanding, order_value: Decimal) -> str:
     if standing.on_hold:
         return "account_on_hold"
     if standing.would_exceed(order_value):
@@ -127,7 +127,7 @@ def order_submit(
             CheckScope(customer=checked.customer, ship_to=checked.ship_to,
                        chain=checked.chain or credit_chain(checked.customer),
                        skus=[line.product.sku for line in checked.lines], line_count=len(checked.lines))))
-        reason = _credit_hold_reason(standing, checked.total)
+        reason = credit_hold_reason(standing, checked.total)
         status = OrderStatus.CREDIT_HOLD if reason else OrderStatus.VALIDATED
         placement = order_place(checked=checked, status=status, source_system=source_system, actor=actor,
                                 external_id=external_id, ids=ids)
