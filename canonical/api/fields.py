@@ -84,10 +84,17 @@ class RecordRefField(serializers.Field):
             try:
                 return self._by_ref(self.context.get("system"), data.strip())
             except serializers.ValidationError:
-                found = (self._queryset().filter(**{self.by_number: data.strip()}).first()
-                         if self.by_number is not None else None)
-                if found is None:
+                if self.by_number is None:
                     raise
+                found = self._queryset().filter(**{self.by_number: data.strip()}).first()
+                if found is None:
+                    system = self.context.get("system")
+                    raise serializers.ValidationError(
+                        f"No {self.entity_type} has the number '{data.strip()}'"
+                        + (f", and system '{system.code}' has none with that external id" if system else "")
+                        + ". Give its number, your external id, the hub id (integer) or "
+                        "{\"system\": ..., \"external_id\": ...}.", code="unknown_ref",
+                    ) from None
                 return found
         self.fail("invalid")
 

@@ -264,3 +264,17 @@ def test_a_milestone_in_the_future_is_refused_naming_the_field(wms, order):
     # Within the clock skew allowed, it is taken.
     soon = (timezone.now() + timedelta(seconds=60)).isoformat()
     assert post(wms, "W-1", milestone("delivered", soon)).status_code == 201
+
+
+def test_the_shipment_may_name_its_order_by_the_hub_number_and_a_wrong_one_says_how_to_name_it(wms, order):
+    body = milestone("packed", "2025-03-01T10:00:00Z", lines=[(1, "2")])
+    body["shipment"]["order"] = order.number
+    assert post(wms, "W-1", body).status_code == 201
+    assert Shipment.objects.get().order == order
+
+    body["shipment"]["order"] = "SO-404"
+    refused = post(wms, "W-2", body)
+    assert refused.status_code == 400
+    [error] = refused.json()["errors"]
+    assert error["pointer"] == "/shipment/order"
+    assert "No order has the number 'SO-404'" in error["messages"][0] and "your external id" in error["messages"][0]

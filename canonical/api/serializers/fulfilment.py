@@ -25,7 +25,8 @@ class ShipmentContentInput(StrictFieldsMixin, serializers.Serializer):
     """What a shipment holds: its number, order, location, carrier and the order lines it carries."""
 
     number = serializers.CharField(max_length=40)
-    order = RecordRefField(model=Order, entity_type=EntityType.ORDER, help_text="The order shipped.")
+    order = RecordRefField(model=Order, entity_type=EntityType.ORDER, by_number="number",
+                           help_text="The order shipped: its hub number (HUB-0001234), your id for it, or the hub id.")
     location = LocationCodeField(help_text="Code of the location shipping it.")
     carrier = serializers.CharField(
         max_length=80, required=False, allow_blank=True, default="",
