@@ -123,6 +123,9 @@ def _dispute_exceptions_open() -> int:
         except InvalidOperation:
             amount = invoice.amount
         with transaction.atomic():
+            if invoice.disputed_amount is None:  # the seeded history wrote the status, not the amount
+                invoice.disputed_amount = amount
+                invoice.save(update_fields=["disputed_amount", "updated_at"])
             invoice_dispute_exception_open(
                 invoice=invoice, disputed_amount=amount,
                 reason=invoice.dispute_reason or payload.get("reason") or "Disputed (no reason recorded).",

@@ -5,6 +5,8 @@ customer phoned in. canonical's admin cannot call hub code, so the hub re-regist
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -22,6 +24,11 @@ class DisputeForm(forms.Form):
     reason = forms.CharField(
         max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
         help_text="What the customer contests; kept on the invoice and in the finance exception.",
+    )
+    disputed_amount = forms.DecimalField(
+        required=False, min_value=Decimal("0.01"), max_digits=18, decimal_places=2,
+        help_text="The part contested, in the invoice's currency; empty for the whole invoice. An invoice "
+                  "worth less is skipped, saying so.",
     )
 
 
@@ -55,7 +62,8 @@ class HubInvoiceAdmin(_base):
         done, skipped = [], []
         for invoice, _, why in each_in_its_own_transaction(
             queryset.order_by("pk"),
-            lambda invoice: invoice_dispute(invoice=invoice, reason=form.cleaned_data["reason"], actor=actor),
+            lambda invoice: invoice_dispute(invoice=invoice, reason=form.cleaned_data["reason"], actor=actor,
+                                            disputed_amount=form.cleaned_data["disputed_amount"]),
             gone=Invoice.DoesNotExist, illegal=lambda exc: f"it is {exc.current} and cannot be disputed",
         ):
             if why:

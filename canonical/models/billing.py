@@ -50,6 +50,8 @@ class Invoice(TimeStamped):
     due_date = models.DateField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     dispute_reason = models.TextField(blank=True)
+    # What the open dispute contests (the whole amount or part of it); empty when none is open.
+    disputed_amount = money_field(null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at", "-id"]

@@ -30,7 +30,7 @@ class InvoiceSerializer(CanonicalSerializer):
         entity_type = EntityType.INVOICE
         fields = [
             "id", "number", "customer", "order", "shipment", "status", "currency", "amount", "amount_paid",
-            "issued_at", "due_date", "paid_at", "dispute_reason", "lines", "external_refs", "created_at",
+            "issued_at", "due_date", "paid_at", "dispute_reason", "disputed_amount", "lines", "external_refs", "created_at",
             "updated_at",
         ]
 

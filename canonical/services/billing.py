@@ -99,6 +99,8 @@ def invoice_upsert(*, system: System, external_id: str, data: dict, actor: Actor
         previous_status = None if created else invoice.status
         previous_order_id = None if created else invoice.order_id
         status = status or (InvoiceStatus.POSTED if created else invoice.status)
+        if not created and invoice.status == InvoiceStatus.DISPUTED and status != InvoiceStatus.DISPUTED:
+            header["disputed_amount"] = None  # the dispute is settled: nothing is contested any more
         if created:
             invoice = Invoice(**header, status=status)
             invoice.save()

@@ -62,6 +62,7 @@ def _reason(reason: str) -> str:
 
 def _snapshot(invoice: Invoice) -> dict:
     return {"status": invoice.status, "dispute_reason": invoice.dispute_reason,
+            "disputed_amount": None if invoice.disputed_amount is None else str(invoice.disputed_amount),
             "amount": str(invoice.amount), "amount_paid": str(invoice.amount_paid)}
 
 
@@ -98,7 +99,8 @@ def invoice_dispute(
         previous = locked.status
         locked.status = InvoiceStatus.DISPUTED
         locked.dispute_reason = reason
-        locked.save(update_fields=["status", "dispute_reason", "updated_at"])
+        locked.disputed_amount = amount
+        locked.save(update_fields=["status", "dispute_reason", "disputed_amount", "updated_at"])
         payload = {
             "invoice": InvoiceSerializer(invoice_queryset().get(pk=locked.pk)).data,
             "from": previous, "to": InvoiceStatus.DISPUTED, "reason": reason,

@@ -238,3 +238,23 @@ def test_a_new_invoice_without_a_status_is_posted(erp):
     response = _erp_posts(erp, fresh)
     assert response.status_code == 201, response.content
     assert (response.json()["status"], response.json()["dispute_reason"]) == ("posted", "")
+
+
+def test_the_invoice_shows_the_amount_in_dispute_until_the_erp_settles_it(partner_client, erp, invoice):
+    ExternalRefFactory(system=erp.system, entity_type="invoice", external_id=f"AR-{invoice.number}",
+                       object_id=invoice.pk)
+    crm = partner_client("crm", "crm")
+    _dispute(crm, invoice.pk, {"reason": "Two valves damaged", "disputed_amount": "200.00"})
+    assert crm.get(f"/api/v1/invoices/{invoice.pk}").json()["disputed_amount"] == "200.00"
+
+    settled = _erp_posts(erp, invoice, status="posted")
+    assert settled.json()["disputed_amount"] is None
+
+
+def test_the_admin_action_disputes_part_of_an_invoice_when_given_an_amount(finance_client, invoice):
+    finance_client.post("/admin/canonical/invoice/", {
+        "action": "dispute", "apply": "1", "_selected_action": [invoice.pk], "reason": "Short by two",
+        "disputed_amount": "150.00"})
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.disputed_amount) == ("disputed", Decimal("150.00"))
+    assert IntegrationException.objects.get(invoice=invoice).context["disputed_amount"] == "150.00"
