@@ -117,6 +117,21 @@ class TeamFilter(admin.SimpleListFilter):
         return queryset.filter(team=self.value()) if self.value() else queryset
 
 
+class CategoryFilter(admin.SimpleListFilter):
+    """Only the categories the user's queues hold (one query), not every category of every team."""
+
+    title = "category"
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        labels = dict(Category.choices)
+        present = set(exceptions_visible_to(request.user).order_by().values_list("category", flat=True).distinct())
+        return [(value, label) for value, label in labels.items() if value in present]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(category=self.value()) if self.value() else queryset
+
+
 class AgeFilter(admin.SimpleListFilter):
     title = "age"
     parameter_name = "age"
@@ -229,7 +244,7 @@ class IntegrationExceptionAdmin(BigTableAdmin):
     list_display_links = ("id", "summary")
     list_select_related = ("assignee", "connector", "customer", "order", "shipment", "invoice",
                            "purchase_order", "supplier")
-    list_filter = (StatusFilter, TeamFilter, "category", "severity", AgeFilter, OverdueFilter,
+    list_filter = (StatusFilter, TeamFilter, CategoryFilter, "severity", AgeFilter, OverdueFilter,
                    ("connector", admin.RelatedOnlyFieldListFilter), CustomerFilter)
     search_fields = ("title",)
     search_help_text = ("Order, invoice, shipment or PO number, customer account or name, a partner's external "
@@ -274,6 +289,18 @@ class IntegrationExceptionAdmin(BigTableAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    # Retry, replay and edit act on a delivery or an inbound message, whose failures are the
+    # integration team's (connectors.services.deliveries, .inbound): offered to those who work its
+    # queue; finance, operations, the stewards and supplier management never get such an exception.
+    _SOURCE_ACTIONS = ("retry", "replay", "edit_and_reprocess")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if Team.INTEGRATION not in teams_worked_by(request.user):
+            for name in self._SOURCE_ACTIONS:
+                actions.pop(name, None)
+        return actions
 
     def get_search_results(self, request, queryset, search_term):
         return exceptions_search(queryset=queryset, term=search_term), False

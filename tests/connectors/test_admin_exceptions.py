@@ -168,6 +168,16 @@ def test_finance_user_neither_sees_nor_acts_on_integration_exceptions(client, dj
     assert integration.assignee is None and integration.status == "open"
 
 
+def test_the_queue_offers_a_team_only_the_actions_and_categories_its_exceptions_can_have(client, django_user_model):
+    IntegrationExceptionFactory(team="finance", category="credit_hold")
+    IntegrationExceptionFactory(team="integration", category="timeout")
+    client.force_login(staff(django_user_model, "fay", "work_finance_queue"))
+    html = client.get(CHANGELIST).content.decode()
+    assert 'value="resolve"' in html
+    assert not any(f'value="{name}"' in html for name in ("retry", "replay", "edit_and_reprocess"))
+    assert "?category=credit_hold" in html and "?category=timeout" not in html
+
+
 def test_staff_without_a_queue_permission_cannot_open_the_queue(client, django_user_model):
     client.force_login(staff(django_user_model, "sam", "view_integrationexception"))
     assert client.get(CHANGELIST).status_code == 403
