@@ -38,11 +38,17 @@ from hub.workflows.onboarding import (
 )
 
 
-class MergeForm(forms.Form):
+class MergePairForm(forms.Form):
+    """The pair a merge confirmation page is about (the GET's query string)."""
+
     survivor = forms.IntegerField(widget=forms.HiddenInput)
     merged = forms.IntegerField(widget=forms.HiddenInput)
-    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH,
-                           widget=forms.Textarea(attrs={"rows": 3}),
+
+
+class MergeForm(MergePairForm):
+    # A merge cannot be undone: like a dismissal's reason, the note is required.
+    note = forms.CharField(max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3, "required": True}),
+                           error_messages={"required": "Say why these are the same company."},
                            help_text="Why these are the same company (kept with the merge in the audit trail).")
 
 
@@ -128,21 +134,21 @@ def review(request, pk: int):
 @steward_required
 def merge(request, pk: int):
     exception = _exception(pk)
-    source = request.POST if request.method == "POST" else request.GET
-    form = MergeForm(source)
-    if not form.is_valid():
+    pair = MergePairForm(request.POST if request.method == "POST" else request.GET)
+    if not pair.is_valid():
         messages.error(request, "Choose which account to keep and which to merge into it.")
         return redirect(_review_url(exception))
-    accounts = {c.pk: c for c in Customer.objects.filter(pk__in=[form.cleaned_data["survivor"],
-                                                                 form.cleaned_data["merged"]])}
-    survivor = accounts.get(form.cleaned_data["survivor"])
-    merged = accounts.get(form.cleaned_data["merged"])
+    accounts = {c.pk: c for c in Customer.objects.filter(pk__in=[pair.cleaned_data["survivor"],
+                                                                 pair.cleaned_data["merged"]])}
+    survivor = accounts.get(pair.cleaned_data["survivor"])
+    merged = accounts.get(pair.cleaned_data["merged"])
     if survivor is None or merged is None or survivor.pk == merged.pk:
         messages.error(request, "Those accounts cannot be merged: choose two different accounts of this review.")
         return redirect(_review_url(exception))
-    if request.method == "GET":
+    form = MergeForm(request.POST) if request.method == "POST" else MergeForm(initial=pair.cleaned_data)
+    if request.method == "GET" or not form.is_valid():  # a POST without a note asks again, with the error
         return render(request, "hub/stewardship/merge.html", {
-            "exception": exception, "form": MergeForm(initial=form.cleaned_data),
+            "exception": exception, "form": form,
             "survivor": account_footprint(survivor), "merged": account_footprint(merged),
             "account": account_under_review(exception),
         })

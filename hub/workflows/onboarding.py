@@ -301,10 +301,11 @@ def _conclude(exception: IntegrationException, account: Customer, *, actor: Acto
 
 
 def duplicate_review_merge(
-    *, exception: IntegrationException | int, survivor: Customer, merged: Customer, actor: Actor, note: str = ""
+    *, exception: IntegrationException | int, survivor: Customer, merged: Customer, actor: Actor, note: str
 ) -> ReviewOutcome:
-    """Merge one account of the reviewed pair into the other (either way round)."""
-    note = _text(note, "note", required=False)
+    """Merge one account of the reviewed pair into the other (either way round). A merge cannot be
+    undone, so, like a dismissal's reason, the note saying why they are one company is required."""
+    note = _text(note, "note", required=True)
     with transaction.atomic():
         locked = _lock_review(exception, actor)
         account = account_under_review(locked)
@@ -322,7 +323,7 @@ def duplicate_review_merge(
             )
         result = customer_merge(survivor=survivor, merged=merged, actor=actor, note=note)
         summary = (f"Merged {result.merged.account_number} into {result.survivor.account_number} "
-                   f"({describe_counts(result.counts())} moved).{f' {note}' if note else ''}")
+                   f"({describe_counts(result.counts())} moved). {note}")
         _exception_audit(locked, actor=actor, action="exception.duplicate_merged",
                          before={"account": account.pk},
                          after={"survivor": result.survivor.pk, "merged": result.merged.pk,

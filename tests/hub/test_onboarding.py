@@ -329,7 +329,8 @@ def test_merging_the_new_account_into_the_erp_one_resolves_the_review(review, st
 
 def test_merging_the_erp_account_into_the_new_one_activates_it_with_the_erp_number(review, steward):
     legacy, new, exception = review
-    outcome = duplicate_review_merge(exception=exception, survivor=new, merged=legacy, actor=Actor(user=steward))
+    outcome = duplicate_review_merge(exception=exception, survivor=new, merged=legacy, actor=Actor(user=steward),
+                                     note="same tax id")
     assert outcome.resolved
     new.refresh_from_db()
     assert (new.status, new.onboarding) == ("active", "activated")
@@ -343,7 +344,8 @@ def test_merging_two_crm_accounts_sends_the_survivor_to_erp(crm, steward):
     put(crm, "X1", NEW_ACCOUNT)
     exception = duplicate_exception()
     first, second = Customer.objects.get(account_number="A-2000"), Customer.objects.get(account_number="A-2001")
-    duplicate_review_merge(exception=exception, survivor=second, merged=first, actor=Actor(user=steward))
+    duplicate_review_merge(exception=exception, survivor=second, merged=first, actor=Actor(user=steward),
+                           note="same company")
     second.refresh_from_db()
     assert (second.status, second.onboarding) == ("pending", "activation_requested")
     assert event_types(second)[-1] == "customer.activation_requested"
@@ -375,7 +377,7 @@ def test_the_review_stays_open_while_a_likely_duplicate_remains(crm, erp, stewar
     assert not partly.resolved and [c.customer for c in partly.remaining] == [second]
     assert partly.exception.status == "in_progress"
     done = duplicate_review_merge(exception=exception, survivor=second, merged=partly.account,
-                                  actor=Actor(user=steward))
+                                  actor=Actor(user=steward), note="same company")
     assert done.resolved
 
 
@@ -385,11 +387,12 @@ def test_only_data_stewards_decide(review, django_user_model):
     finance.user_permissions.add(Permission.objects.get(codename="work_finance_queue"))
     for actor in (Actor(user=finance), Actor.hub()):
         with pytest.raises(AccessDenied):
-            duplicate_review_merge(exception=exception, survivor=legacy, merged=new, actor=actor)
+            duplicate_review_merge(exception=exception, survivor=legacy, merged=new, actor=actor, note="same")
         with pytest.raises(AccessDenied):
             duplicate_review_dismiss(exception=exception, candidate_ids=[legacy.pk], reason="x", actor=actor)
     admin = django_user_model.objects.create_superuser("root", "root@example.com", "x")
-    assert duplicate_review_merge(exception=exception, survivor=legacy, merged=new, actor=Actor(user=admin)).resolved
+    assert duplicate_review_merge(exception=exception, survivor=legacy, merged=new, actor=Actor(user=admin),
+                                  note="same").resolved
 
 
 def test_decisions_that_do_not_fit_the_review_are_refused(review, steward):
@@ -403,10 +406,12 @@ def test_decisions_that_do_not_fit_the_review_are_refused(review, steward):
          "Choose the accounts"),
         (lambda: duplicate_review_dismiss(exception=exception, candidate_ids=[stranger.pk], reason="x", actor=actor),
          "not likely duplicates"),
-        (lambda: duplicate_review_merge(exception=exception, survivor=stranger, merged=new, actor=actor),
-         "not one of the likely duplicates"),
-        (lambda: duplicate_review_merge(exception=exception, survivor=stranger, merged=legacy, actor=actor),
-         "is about account A-2001"),
+        (lambda: duplicate_review_merge(exception=exception, survivor=stranger, merged=new, actor=actor,
+                                        note="same"), "not one of the likely duplicates"),
+        (lambda: duplicate_review_merge(exception=exception, survivor=stranger, merged=legacy, actor=actor,
+                                        note="same"), "is about account A-2001"),
+        (lambda: duplicate_review_merge(exception=exception, survivor=legacy, merged=new, actor=actor, note="  "),
+         "note is required"),
         (lambda: duplicate_review_merge(exception=exception, survivor=legacy, merged=new, actor=actor,
                                         note="x" * 2001), "longer than 2000"),
     ]
@@ -417,9 +422,9 @@ def test_decisions_that_do_not_fit_the_review_are_refused(review, steward):
         category=Category.CREDIT_HOLD, team=Team.FINANCE, title="held", fingerprint="held-1", customer=new,
         last_seen_at=exception.last_seen_at, sla_due_at=exception.sla_due_at)
     with pytest.raises(ExceptionActionRefused, match="not about a duplicate"):
-        duplicate_review_merge(exception=other, survivor=legacy, merged=new, actor=actor)
+        duplicate_review_merge(exception=other, survivor=legacy, merged=new, actor=actor, note="same")
     exception_resolve(exception=exception, actor=actor, note="handled by phone")
     with pytest.raises(ExceptionActionRefused, match="resolved"):
-        duplicate_review_merge(exception=exception, survivor=legacy, merged=new, actor=actor)
+        duplicate_review_merge(exception=exception, survivor=legacy, merged=new, actor=actor, note="same")
     new.refresh_from_db()
     assert new.status == "pending" and not DuplicateDismissal.objects.exists()

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from canonical.context import Actor
-from canonical.models import Address, Customer, DuplicateDismissal, ExternalRef
+from canonical.models import Address, AuditEntry, Customer, DuplicateDismissal, ExternalRef
 from connectors.models import IntegrationException
 from hub.workflows.onboarding import customer_onboarding_check
 from tests.factories import CustomerFactory, ExternalRefFactory, OrderFactory, SystemFactory
@@ -108,6 +108,26 @@ def test_merge_is_confirmed_on_a_page_that_says_what_moves_then_done_by_post(cli
     assert IntegrationException.objects.get(pk=exception.pk).status == "resolved"
 
 
+def test_a_merge_needs_a_note_which_goes_into_the_audit_trail(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    for note in ("", "   "):
+        refused = client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk,
+                                                                 "note": note})
+        assert refused.status_code == 200, "the confirmation page again, with the error"
+        body = refused.content.decode()
+        assert "Say why these are the same company." in body and 'id="confirm-merge"' in body
+    assert Customer.objects.filter(status="merged").count() == 0
+    assert IntegrationException.objects.get(pk=exception.pk).status == "open"
+
+    client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk,
+                                                   "note": "Same tax id; the CRM rep keyed it again."})
+    entry = AuditEntry.objects.get(action="customer.merged", object_id=str(legacy.pk))
+    assert entry.note == "A-2001 merged into C900001. Same tax id; the CRM rep keyed it again."
+    assert IntegrationException.objects.get(pk=exception.pk).resolution_note.endswith(
+        "moved). Same tax id; the CRM rep keyed it again.")
+
+
 def test_dismiss_needs_a_reason_and_then_records_the_decision(client, steward, review):
     legacy, new, exception = review
     client.force_login(steward)
@@ -147,7 +167,8 @@ def test_a_closed_review_says_so_and_offers_no_actions(client, steward, review):
     page = client.get(f"{REVIEWS}{exception.pk}/").content.decode()
     assert 'id="closed"' in page and "resolved by sam" in page
     assert "Not duplicates</button>" not in page and "merge A-2001 into it" not in page
-    again = client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk}, follow=True)
+    again = client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk, "note": "same"},
+                        follow=True)
     assert "someone may have decided it already" in again.content.decode()
 
 
