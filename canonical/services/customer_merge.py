@@ -98,7 +98,9 @@ def _snapshot(customer: Customer) -> dict:
     return snapshot
 
 
-def _check(survivor: Customer, merged: Customer) -> None:
+def customer_merge_check(*, survivor: Customer, merged: Customer) -> None:
+    """Raise MergeRefused when ``merged`` cannot be merged into ``survivor`` (the checks customer_merge
+    makes under its locks; a confirmation page asks them first, so it never offers a merge that fails)."""
     if survivor.pk == merged.pk:
         raise MergeRefused("An account cannot be merged into itself.", id=survivor.pk)
     for account in (merged, survivor):
@@ -196,7 +198,7 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: Actor, note: 
         if survivor.pk not in locked or merged.pk not in locked:
             raise MergeRefused("One of the accounts no longer exists.", survivor=survivor.pk, merged=merged.pk)
         survivor, merged = locked[survivor.pk], locked[merged.pk]
-        _check(survivor, merged)
+        customer_merge_check(survivor=survivor, merged=merged)
         before = {"survivor": _snapshot(survivor), "merged": _snapshot(merged)}
         moved: dict[str, list[int]] = {}
 

@@ -35,6 +35,7 @@ from hub.workflows.onboarding import (
     account_under_review,
     duplicate_review_dismiss,
     duplicate_review_merge,
+    duplicate_review_merge_check,
 )
 
 
@@ -144,6 +145,11 @@ def merge(request, pk: int):
     merged = accounts.get(pair.cleaned_data["merged"])
     if survivor is None or merged is None or survivor.pk == merged.pk:
         messages.error(request, "Those accounts cannot be merged: choose two different accounts of this review.")
+        return redirect(_review_url(exception))
+    try:  # the page offers only a merge the review allows (the POST checks again, under its locks)
+        duplicate_review_merge_check(exception=exception, survivor=survivor, merged=merged)
+    except CanonicalError as exc:
+        messages.error(request, exc.detail)
         return redirect(_review_url(exception))
     form = MergeForm(request.POST) if request.method == "POST" else MergeForm(initial=pair.cleaned_data)
     if request.method == "GET" or not form.is_valid():  # a POST without a note asks again, with the error

@@ -30,7 +30,12 @@ from canonical.access import AccessDenied
 from canonical.context import Actor
 from canonical.errors import CanonicalError
 from canonical.models import Customer, CustomerStatus, EntityType, Onboarding, System
-from canonical.services.customer_merge import MergeResult, customer_merge, describe_counts
+from canonical.services.customer_merge import (
+    MergeResult,
+    customer_merge,
+    customer_merge_check,
+    describe_counts,
+)
 from canonical.services.customers import customer_upsert
 from canonical.services.duplicates import (
     LIKELY_DUPLICATE_SCORE,
@@ -258,12 +263,16 @@ def _lock_review(exception: IntegrationException | int, actor: Actor) -> Integra
         raise ExceptionActionRefused(f"There is no exception {pk}.", exception=pk)
     if locked.category != Category.DUPLICATE_CUSTOMER or locked.customer_id is None:
         raise ExceptionActionRefused(f"Exception {pk} is not about a duplicate customer account.", exception=pk)
-    if locked.status not in ACTIVE_EXCEPTION_STATUSES:
-        raise ExceptionActionRefused(
-            f"Exception {pk} is {locked.get_status_display().lower()}; someone may have decided it already.",
-            exception=pk, status=locked.status,
-        )
+    _refuse_closed(locked)
     return locked
+
+
+def _refuse_closed(exception: IntegrationException) -> None:
+    if exception.status not in ACTIVE_EXCEPTION_STATUSES:
+        raise ExceptionActionRefused(
+            f"Exception {exception.pk} is {exception.get_status_display().lower()}; someone may have decided it "
+            "already.", exception=exception.pk, status=exception.status,
+        )
 
 
 def _reviewable_ids(exception: IntegrationException, account: Customer) -> set[int]:
@@ -300,6 +309,36 @@ def _conclude(exception: IntegrationException, account: Customer, *, actor: Acto
     return []
 
 
+def _pair_check(exception: IntegrationException, *, survivor: Customer, merged: Customer) -> Customer:
+    """The account under review, when ``survivor`` and ``merged`` are it and one of its likely
+    duplicates (either way round) and may be merged; else the refusal."""
+    account = account_under_review(exception)
+    if account is None or account.pk not in {survivor.pk, merged.pk}:
+        raise ExceptionActionRefused(
+            f"Exception {exception.pk} is about account {account.account_number if account else '?'}: merge it "
+            "with one of its likely duplicates, or it into one of them.", field="survivor",
+        )
+    other = merged if survivor.pk == account.pk else survivor
+    if other.status == CustomerStatus.MERGED:  # a candidate the review listed, merged away since
+        raise ExceptionActionRefused(
+            f"Account {other.account_number} was already merged into another account.", field="survivor",
+        )
+    if other.pk not in _reviewable_ids(exception, account):
+        raise ExceptionActionRefused(
+            f"Account {other.account_number} is not one of the likely duplicates of {account.account_number}.",
+            field="survivor",
+        )
+    customer_merge_check(survivor=survivor, merged=merged)
+    return account
+
+
+def duplicate_review_merge_check(*, exception: IntegrationException, survivor: Customer, merged: Customer) -> None:
+    """Raise the refusal duplicate_review_merge would give (but for the note), without locking: the
+    confirmation page asks it, so it offers only a merge the review allows."""
+    _refuse_closed(exception)
+    _pair_check(exception, survivor=survivor, merged=merged)
+
+
 def duplicate_review_merge(
     *, exception: IntegrationException | int, survivor: Customer, merged: Customer, actor: Actor, note: str
 ) -> ReviewOutcome:
@@ -308,19 +347,7 @@ def duplicate_review_merge(
     note = _text(note, "note", required=True)
     with transaction.atomic():
         locked = _lock_review(exception, actor)
-        account = account_under_review(locked)
-        pair = {survivor.pk, merged.pk}
-        if account is None or account.pk not in pair:
-            raise ExceptionActionRefused(
-                f"Exception {locked.pk} is about account {account.account_number if account else '?'}: merge it "
-                "with one of its likely duplicates, or it into one of them.", field="survivor",
-            )
-        other = merged if survivor.pk == account.pk else survivor
-        if other.pk not in _reviewable_ids(locked, account):
-            raise ExceptionActionRefused(
-                f"Account {other.account_number} is not one of the likely duplicates of {account.account_number}.",
-                field="survivor",
-            )
+        account = _pair_check(locked, survivor=survivor, merged=merged)
         result = customer_merge(survivor=survivor, merged=merged, actor=actor, note=note)
         summary = (f"Merged {result.merged.account_number} into {result.survivor.account_number} "
                    f"({describe_counts(result.counts())} moved). {note}")

@@ -128,6 +128,42 @@ def test_a_merge_needs_a_note_which_goes_into_the_audit_trail(client, steward, r
         "moved). Same tax id; the CRM rep keyed it again.")
 
 
+def refused_confirmation(client, exception, survivor, merged):
+    """GET the merge confirmation for the pair; assert it is refused; the message the review shows."""
+    response = client.get(f"{REVIEWS}{exception.pk}/merge/", {"survivor": survivor.pk, "merged": merged.pk})
+    assert response.status_code == 302 and response["Location"] == f"{REVIEWS}{exception.pk}/", "no merge offered"
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="confirm-merge"' not in page
+    return re.search(r'class="error"[^>]*>([^<]*)<', page).group(1)
+
+
+def test_the_merge_confirmation_refuses_accounts_that_are_not_the_reviews_pair(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    strangers = CustomerFactory(account_number="Z-1", name="Zeta Pipe"), CustomerFactory(account_number="Z-2")
+    assert "is about account A-2001" in refused_confirmation(client, exception, *strangers)
+    assert "Z-1 is not one of the likely duplicates of A-2001" in refused_confirmation(
+        client, exception, strangers[0], new)
+    euro = CustomerFactory(account_number="C900009", name="Acme Plumbing Inc.", tax_id="12-3456789", currency="EUR")
+    assert "trades in EUR" in refused_confirmation(client, exception, new, euro)
+    assert client.get(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk}).status_code == 200
+
+
+def test_the_merge_confirmation_refuses_an_account_already_merged_or_a_closed_review(client, steward, review):
+    legacy, new, exception = review
+    client.force_login(steward)
+    # A twin the review listed when it opened, merged away (elsewhere) since.
+    twin = CustomerFactory(account_number="C900002", name="Acme Plumbing Inc", status="merged", merged_into=legacy)
+    exception.context["candidates"].append({"id": twin.pk, "account_number": "C900002"})
+    exception.save(update_fields=["context"])
+    assert "C900002 was already merged" in refused_confirmation(client, exception, new, twin)
+
+    client.post(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk, "note": "same"})
+    assert Customer.objects.get(pk=new.pk).status == "merged"
+    message = refused_confirmation(client, exception, legacy, new)
+    assert "is resolved; someone may have decided it already" in message
+
+
 def test_dismiss_needs_a_reason_and_then_records_the_decision(client, steward, review):
     legacy, new, exception = review
     client.force_login(steward)
