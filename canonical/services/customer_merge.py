@@ -152,6 +152,13 @@ def _same_as_survivors(model, survivor: Customer, merged: Customer, key) -> list
     return [row.pk for row in model.objects.filter(customer=merged).order_by("pk") if key(row) in theirs]
 
 
+def customer_merge_folded(*, survivor: Customer, merged: Customer) -> dict[str, list[int]]:
+    """Ids of the merged account's addresses and contacts that the survivor already has (the same once
+    case and spacing are set aside): the merge leaves them with the merged account."""
+    return {"addresses": _same_as_survivors(Address, survivor, merged, _address_key),
+            "contacts": _same_as_survivors(Contact, survivor, merged, _contact_key)}
+
+
 def customer_related_records() -> list[tuple[str, type, str]]:
     """(kind, model, field) for every canonical record that points at a customer, other than the
     ones the merge handles itself (addresses, contacts, the hierarchy and earlier merges)."""
@@ -209,8 +216,7 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: Actor, note: 
         # aside) stays with the merged account instead of appearing twice. The survivor keeps its
         # own default address per kind and primary contact; the merged account's become ordinary
         # ones (one default per kind is a constraint).
-        folded = {"addresses": _same_as_survivors(Address, survivor, merged, _address_key),
-                  "contacts": _same_as_survivors(Contact, survivor, merged, _contact_key)}
+        folded = customer_merge_folded(survivor=survivor, merged=merged)
         default_kinds = set(survivor.addresses.filter(is_default=True).values_list("kind", flat=True))
         merged.addresses.filter(is_default=True, kind__in=default_kinds).update(is_default=False)
         moved["addresses"] = _move(Address.objects.filter(customer=merged).exclude(pk__in=folded["addresses"]),

@@ -26,9 +26,9 @@ from connectors.selectors import exception_audit_trail
 from connectors.services.exceptions import user_can_work
 from hub.selectors.duplicates import (
     REVIEWS_SHOWN,
-    account_footprint,
     duplicate_review,
     duplicate_reviews_open,
+    merge_preview,
 )
 from hub.workflows.onboarding import (
     NOTE_MAX_LENGTH,
@@ -153,10 +153,10 @@ def merge(request, pk: int):
         return redirect(_review_url(exception))
     form = MergeForm(request.POST) if request.method == "POST" else MergeForm(initial=pair.cleaned_data)
     if request.method == "GET" or not form.is_valid():  # a POST without a note asks again, with the error
+        preview = merge_preview(survivor=survivor, merged=merged)
         return render(request, "hub/stewardship/merge.html", {
-            "exception": exception, "form": form,
-            "survivor": account_footprint(survivor), "merged": account_footprint(merged),
-            "account": account_under_review(exception),
+            "exception": exception, "form": form, "preview": preview,
+            "survivor": preview.survivor, "merged": preview.merged,
         })
     try:
         outcome = duplicate_review_merge(exception=exception, survivor=survivor, merged=merged,

@@ -4,6 +4,7 @@ either does what it says or comes back with a message (never a 500)."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -12,7 +13,14 @@ from canonical.context import Actor
 from canonical.models import Address, AuditEntry, Customer, DuplicateDismissal, ExternalRef
 from connectors.models import IntegrationException
 from hub.workflows.onboarding import customer_onboarding_check
-from tests.factories import CustomerFactory, ExternalRefFactory, OrderFactory, SystemFactory
+from tests.factories import (
+    CustomerFactory,
+    ExternalRefFactory,
+    InvoiceFactory,
+    OrderFactory,
+    OrderLineFactory,
+    SystemFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +73,50 @@ def test_the_review_shows_both_accounts_the_reasons_and_the_suggested_survivor(c
     assert "erp: 900001" in body and ">1 order<" in body
     assert f"?survivor={legacy.pk}&amp;merged={new.pk}" in body
     assert f"?survivor={new.pk}&amp;merged={legacy.pk}" in body
+
+
+def test_each_card_shows_credit_open_orders_and_invoices_hierarchy_roles_and_ids(client, steward, review):
+    legacy, new, exception = review
+    Customer.objects.filter(pk=legacy.pk).update(credit_status="hold", credit_limit=Decimal("125000"),
+                                                 is_ship_to=False)
+    order = legacy.orders.get()
+    OrderLineFactory(order=order, quantity_ordered=Decimal("3"), quantity_invoiced=Decimal("1"),
+                     unit_price=Decimal("600.00"))
+    OrderFactory(customer=legacy, status="closed")  # not open: not counted
+    InvoiceFactory(customer=legacy, amount=Decimal("2500.00"), amount_paid=Decimal("500.00"))
+    InvoiceFactory(customer=legacy, amount=Decimal("99.00"), status="paid")
+    parent = CustomerFactory(account_number="G-1", name="Acme Group")
+    Customer.objects.filter(pk=new.pk).update(parent=parent)
+    CustomerFactory(account_number="C900001-S1", name="Acme Plumbing, Depot 1", parent=legacy)
+    client.force_login(steward)
+    body = client.get(f"{REVIEWS}{exception.pk}/").content.decode()
+    card = body[body.index('data-account="C900001"', body.index('id="candidate-')):]
+    assert '<span class="credit-status hold">On credit hold</span>' in card
+    assert "limit 125,000.00 USD" in card
+    assert "1 · 1,200.00 USD not yet invoiced" in card and "1 · 2,000.00 USD unpaid" in card
+    assert '<dd class="roles">sold-to, bill-to</dd>' in card and "Acme Plumbing, Depot 1" in card
+    assert "erp: 900001" in card
+    held = body[body.index('data-account="A-2001"'):]
+    assert "Acme Group <code>G-1</code>" in held and '<dd class="open-orders">none</dd>' in held
+
+
+def test_the_footprints_of_a_page_take_the_same_queries_for_one_account_or_many(review):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from hub.selectors.duplicates import account_footprints
+
+    legacy, new, exception = review
+    others = [CustomerFactory() for _ in range(3)]
+    for customer in others:
+        OrderFactory(customer=customer)
+        InvoiceFactory(customer=customer)
+    with CaptureQueriesContext(connection) as one:
+        account_footprints([legacy])
+    with CaptureQueriesContext(connection) as many:
+        found = account_footprints([legacy, new, *others])
+    assert len(many) == len(one)
+    assert [f.open_orders for f in found] == [1, 0, 1, 1, 1] and [f.open_invoices for f in found] == [0, 0, 1, 1, 1]
 
 
 def test_the_primary_merge_button_keeps_the_suggested_account(client, steward, review):
@@ -162,6 +214,29 @@ def test_the_merge_confirmation_refuses_an_account_already_merged_or_a_closed_re
     assert Customer.objects.get(pk=new.pk).status == "merged"
     message = refused_confirmation(client, exception, legacy, new)
     assert "is resolved; someone may have decided it already" in message
+
+
+def test_the_merge_confirmation_says_what_the_survivor_keeps_what_stays_and_warns_of_two_erp_ids(
+        client, steward, review):
+    legacy, new, exception = review
+    Customer.objects.filter(pk=legacy.pk).update(payment_terms="prepaid", credit_limit=Decimal("100000"))
+    Customer.objects.filter(pk=new.pk).update(payment_terms="net30", credit_limit=Decimal("5000"))
+    ExternalRefFactory(system=ExternalRef.objects.get().system, entity_type="customer", external_id="100001",
+                       object_id=new.pk)
+    Address.objects.create(customer=legacy, kind="billing", line1="1 MAIN ST", city="Springfield",
+                           postal_code="62701")
+    Address.objects.create(customer=new, kind="shipping", line1="9 Dock Rd", city="Springfield", postal_code="62702")
+    client.force_login(steward)
+    body = client.get(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk}).content.decode()
+    kept = body[body.index('id="kept"'):body.index('id="moves"')]
+    assert re.search(r'<tr class="differs"><td>Payment terms</td><td>Prepaid</td><td><span class="dropped">Net 30', kept)
+    assert re.search(r"<td>Credit limit</td><td>100,000.00</td><td><span class=\"dropped\">5,000.00", kept)
+    assert re.search(r"<td>Currency</td><td>USD</td><td><span class=\"muted\">the same", kept)
+    moves = body[body.index('id="moves"'):]
+    assert ">1 address<" in moves, "the shipping address moves; the billing one C900001 has already stays"
+    assert "Stays with A-2001" in moves and "Billing: 1 Main St" in moves
+    assert "Both accounts have an id in <strong>erp</strong> (900001 and 100001)" in body
+    assert "erp still has two accounts after this merge; merge them there too" in body
 
 
 def test_dismiss_needs_a_reason_and_then_records_the_decision(client, steward, review):
