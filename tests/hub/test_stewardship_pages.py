@@ -237,6 +237,11 @@ def test_the_merge_confirmation_says_what_the_survivor_keeps_what_stays_and_warn
     assert "Stays with A-2001" in moves and "Billing: 1 Main St" in moves
     assert "Both accounts have an id in <strong>erp</strong> (900001 and 100001)" in body
     assert "erp still has two accounts after this merge; merge them there too" in body
+    assert 'id="exposure-moves"' not in body, "nothing open on the merged account: no line about exposure"
+    OrderFactory(customer=new, status="allocated", total_amount=Decimal("1234.50"))
+    body = client.get(f"{REVIEWS}{exception.pk}/merge/", {"survivor": legacy.pk, "merged": new.pk}).content.decode()
+    line = body[body.index('id="exposure-moves"'):]
+    assert line.startswith('id="exposure-moves">') and "open invoices" not in line[:line.index("</p>")]
 
 
 def test_dismiss_needs_a_reason_and_then_records_the_decision(client, steward, review):
