@@ -27,7 +27,7 @@ from canonical.models import (
 class InvoiceLineInline(ReadOnlyTabularInline):
     model = InvoiceLine
     fields = ("product", "order_line", "quantity", "unit_price", "amount")
-    select_related = ("product", "order_line")
+    select_related = ("product", "order_line__product")
 
 
 class DueFilter(admin.SimpleListFilter):
@@ -100,7 +100,7 @@ class ReturnAuthorizationAdmin(ExternalRefsMixin, admin.ModelAdmin):
 @admin.register(ReturnLine)
 class ReturnLineAdmin(admin.ModelAdmin):
     list_display = ("rma", "order_line", "quantity_requested", "quantity_received", "refusal_reason")
-    list_select_related = ("rma", "order_line")
+    list_select_related = ("rma", "order_line__product")
     search_fields = ("rma__number", "order_line__order__number__exact")
     autocomplete_fields = ("rma", "order_line")
 

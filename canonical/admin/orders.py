@@ -105,6 +105,10 @@ class OrderLineAdmin(OwnedElsewhereMixin, BigTableAdmin):
     readonly_fields = ("amount", "created_at", "updated_at")
     ordering = ("-id",)
 
+    def get_queryset(self, request):
+        # A line is named by its product's SKU (OrderLine.__str__), as in the return lines' autocomplete.
+        return super().get_queryset(request).select_related("product")
+
     @admin.display(description="Amount")
     def amount(self, obj: OrderLine):
         return obj.amount

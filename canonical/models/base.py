@@ -35,6 +35,11 @@ def quantity_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=14, decimal_places=3, **kwargs)
 
 
+def quantity_label(value: Decimal) -> str:
+    """A quantity as people read it: "10" and "2.5" rather than the stored "10.000" and "2.500"."""
+    return format(Decimal(value).normalize(), "f")
+
+
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
-from canonical.models.base import TimeStamped, money_field, quantity_field
+from canonical.models.base import TimeStamped, money_field, quantity_field, quantity_label
 from canonical.models.catalog import Product
 from canonical.models.customers import Customer
 from canonical.models.fulfilment import Shipment
@@ -137,7 +137,9 @@ class ReturnLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity_requested} of line {self.order_line_id}"
+        # Shown as the heading of each line on its return's page: load the order line and product with it.
+        line = self.order_line
+        return f"{quantity_label(self.quantity_requested)} × {line.product.sku} from line {line.line_number}"
 
 
 class CreditMemo(TimeStamped):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
-from canonical.models.base import System, TimeStamped, money_field, quantity_field
+from canonical.models.base import System, TimeStamped, money_field, quantity_field, quantity_label
 from canonical.models.catalog import Product
 from canonical.models.customers import Customer
 from canonical.models.inventory import Location
@@ -139,7 +139,8 @@ class OrderLine(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id}/{self.line_number} {self.product_id}"
+        # Shown as the heading of each line on its order's page: load the product with the line.
+        return f"line {self.line_number} · {self.product.sku} × {quantity_label(self.quantity_ordered)}"
 
     @property
     def amount(self) -> Decimal:

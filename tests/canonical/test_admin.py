@@ -382,6 +382,19 @@ def test_order_page_shows_lines_external_refs_and_history_links(admin_client, da
     assert _url(Order, "change", order.pk) in refs.content.decode()
 
 
+def test_order_and_return_pages_name_lines_by_line_number_sku_and_quantity(admin_client, dataset):
+    order, sku = dataset["order"], dataset["product"].sku
+    line = order.lines.get()
+    order_page = admin_client.get(_url(Order, "change", order.pk)).content.decode()
+    return_page = admin_client.get(_url(ReturnAuthorization, "change", line.return_lines.get().rma_id)).content.decode()
+
+    assert f"line 1 · {sku} × 5" in order_page
+    assert f"1 × {sku} from line 1" in return_page  # the line's heading
+    assert f"line 1 · {sku} × 5" in return_page  # its order line column
+    for page in (order_page, return_page):
+        assert f"{order.pk}/1 {dataset['product'].pk}" not in page and f"of line {line.pk}" not in page
+
+
 # --- what the ERP owns is shown, never edited ---------------------------------------------------
 
 
