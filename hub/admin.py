@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 # The hub's extensions of other apps' admins (they call hub workflows, which those apps cannot import).
-from hub import invoice_admin  # noqa: F401
+from hub import invoice_admin, order_admin  # noqa: F401
 from hub.models import IdempotencyRecord, WorkerHeartbeat
 
 HUB_NAME = "Distribution Integration Hub"

@@ -68,6 +68,22 @@ def may_view(model: type[Model]) -> bool:
     return model_admin is not None and model_admin.has_view_or_change_permission(request)
 
 
+def may_view_record(record: Model) -> bool:
+    """Whether the user the page is for may open this record's admin page: as may_view, and the admin's
+    check of the record itself (a queue scoped to teams lets each user open only its own team's rows)."""
+    request = _viewer.get()
+    if request is None:
+        return True
+    model_admin = admin.site._registry.get(type(record))
+    return model_admin is not None and model_admin.has_view_or_change_permission(request, record)
+
+
+def viewer_has_perm(permission: str) -> bool:
+    """Whether the user the page is for holds ``permission`` (True outside a request, as may_view)."""
+    request = _viewer.get()
+    return request is None or request.user.has_perm(permission)
+
+
 def request_actor(request) -> Actor:
     """The staff user behind an admin request, under the request's correlation id."""
     return Actor(user=request.user, correlation_id=getattr(request, "correlation_id", "") or new_correlation_id())

@@ -85,12 +85,16 @@ class OrderAdmin(ExternalRefsMixin, OwnedElsewhereMixin, BigTableAdmin):
     def related(self, obj: Order) -> str:
         if obj.pk is None:
             return "–"
-        return join_links([
+        return join_links(self.related_links(obj))
+
+    def related_links(self, obj: Order) -> list[str | None]:
+        """The lists of the order's records; apps above canonical (the hub) add their own."""
+        return [
             changelist_link(Shipment, "shipments", order__id__exact=obj.pk),
             changelist_link(Invoice, "invoices", order__id__exact=obj.pk),
             changelist_link(ReturnAuthorization, "returns", order__id__exact=obj.pk),
             changelist_link(PurchaseOrder, "purchase orders", order__id__exact=obj.pk),
-        ])
+        ]
 
 
 @admin.register(OrderLine)

@@ -412,6 +412,51 @@ def test_the_credit_hold_exception_links_to_its_order_in_the_queue(finance_user)
     assert client.get(reverse("credit-hold-for-exception", args=[not_a_hold.pk])).status_code == 404
 
 
+# --- the order's admin page ------------------------------------------------------------------
+
+
+def _order_page(user, order) -> str:
+    response = _as(user).get(reverse("admin:canonical_order_change", args=[order.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_held_orders_admin_page_says_why_and_leads_finance_to_the_queue(finance_user):
+    finance_user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_integrationexception", "work_finance_queue"]))
+    order = held_order()  # 300.00 against a limit of 100.00
+    exception = IntegrationException.objects.get(order=order, category=Category.CREDIT_HOLD)
+
+    html = _order_page(finance_user, order)
+
+    assert "Credit hold</h2>" in html and "over the limit" in html
+    assert "0.00 + 300.00 = 300.00 &gt; 100.00 USD" in html  # the figures of the hold event, as the queue shows
+    assert f'<a href="{reverse("admin:connectors_integrationexception_change", args=[exception.pk])}">' in html
+    assert (f'<a href="{QUEUE}?order={order.pk}#order-{order.pk}" class="button">'
+            "Release or reject in the credit-hold queue</a>") in html
+    assert f"/admin/connectors/integrationexception/?order__id__exact={order.pk}" in html  # under Related
+
+
+def test_staff_who_may_not_decide_or_open_the_finance_queue_get_no_such_links(operations_user):
+    order = held_order()
+    exception = IntegrationException.objects.get(order=order, category=Category.CREDIT_HOLD)
+
+    html = _order_page(operations_user, order)
+
+    assert "over the limit" in html and f"#{exception.pk} " in html
+    assert reverse("admin:connectors_integrationexception_change", args=[exception.pk]) not in html
+    assert "integrationexception/?order__id__exact" not in html
+    assert "Release or reject" not in html
+    assert f'<a href="{QUEUE}?order={order.pk}#order-{order.pk}" class="button">See it in the credit-hold queue' in html
+
+
+def test_an_order_not_on_hold_has_no_credit_hold_block(finance_user):
+    order = held_order()
+    credit_hold_release(order=order, actor=Actor(user=finance_user), note="Paid by wire")
+    html = _order_page(finance_user, order)
+    assert "Credit hold</h2>" not in html and "credit-hold queue" not in html
+
+
 def test_the_queue_costs_a_bounded_number_of_queries(finance_user):
     customer = CustomerFactory(credit_limit=Decimal("50.00"))
     product = stocked_product()
