@@ -14,6 +14,12 @@ What counts as touching the order:
 * exceptions about the order, its records, those deliveries or those messages;
 * audit entries of all of the above (staff decisions, retries, resolutions).
 
+Each entry shows the status its record had at the entry's time, not today's: an exception opened
+and resolved since shows "open" where it was opened. Statuses of messages and exceptions change only
+through audited actions (reprocess, resolve, ignore, ...), so the status at a moment is the "before"
+of the first audit entry about the record after it, or the current status when nothing changed it
+since; the current status is in the entry's data as ``status_now``.
+
 A fixed number of queries whatever the number of entries (each kind is one query; the events'
 payloads are not loaded, only the keys the entries show). Each kind is capped at ``limit``
 entries, the newest kept, and the timeline says which kinds were cut.
@@ -48,11 +54,12 @@ from canonical.models import (
     Shipment,
     System,
 )
-from connectors.models import Delivery, DeliveryAttempt, InboundMessage, IntegrationException
+from connectors.models import Delivery, DeliveryAttempt, InboundMessage, InboundStatus, IntegrationException
 
 MAX_ENTRIES_PER_KIND = 500
 ERROR_SHOWN = 300
 _STATUS_LABELS = dict(OrderStatus.choices)
+_INBOUND_LABELS = dict(InboundStatus.choices)
 
 
 class Kind(models.TextChoices):
@@ -280,13 +287,46 @@ def order_timeline(*, order: Order, viewer: TimelineViewer = STAFF,
         if cut:
             truncated.append(Kind.AUDIT)
 
+    history = _status_history(messages, exceptions)
     entries.extend(_event_entry(event, records, deliveries_of.get(event.pk, [])) for event in events)
     entries.extend(_attempt_entry(attempt, deliveries[attempt.delivery_id], events_by_pk) for attempt in attempts)
-    entries.extend(_message_entry(message) for message in messages)
-    entries.extend(_exception_entry(exception) for exception in exceptions)
+    entries.extend(_message_entry(message, history) for message in messages)
+    entries.extend(_exception_entry(exception, history) for exception in exceptions)
     entries.extend(_audit_entry(entry, records) for entry in audits)
     entries.sort(key=lambda entry: entry.sort_key)
     return OrderTimeline(order=order, entries=entries, records=records, truncated=truncated, viewer=viewer)
+
+
+StatusHistory = dict[tuple[str, str], list[tuple[datetime, str]]]
+
+
+def _status_history(messages: list[InboundMessage], exceptions: list[IntegrationException]) -> StatusHistory:
+    """{(object type, id): [(when, status before that change), ...]} from the audit entries of the
+    messages and exceptions, oldest first (one query, only the status of each entry's "before")."""
+    history: StatusHistory = {}
+    if not messages and not exceptions:
+        return history
+    condition = Q(pk__in=[])
+    for object_type, rows in (("inbound_message", messages), ("exception", exceptions)):
+        if rows:
+            condition |= Q(object_type=object_type, object_id__in=[str(row.pk) for row in rows])
+    changes = (
+        AuditEntry.objects.filter(condition).annotate(status_before=KT("before__status"))
+        .exclude(status_before__isnull=True).order_by("at", "pk")
+        .values_list("object_type", "object_id", "at", "status_before")
+    )
+    for object_type, object_id, at, status in changes:
+        if status:
+            history.setdefault((object_type, object_id), []).append((at, status))
+    return history
+
+
+def _status_at(history: StatusHistory, object_type: str, pk: int, at: datetime, current: str) -> str:
+    """The record's status at ``at``: before the first audited change after it, else the current one."""
+    for changed_at, before in history.get((object_type, str(pk)), []):
+        if changed_at > at:
+            return before
+    return current
 
 
 def _record_label(records: dict[str, dict[int, str]], object_type: str, object_id: str) -> str:
@@ -345,14 +385,17 @@ def _attempt_entry(attempt: DeliveryAttempt, delivery: Delivery, events: dict[in
     )
 
 
-def _message_entry(message: InboundMessage) -> TimelineEntry:
+def _message_entry(message: InboundMessage, history: StatusHistory) -> TimelineEntry:
     system = message.system.code if message.system_id else "unknown"
+    # Its first outcome (a message is processed as it arrives), which a reprocessing may have changed since.
+    status = _status_at(history, "inbound_message", message.pk, message.received_at, message.status)
     return TimelineEntry(
         at=message.received_at, kind=Kind.INBOUND_MESSAGE,
-        title=f"{message.message_type} from {system}: {message.get_status_display().lower()}",
+        title=f"{message.message_type} from {system}: {_INBOUND_LABELS.get(status, status).lower()}",
         object_type="inbound_message", object_id=str(message.pk), correlation_id=message.correlation_id,
-        actor=f"system:{system}", status=message.status,
+        actor=f"system:{system}", status=status,
         data={"message_id": message.pk, "message_type": message.message_type, "system": system,
+              "status_now": message.status,
               "sender_message_id": message.sender_message_id, "processed_at":
               message.processed_at.isoformat() if message.processed_at else None,
               "response_status": message.response_status, "errors": (message.errors or [])[:5]},
@@ -361,13 +404,16 @@ def _message_entry(message: InboundMessage) -> TimelineEntry:
     )
 
 
-def _exception_entry(exception: IntegrationException) -> TimelineEntry:
+def _exception_entry(exception: IntegrationException, history: StatusHistory) -> TimelineEntry:
+    category = exception.get_category_display()
+    # Many titles already start with their category ("Supplier date miss: ..."): say it once.
+    title = exception.title if exception.title.lower().startswith(category.lower()) else f"{category}: {exception.title}"
     return TimelineEntry(
-        at=exception.first_seen_at, kind=Kind.EXCEPTION,
-        title=f"{exception.get_category_display()}: {exception.title}",
+        at=exception.first_seen_at, kind=Kind.EXCEPTION, title=title,
         object_type="exception", object_id=str(exception.pk), correlation_id=exception.correlation_id,
-        status=exception.status,
+        status=_status_at(history, "exception", exception.pk, exception.first_seen_at, exception.status),
         data={"exception_id": exception.pk, "category": exception.category, "severity": exception.severity,
+              "status_now": exception.status,
               "team": exception.team, "occurrences": exception.occurrences,
               "assignee": exception.assignee.get_username() if exception.assignee_id else None,
               "last_seen_at": exception.last_seen_at.isoformat(),

@@ -23,6 +23,7 @@ from connectors.models import (
     ExceptionStatus,
     InboundMessage,
 )
+from connectors.services.exceptions import exception_resolve
 from hub.selectors.timeline import Kind, TimelineViewer, order_timeline
 from hub.workflows.credit import credit_hold_release
 from tests.connectors.outbound_support import deliver_all
@@ -128,7 +129,8 @@ def test_staff_see_every_kind_in_time_order_with_correlation_ids_and_links(story
     assert bad["correlation_id"] == "corr-bad"
     exceptions = {e["data"]["category"]: e for e in entries if e["kind"] == "exception"}
     assert set(exceptions) >= {"credit_hold", "invoice_dispute"}
-    assert exceptions["credit_hold"]["status"] == ExceptionStatus.RESOLVED
+    assert exceptions["credit_hold"]["status"] == ExceptionStatus.OPEN  # when it was opened; released since
+    assert exceptions["credit_hold"]["data"]["status_now"] == ExceptionStatus.RESOLVED
     assert exceptions["credit_hold"]["data"]["resolution_note"] == "Released from credit hold: Prepayment received"
     assert any(e["correlation_id"] == "corr-bad" for e in entries if e["kind"] == "exception")
 
@@ -314,3 +316,41 @@ def test_exception_of_a_message_about_the_order_links_the_message(staff):
     IntegrationExceptionFactory(order=order, inbound_message=message, category=Category.VALIDATION)
     kinds = {(e.kind, e.object_id) for e in order_timeline(order=order).entries}
     assert (Kind.INBOUND_MESSAGE, str(message.pk)) in kinds
+
+
+def test_past_entries_show_the_status_they_had_then_and_today_s_beside_it(staff, client):
+    """A message that failed and was reprocessed later, and an exception resolved later, show as
+    they were when they happened; the category is not said twice; the page groups the thousands."""
+    order = OrderFactory(total_amount=Decimal("45327.34"))
+    erp = SystemFactory(code="erp", kind="erp")
+    message = InboundMessage.objects.create(system=erp, message_type="supplier.ack", status="failed",
+                                            correlation_id="corr-late")
+    exception = IntegrationExceptionFactory(
+        order=order, inbound_message=message, category=Category.SUPPLIER_DATE_MISS, team="finance",
+        title="Supplier date miss: acme-supply on PO-1 confirmed 2027-01-20")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    InboundMessage.objects.filter(pk=message.pk).update(received_at=an_hour_ago)
+    type(exception).objects.filter(pk=exception.pk).update(first_seen_at=an_hour_ago)
+    # Reprocessed and resolved since, as the services record it.
+    InboundMessage.objects.filter(pk=message.pk).update(status="processed")
+    audit_record(actor=Actor(user=staff), action="inbound.reprocessed", object_type="inbound_message",
+                 object_id=message.pk, before={"status": "failed", "response_status": 422},
+                 after={"status": "processed", "response_status": 200})
+    exception_resolve(exception=exception, actor=Actor(user=staff), note="The corrected ack arrived")
+
+    entries = {e.kind: e for e in order_timeline(order=order).entries if e.kind in (Kind.INBOUND_MESSAGE, Kind.EXCEPTION)}
+
+    assert entries[Kind.INBOUND_MESSAGE].status == "failed"
+    assert entries[Kind.INBOUND_MESSAGE].title.startswith("supplier.ack from erp: failed")
+    assert entries[Kind.INBOUND_MESSAGE].data["status_now"] == "processed"
+    assert entries[Kind.EXCEPTION].status == ExceptionStatus.OPEN
+    assert entries[Kind.EXCEPTION].data["status_now"] == ExceptionStatus.RESOLVED
+    assert entries[Kind.EXCEPTION].title == "Supplier date miss: acme-supply on PO-1 confirmed 2027-01-20"
+
+    client.force_login(staff)
+    html = client.get(f"/admin/canonical/order/{order.pk}/timeline/").content.decode()
+    assert "45,327.34 USD" in html
+    assert "Supplier date miss: Supplier date miss" not in html
+    assert '<span class="tl-now">now resolved</span>' in html and '<span class="tl-now">now processed</span>' in html
+    body = _staff_api(staff).get(f"/api/v1/orders/{order.pk}/timeline").json()
+    assert {e["status"] for e in body["entries"] if e["kind"] in ("inbound_message", "exception")} == {"failed", "open"}
