@@ -30,9 +30,9 @@ class TimelineEntrySerializer(serializers.Serializer):
     object_type = serializers.CharField(help_text="order, shipment, invoice, return, credit_memo, purchase_order, "
                                                   "delivery, inbound_message or exception.")
     object_id = serializers.CharField()
-    status = serializers.CharField(help_text="Status after a status change; outcome of an attempt; the status a "
-                                             "message or exception had at `at` (its status now is data.status_now). "
-                                             "Empty for events and audit entries.")
+    status = serializers.CharField(help_text="Status after a status change; outcome of an attempt; status of a "
+                                             "message or exception now (the status it had at `at` is "
+                                             "data.status_then). Empty for events and audit entries.")
     actor = serializers.CharField(help_text="user:<name>, system:<code>, connector:<code> or hub.")
     correlation_id = serializers.CharField()
     causation_id = serializers.CharField(help_text="What caused it: inbound:<message id>, an event id, or empty.")

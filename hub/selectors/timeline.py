@@ -18,7 +18,8 @@ Each entry shows the status its record had at the entry's time, not today's: an 
 and resolved since shows "open" where it was opened. Statuses of messages and exceptions change only
 through audited actions (reprocess, resolve, ignore, ...), so the status at a moment is the "before"
 of the first audit entry about the record after it, or the current status when nothing changed it
-since; the current status is in the entry's data as ``status_now``.
+since. The entry's ``status`` stays the record's status now (as partners read it), the status at
+the time is the entry's ``data.status_then``, and the page shows that one first.
 
 A fixed number of queries whatever the number of entries (each kind is one query; the events'
 payloads are not loaded, only the keys the entries show). Each kind is capped at ``limit``
@@ -393,9 +394,9 @@ def _message_entry(message: InboundMessage, history: StatusHistory) -> TimelineE
         at=message.received_at, kind=Kind.INBOUND_MESSAGE,
         title=f"{message.message_type} from {system}: {_INBOUND_LABELS.get(status, status).lower()}",
         object_type="inbound_message", object_id=str(message.pk), correlation_id=message.correlation_id,
-        actor=f"system:{system}", status=status,
+        actor=f"system:{system}", status=message.status,
         data={"message_id": message.pk, "message_type": message.message_type, "system": system,
-              "status_now": message.status,
+              "status_then": status,
               "sender_message_id": message.sender_message_id, "processed_at":
               message.processed_at.isoformat() if message.processed_at else None,
               "response_status": message.response_status, "errors": (message.errors or [])[:5]},
@@ -411,9 +412,10 @@ def _exception_entry(exception: IntegrationException, history: StatusHistory) ->
     return TimelineEntry(
         at=exception.first_seen_at, kind=Kind.EXCEPTION, title=title,
         object_type="exception", object_id=str(exception.pk), correlation_id=exception.correlation_id,
-        status=_status_at(history, "exception", exception.pk, exception.first_seen_at, exception.status),
+        status=exception.status,
         data={"exception_id": exception.pk, "category": exception.category, "severity": exception.severity,
-              "status_now": exception.status,
+              "status_then": _status_at(history, "exception", exception.pk, exception.first_seen_at,
+                                        exception.status),
               "team": exception.team, "occurrences": exception.occurrences,
               "assignee": exception.assignee.get_username() if exception.assignee_id else None,
               "last_seen_at": exception.last_seen_at.isoformat(),
