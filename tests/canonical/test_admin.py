@@ -9,9 +9,8 @@ from decimal import Decimal
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -75,6 +74,7 @@ from tests.factories import (
     SystemOfRecordFactory,
     governance_registry_sample,
 )
+from tests.staff import staff_client
 
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 OUR_APPS = {"canonical", "connectors", "governance", "hub"}
@@ -398,23 +398,15 @@ def test_order_and_return_pages_name_lines_by_line_number_sku_and_quantity(admin
 # --- what the ERP owns is shown, never edited ---------------------------------------------------
 
 
-def _staff_client(django_user_model, username: str, *codenames: str) -> Client:
-    user = django_user_model.objects.create_user(username, password="x-secret-pass-1", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="canonical", codename__in=codenames))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def operations_client(django_user_model):
-    return _staff_client(django_user_model, "oscar", "view_order", "change_order", "view_orderline",
+    return staff_client("oscar", "view_order", "change_order", "view_orderline",
                          "change_orderline")
 
 
 @pytest.fixture
 def finance_client(django_user_model):
-    return _staff_client(django_user_model, "fiona", "view_invoice", "change_invoice", "view_invoiceline")
+    return staff_client("fiona", "view_invoice", "change_invoice", "view_invoiceline")
 
 
 def _order_form(order: Order, **changes) -> dict:

@@ -6,35 +6,27 @@ from decimal import Decimal
 
 import pytest
 from django import forms
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from canonical.models import AuditEntry, BusinessEvent, CreditStatus, Customer
 from tests.factories import CustomerFactory
+from tests.staff import staff_client
 
 pytestmark = pytest.mark.django_db
 
 CREDIT_TERMS = ("currency", "payment_terms", "credit_limit", "credit_status")
 
 
-def _staff(django_user_model, username: str, *codenames: str) -> Client:
-    user = django_user_model.objects.create_user(username, password="x-secret-pass-1", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="canonical", codename__in=codenames))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def steward(django_user_model) -> Client:
-    return _staff(django_user_model, "stella", "view_customer", "change_customer", "view_address",
+    return staff_client("stella", "view_customer", "change_customer", "view_address",
                   "change_address", "view_contact", "change_contact")
 
 
 @pytest.fixture
 def finance(django_user_model) -> Client:
-    return _staff(django_user_model, "fiona", "view_customer", "change_credit_terms", "view_address",
+    return staff_client("fiona", "view_customer", "change_credit_terms", "view_address",
                   "view_contact")
 
 
@@ -128,7 +120,7 @@ def test_a_superuser_credit_change_is_audited_with_the_rest_of_the_form_saved(ad
 
 
 def test_without_either_permission_the_form_cannot_be_posted(django_user_model, customer):
-    viewer = _staff(django_user_model, "victor", "view_customer")
+    viewer = staff_client("victor", "view_customer")
     response = viewer.post(_url(customer), {"credit_limit": "1"})
     assert response.status_code == 403
     customer.refresh_from_db()

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.test import Client
 from django.urls import reverse
 
-from canonical.context import Actor
 from hub import roles
 from hub.problems import PROBLEM_CONTENT_TYPE
 from hub.views import handler403
 from tests.factories import SystemFactory
+from tests.staff import role_member
 
 pytestmark = pytest.mark.django_db
 
 
-def member(django_user_model, role: str) -> Client:
-    roles.roles_apply(actor=Actor.hub())
-    user = django_user_model.objects.create_user(role, password="x-secret-pass-1", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_a_refused_admin_page_says_what_was_opened_and_that_the_role_lacks_it(django_user_model):
-    client = member(django_user_model, roles.FINANCE)
+    client = role_member(roles.FINANCE)
     url = reverse("admin:connectors_connector_changelist")
     response = client.get(url)
     assert response.status_code == 403
@@ -39,7 +28,7 @@ def test_a_refused_admin_page_says_what_was_opened_and_that_the_role_lacks_it(dj
 
 
 def test_a_refused_portal_page_gives_the_pages_own_reason(django_user_model):
-    client = member(django_user_model, roles.DATA_STEWARD)
+    client = role_member(roles.DATA_STEWARD)
     response = client.get(reverse("credit-holds"))
     assert response.status_code == 403
     page = response.content.decode()

@@ -7,9 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -29,6 +27,7 @@ from tests.factories import (
     SystemFactory,
     SystemOfRecordFactory,
 )
+from tests.staff import role_member
 
 pytestmark = pytest.mark.django_db
 
@@ -59,15 +58,6 @@ def world():
     return {"order": order, "customer": customer}
 
 
-def member(django_user_model, role: str) -> Client:
-    roles.roles_apply(actor=Actor.hub())
-    user = django_user_model.objects.create_user(role, password="x-secret-pass-1", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def start_pages(world) -> list[str]:
     return [
         "/",
@@ -82,7 +72,7 @@ def start_pages(world) -> list[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_link_on_a_roles_pages_opens_for_that_role(django_user_model, world, role):
-    client = member(django_user_model, role)
+    client = role_member(role)
     refused = []
     followed: set[str] = set()
     for page in start_pages(world):
@@ -101,7 +91,7 @@ def test_every_link_on_a_roles_pages_opens_for_that_role(django_user_model, worl
 
 
 def test_finance_reads_the_audit_trail_and_what_its_order_pages_point_at(django_user_model, world):
-    client = member(django_user_model, roles.FINANCE)
+    client = role_member(roles.FINANCE)
     order = world["order"]
     page = client.get(reverse("admin:canonical_order_change", args=[order.pk])).content.decode()
     for text in ("shipments", "invoices", "returns", "purchase orders", "business events", "audit trail",
@@ -120,7 +110,7 @@ def test_finance_reads_the_audit_trail_and_what_its_order_pages_point_at(django_
 
 
 def test_the_steward_sees_its_own_queue_and_not_the_order_pages(django_user_model, world):
-    client = member(django_user_model, roles.DATA_STEWARD)
+    client = role_member(roles.DATA_STEWARD)
     home = client.get("/").content.decode()
     nav = home.split('<nav class="main"')[1].split("</nav>")[0]
     assert reverse("stewardship:duplicate-reviews") in nav
@@ -132,7 +122,7 @@ def test_the_steward_sees_its_own_queue_and_not_the_order_pages(django_user_mode
 
 
 def test_the_order_page_asks_for_permissions_once_not_per_link(django_user_model, world):
-    client = member(django_user_model, roles.FINANCE)
+    client = role_member(roles.FINANCE)
     url = reverse("admin:canonical_order_change", args=[world["order"].pk])
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
