@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 
 from canonical.admin.common import links_for
+from connectors.services.inbound import is_json_media_type
 from hub.correlation import correlation_from_headers, reset_correlation_id, set_correlation_id
 from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJsonResponse
 
@@ -49,12 +50,11 @@ class RequestLimitsMiddleware:
                 slug="payload-too-large",
                 limit_bytes=limit,
             )
-        content_type = (request.content_type or "").lower()
         # Partner messages are stored whatever they are, then refused by the inbound pipeline
         # with the reason; only the size limit applies before that.
         if request.path.startswith(INBOUND_PREFIX):
             return None
-        if length and content_type != "application/json" and not content_type.endswith("+json"):
+        if length and not is_json_media_type(request.content_type):
             return ProblemJsonResponse(
                 415,
                 detail=f"Content type '{request.content_type or 'none'}' is not accepted; send application/json.",

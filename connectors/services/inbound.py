@@ -216,7 +216,7 @@ def _early_claim(message: InboundMessage, sender: Sender | None, headers: Mappin
         return None
     if message.connector is not None and message.connector.verify_inbound_signature:
         return None  # the signature is checked first: a key alone does not take an id there
-    if body and not _is_json_media_type(message.content_type):
+    if body and not is_json_media_type(message.content_type):
         return None  # refused with 415 by inbound_accept; the id stays free for the message sent as JSON
     try:
         return _sender_message_id(message.connector, headers, body)
@@ -326,7 +326,7 @@ def inbound_accept(
 
     actor = Actor(system=sender_system, correlation_id=message.correlation_id, causation_id=f"inbound:{message.pk}")
     message.sender = sender.name[:150]
-    if body and not _is_json_media_type(message.content_type):
+    if body and not is_json_media_type(message.content_type):
         with transaction.atomic():
             ctx = HandlerContext(message.system, actor, message.pk, received_at=message.received_at)
             return _fail(message, _unsupported_media_type(message.content_type), ctx, actor)
@@ -356,7 +356,9 @@ def inbound_accept(
     return _run(message, actor, body)
 
 
-def _is_json_media_type(content_type: str) -> bool:
+def is_json_media_type(content_type: str) -> bool:
+    """Whether a Content-Type declares JSON (``application/json`` or an ``application/*+json`` type);
+    the partner API's bodies are held to it too (hub.middleware)."""
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
