@@ -45,9 +45,14 @@ from canonical.services.procurement import suppliers_for
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException
 from connectors.services.supply_exceptions import supplier_acknowledgement_receive
 from hub.workflows.disputes import invoice_dispute_exception_open
-from hub.workflows.orders import credit_hold_exception_open, credit_hold_reason, order_submit
+from hub.workflows.orders import (
+    HOLD_OVER_LIMIT,
+    HOLD_REASONS,
+    credit_hold_exception_open,
+    credit_hold_reason,
+    order_submit,
+)
 
-HOLD_REASONS = ("over_credit_limit", "account_on_hold")
 LIVE_ORDER_SYSTEM = "shop"
 LIVE_ORDER_EXTERNAL_ID = "W-DEMO-SUPPLY-1"
 FAILING_SUPPLIER = "northwind-supply"  # its demo partner answers 503 (connectors demo_partners)
@@ -100,7 +105,7 @@ def _credit_hold_exceptions_open() -> int:
         if reason not in HOLD_REASONS or standing is None:
             # A hold from before its event recorded the reason: the account as it stands now.
             standing = customer_credit_standing(customer=order.customer)
-            reason = credit_hold_reason(standing, order.total_amount) or "over_credit_limit"
+            reason = credit_hold_reason(standing, order.total_amount) or HOLD_OVER_LIMIT
         with transaction.atomic():
             credit_hold_exception_open(order=order, standing=standing, reason=reason, actor=_actor_for(event))
     return len(held)

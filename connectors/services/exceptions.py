@@ -400,6 +400,19 @@ def _same_body(message, current: str, edited: str) -> bool:
         ) from exc
 
 
+def exceptions_resolve_open(*, actor: Actor, note: str, **where) -> list[int]:
+    """Resolve, with ``note``, the active exceptions matching ``where`` (e.g. ``order=..., category=...``):
+    what a workflow does when the step an exception waited for has happened. Their ids, oldest first."""
+    if not where:
+        raise ValueError("Name the exceptions to resolve.")
+    with transaction.atomic():
+        pks = list(IntegrationException.objects.filter(status__in=ACTIVE_EXCEPTION_STATUSES, **where)
+                   .order_by("pk").values_list("pk", flat=True))
+        for pk in pks:
+            exception_resolve(exception=pk, actor=actor, note=note)
+    return pks
+
+
 def exceptions_resolve_for_source(*, actor: Actor, note: str, delivery=None, inbound_message=None) -> int:
     """Resolve the active exceptions of a source that has now succeeded (a dead delivery
     delivered on retry, a message processed on reprocessing). Returns how many.
@@ -407,14 +420,7 @@ def exceptions_resolve_for_source(*, actor: Actor, note: str, delivery=None, inb
     if (delivery is None) == (inbound_message is None):
         raise ValueError("Pass exactly one of delivery or inbound_message.")
     source = {"delivery": delivery} if delivery is not None else {"inbound_message": inbound_message}
-    resolved = 0
-    with transaction.atomic():
-        for pk in IntegrationException.objects.filter(
-            status__in=ACTIVE_EXCEPTION_STATUSES, **source
-        ).values_list("pk", flat=True):
-            exception_resolve(exception=pk, actor=actor, note=note)
-            resolved += 1
-    return resolved
+    return len(exceptions_resolve_open(actor=actor, note=note, **source))
 
 
 # --- bulk -----------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from hub.idempotency import (
     request_fingerprint,
 )
 from hub.problems import Problem, problem_exception_handler
-from hub.workflows.orders import OrderSubmission, order_cancel, order_submit, order_submit_reads
+from hub.workflows.orders import HOLD_REASONS, OrderSubmission, order_cancel, order_submit, order_submit_reads
 
 
 class OrderSubmitInput(StrictFieldsMixin, serializers.Serializer):
@@ -81,7 +81,7 @@ class PurchaseOrderSummarySerializer(serializers.Serializer):
 
 
 class CreditHoldSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=["account_on_hold", "over_credit_limit"])
+    reason = serializers.ChoiceField(choices=list(HOLD_REASONS))
     exception_id = serializers.IntegerField(help_text="The finance exception that tracks the hold.")
 
 

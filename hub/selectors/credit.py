@@ -34,6 +34,7 @@ from canonical.services.credit import (
     credit_trees_read,
 )
 from canonical.services.prepared import reads_together
+from hub.workflows.orders import HOLD_ACCOUNT_ON_HOLD, HOLD_OVER_LIMIT, HOLD_REASONS
 
 DECISION_ACTIONS = ("order.credit_hold_released", "order.credit_hold_rejected")
 INVOICES_LISTED = 10
@@ -86,8 +87,6 @@ def held_orders(*, customer: int | None = None, order: int | None = None, age: s
     return orders.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT])[1])
 
 
-HOLD_OVER_LIMIT = "over_credit_limit"
-HOLD_ACCOUNT_ON_HOLD = "account_on_hold"
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ def hold_reason_of(payload) -> HoldReason:
     if not isinstance(payload, dict):
         return HoldReason("")
     reason = payload.get("reason")
-    if reason not in (HOLD_OVER_LIMIT, HOLD_ACCOUNT_ON_HOLD):
+    if reason not in HOLD_REASONS:
         return HoldReason("", text=reason.strip() if isinstance(reason, str) else "")
     credit = payload.get("credit") if isinstance(payload.get("credit"), dict) else {}
     return HoldReason(reason, exposure=_amount(credit.get("exposure")), order_value=_amount(payload.get("order_value")),

@@ -26,8 +26,8 @@ from canonical.serializers.billing import InvoiceSerializer, invoice_queryset
 from canonical.services.billing import invoice_upsert
 from canonical.services.events import audit_record, event_record
 from canonical.services.refs import UpsertResult
-from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException, Severity, Team
-from connectors.services.exceptions import exception_raise, exception_resolve
+from connectors.models import Category, IntegrationException, Severity, Team
+from connectors.services.exceptions import exception_raise, exceptions_resolve_open
 
 REASON_MAX_LENGTH = 2000
 # Disputes of at least this amount (in the invoice's currency) are urgent for finance.
@@ -152,10 +152,8 @@ def invoice_settling_upsert(*, system, external_id: str, data: dict, actor: Acto
         before, after = result.changes.get("status", (None, None))
         if before == InvoiceStatus.DISPUTED and after != InvoiceStatus.DISPUTED:
             invoice = result.instance
-            note = f"Settled by {system.code}: invoice {invoice.number} moved from disputed to {after}."
-            open_disputes = IntegrationException.objects.filter(
-                invoice=invoice, category=Category.INVOICE_DISPUTE, status__in=ACTIVE_EXCEPTION_STATUSES,
-            ).order_by("pk").values_list("pk", flat=True)
-            for pk in list(open_disputes):
-                exception_resolve(exception=pk, actor=actor, note=note)
+            exceptions_resolve_open(
+                actor=actor, invoice=invoice, category=Category.INVOICE_DISPUTE,
+                note=f"Settled by {system.code}: invoice {invoice.number} moved from disputed to {after}.",
+            )
     return result

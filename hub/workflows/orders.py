@@ -77,8 +77,8 @@ from canonical.services.procurement import (
     suppliers_for,
 )
 from canonical.state import IllegalTransition
-from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException, Severity, Team
-from connectors.services.exceptions import exception_raise, exception_resolve
+from connectors.models import Category, IntegrationException, Severity, Team
+from connectors.services.exceptions import exception_raise, exceptions_resolve_open
 
 
 @dataclass
@@ -106,11 +106,17 @@ class OrderSubmission:
         return order_representation(self.order, self.lines, self.external_refs)
 
 
+# Why an order is held (order.credit_hold's "reason", the finance exception's, the order API's credit_hold).
+HOLD_ACCOUNT_ON_HOLD = "account_on_hold"
+HOLD_OVER_LIMIT = "over_credit_limit"
+HOLD_REASONS = (HOLD_ACCOUNT_ON_HOLD, HOLD_OVER_LIMIT)
+
+
 def credit_hold_reason(standing: CreditStanding, order_value: Decimal) -> str:
     if standing.on_hold:
-        return "account_on_hold"
+        return HOLD_ACCOUNT_ON_HOLD
     if standing.would_exceed(order_value):
-        return "over_credit_limit"
+        return HOLD_OVER_LIMIT
     return ""
 
 
@@ -195,7 +201,7 @@ def credit_hold_exception_open(
         "credit_status": standing.credit_status,
         "reason": reason,
     }
-    if reason == "account_on_hold":
+    if reason == HOLD_ACCOUNT_ON_HOLD:
         title = f"Order {order.number} held: account {order.customer.account_number} is on credit hold"
         detail = (f"The account (or its credit account) is on credit hold. Order value {value} {standing.currency}; "
                   f"exposure {standing.exposure} against a limit of {standing.limit}.")
@@ -384,12 +390,5 @@ def _cancel_locked(*, order: Order, actor: Actor, reason: str, resolution_note: 
 
 def credit_hold_exceptions_resolve(*, order: Order, actor: Actor, note: str) -> list[int]:
     """Resolve the order's open credit-hold exceptions with ``note``; their ids."""
-    pks = list(
-        IntegrationException.objects.filter(
-            order=order, category=Category.CREDIT_HOLD, status__in=ACTIVE_EXCEPTION_STATUSES
-        ).order_by("pk").values_list("pk", flat=True)
-    )
-    for pk in pks:
-        exception_resolve(exception=pk, actor=actor, note=note)
-    return pks
+    return exceptions_resolve_open(actor=actor, note=note, order=order, category=Category.CREDIT_HOLD)
 
