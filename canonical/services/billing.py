@@ -232,9 +232,7 @@ def return_upsert(*, system: System, external_id: str, data: dict, actor: Actor)
     system_of_record_assert(system=system, domain=Domain.RETURNS)
     data = dict(data)
     lines = data.pop("lines")
-    # Left out, the status and the dispute reason of a known invoice stay as they are: a re-sent
-    # posting must not undo a dispute raised in the hub (hub.workflows.disputes).
-    status = data.pop("status", None)
+    status = data.pop("status")
     header = {
         "number": data["number"],
         "order_id": data["order"].pk,
