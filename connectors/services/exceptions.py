@@ -49,7 +49,8 @@ class ExceptionActionRefused(CanonicalError):
 # Categories with a business decision of their own, made on a page of its own, which resolves the
 # exception. Closing one by hand (resolve, ignore) would not make the decision and would leave the
 # order on hold, or the account held for review, with nobody left to see it. Invoice disputes are
-# not here: nothing in the hub settles a dispute yet, so a person closes it by hand.
+# not here: the ERP's next posting of the invoice settles one (hub.workflows.disputes), and finance
+# may close one by hand when it was settled outside the systems.
 DECIDED_ELSEWHERE: dict[str, str] = {
     Category.CREDIT_HOLD: "a credit hold is decided in the finance credit-hold queue: release or reject the "
                           "order there, which resolves this exception",
