@@ -12,6 +12,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from tests.hub.ordering_support import new_key, shop_build
 from tests.plans import generic_plans, prepared_statements, table_scans
@@ -47,3 +48,25 @@ def test_every_statement_of_an_order_finds_its_rows_by_index(partner_client):
     assert "canonical_inventoryposition_pkey" in batch
     assert not any(re.search(r"Update on canonical_order(line)?\b", plan) for plan in plans.values())
     assert "Insert on canonical_orderline" in batch and "Insert on canonical_order " in batch
+
+
+def test_the_order_path_keeps_one_plan_per_statement(partner_client):
+    """After its first five runs PostgreSQL keeps a statement's generic plan when it costs no more than
+    the ones made for each call's values; a statement it cannot price so is planned anew on every order.
+    Two were: the ids of a new order and its lines (a series of a length given by parameter) and the
+    walk up from a customer below its credit account (the start given as a list)."""
+    shop = shop_build(credit_limit=Decimal("100000.00"))
+    client = partner_client("crm", "crm")
+    body = {"customer": shop.customer.pk, "ship_to": shop.site.pk,
+            "lines": [{"sku": shop.widget.sku, "quantity": "1"}, {"sku": shop.gadget.sku, "quantity": "1"}]}
+    for _ in range(8):
+        response = client.post("/api/v1/orders", data=json.dumps(body), content_type="application/json",
+                               HTTP_IDEMPOTENCY_KEY=new_key())
+        assert response.status_code == 201, response.content
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+                       "WHERE name LIKE 'hub_%%' AND generic_plans + custom_plans >= 8")
+        statements = cursor.fetchall()
+    assert len(statements) >= 8, statements
+    replanned = [statement[:120] for statement, generic, _ in statements if generic == 0]
+    assert replanned == []
