@@ -254,3 +254,33 @@ def test_rows_sent_as_one_json_parameter_are_written_as_bound_values_write_them(
         (2, Decimal("0.125"), Decimal("4.25"), date(2025, 3, 2), None, Decimal("0")),
         (3, Decimal("1.500"), Decimal("4.25"), date(2025, 3, 3), None, Decimal("0")),
     ]
+
+
+def test_several_rows_updated_at_once_get_each_their_own_values():
+    """rows_update of several rows: on PostgreSQL one UPDATE reading each row's values from one JSON
+    parameter by its key (batched or not); the rows written are those the per-row UPDATEs wrote."""
+    positions = [InventoryPositionFactory(on_hand=Decimal("10"), reserved=Decimal("0")) for _ in range(3)]
+    untouched = InventoryPositionFactory(on_hand=Decimal("10"), reserved=Decimal("1"))
+    for index, position in enumerate(positions):
+        position.reserved, position.updated_at = Decimal(f"{index + 1}.250"), AT.replace(minute=index)
+    with transaction.atomic(), CaptureQueriesContext(connection) as batched, writes_batched():
+        rows_update(InventoryPosition, {p.pk: p for p in positions}, ["reserved", "updated_at"], deferrable=True)
+    written = {p.pk: (p.reserved, p.updated_at) for p in InventoryPosition.objects.filter(pk__in=[p.pk for p in positions])}
+    assert written == {p.pk: (Decimal(f"{i + 1}.250"), AT.replace(minute=i)) for i, p in enumerate(positions)}
+    assert InventoryPosition.objects.get(pk=untouched.pk).reserved == Decimal("1")
+
+    lines = [OrderLineFactory(quantity_ordered=Decimal("4")) for _ in range(2)]
+    lines[0].quantity_allocated, lines[1].quantity_allocated = Decimal("4"), Decimal("0.500")
+    with transaction.atomic(), CaptureQueriesContext(connection) as at_once:
+        rows_update(OrderLine, {line.pk: line for line in lines}, ["quantity_allocated"])
+    assert [OrderLine.objects.get(pk=line.pk).quantity_allocated for line in lines] == [Decimal("4"), Decimal("0.5")]
+    if connection.vendor == "postgresql":
+        for queries in (batched, at_once):
+            [update] = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"]]
+            assert update.count("UPDATE") == 1 and "jsonb_populate_recordset" in update, update
+
+    # A value that does not go as JSON as it is (a float for a decimal): one UPDATE per row, as before.
+    positions[0].reserved, positions[1].reserved = 2.5, Decimal("3")
+    with transaction.atomic():
+        rows_update(InventoryPosition, {p.pk: p for p in positions[:2]}, ["reserved"])
+    assert [InventoryPosition.objects.get(pk=p.pk).reserved for p in positions[:2]] == [Decimal("2.5"), Decimal("3")]
