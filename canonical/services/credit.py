@@ -87,11 +87,16 @@ def credit_chain(customer: Customer) -> list[Customer]:
 
     One query for the ancestors (a recursive walk up the parent links), none for a root.
     """
-    return credit_chains([customer])[customer.pk]
+    return credit_chains([customer], one=True)[customer.pk]
 
 
-def credit_chains(customers) -> dict[int, list[Customer]]:
-    """credit_chain of each of ``customers``, by id: one query for all their ancestors, none for roots."""
+def credit_chains(customers, *, one: bool = False) -> dict[int, list[Customer]]:
+    """credit_chain of each of ``customers``, by id: one query for all their ancestors, none for roots.
+
+    ``one``: ``customers`` is a single customer (credit_chain, on every order), found by equality.
+    With the list the statement takes otherwise, PostgreSQL prices its generic plan for ten starts
+    against the one each call gives, and plans the walk anew on every order.
+    """
     chains = {customer.pk: [customer] for customer in customers}
     below = [pk for pk, (customer,) in chains.items() if customer.parent_id and customer.parent_id != pk]
     if not below:
@@ -99,9 +104,7 @@ def credit_chains(customers) -> dict[int, list[Customer]]:
     table = connection.ops.quote_name(Customer._meta.db_table)
     fields = tuple(Customer._meta.concrete_fields)
     columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in fields)
-    # One account (an order's customer) by equality: with a list, the generic plan is priced for ten
-    # starts against the one a call gives, and PostgreSQL would plan the walk anew on every order.
-    starts, params = ("s.id = %s", below) if len(below) == 1 else in_list("s.id", below)
+    starts, params = ("s.id = %s", below) if one else in_list("s.id", below)
     ancestors = select_instances(
         Customer,
         f"WITH RECURSIVE up(start, id, depth) AS (SELECT s.id, s.parent_id, 1 FROM {table} s WHERE {starts} "
