@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 
 from canonical.admin.common import links_for
-from connectors.services.inbound import is_json_media_type
+from connectors.services.inbound import inbound_refuse_oversized, is_json_media_type
 from hub.correlation import correlation_from_headers, reset_correlation_id, set_correlation_id
 from hub.problems import PROBLEM_CONTENT_TYPE, ProblemJsonResponse
 
@@ -77,8 +77,6 @@ class LinkPermissionsMiddleware:
 
 def _inbound_refused(request, length: int, limit: int):
     """A partner message over the size limit: recorded (without its body) and refused with its id."""
-    from connectors.services.inbound import inbound_refuse_oversized
-
     try:
         match = resolve(request.path_info)
     except Resolver404:

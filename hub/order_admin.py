@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils.http import urlencode
 
 from canonical.admin.common import (
     admin_change_url,
@@ -19,6 +17,7 @@ from canonical.admin.common import (
 )
 from canonical.models import Order, OrderStatus
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException
+from hub.pages.credit import credit_hold_queue_url
 from hub.selectors.credit import credit_by_customer, held_orders, hold_reason_of
 from hub.workflows.credit import RELEASE_PERMISSION
 
@@ -48,7 +47,7 @@ class HubOrderAdmin(_base):
                                                 status__in=ACTIVE_EXCEPTION_STATUSES)
             .order_by("-pk").first()
         )
-        queue = f"{reverse('credit-holds')}?{urlencode({'order': obj.pk})}#order-{obj.pk}"
+        queue = credit_hold_queue_url(obj.pk)
         return render_to_string("admin/canonical/order/credit_hold.html", {
             "why": hold_reason_of(held.hold_payload),
             "held_since": held.held_since,

@@ -25,7 +25,7 @@ class PurchaseOrderLineInline(ReadOnlyTabularInline):
     model = PurchaseOrderLine
     fields = ("line_number", "product", "quantity", "unit_cost", "confirmed_quantity", "confirmed_date",
               "received_quantity", "order_line")
-    select_related = ("product", "order_line")
+    select_related = ("product", "order_line__product")
 
 
 class AcknowledgementInline(ReadOnlyTabularInline):

@@ -148,7 +148,7 @@ def products_with_stock(skus: Iterable[str]) -> tuple[dict[str, Product], dict[i
 
 def supply_by_product(products: Iterable[Product], *, today: datetime.date) -> dict[int, list[tuple[datetime.date, Decimal]]]:
     """Each product's quantities still to come on open purchase orders and not yet owed, by
-    expected date (two queries).
+    expected date (a query, and a second only when there is such supply).
 
     Supply is owed first to the open orders already waiting for it: a purchase order line raised
     for an order line is that line's alone, and the backorders left over take the earliest of the
@@ -173,9 +173,11 @@ def supply_by_product(products: Iterable[Product], *, today: datetime.date) -> d
             continue
         expected = line_date or po_confirmed or po_requested or (ordered_at + lead).date()
         result[product_id].append((max(expected, today), quantity - received))
+    if not result:  # nothing coming that a waiting order could be owed: the order lines need no reading
+        return result
     owed: dict[int, Decimal] = defaultdict(Decimal)
     for line_id, product_id, backordered in OrderLine.objects.filter(
-        product_id__in=ids, quantity_backordered__gt=0, order__status__in=OPEN_ORDER_STATUSES,
+        product_id__in=list(result), quantity_backordered__gt=0, order__status__in=OPEN_ORDER_STATUSES,
     ).values_list("pk", "product_id", "quantity_backordered"):
         owed[product_id] += max(backordered - tied.get(line_id, _ZERO), _ZERO)
     for product_id, supply in result.items():

@@ -26,7 +26,13 @@ from connectors.models import (
     Severity,
     Team,
 )
-from connectors.services.exceptions import BulkResult, exception_raise, exception_resolve, exceptions_bulk
+from connectors.services.exceptions import (
+    BulkResult,
+    exception_raise,
+    exception_resolve,
+    exceptions_bulk,
+    exceptions_resolve_open,
+)
 
 WORKFLOW_STEP = "supplier.acknowledgement"
 
@@ -91,13 +97,10 @@ def supplier_date_miss_review(
     with transaction.atomic():
         if not review.missed:
             revision = f"revision {acknowledgement.revision}" if acknowledgement is not None else "the supplier"
-            for pk in IntegrationException.objects.filter(
-                fingerprint=fingerprint, status__in=ACTIVE_EXCEPTION_STATUSES
-            ).values_list("pk", flat=True):
-                exception_resolve(
-                    exception=pk, actor=actor,
-                    note=f"Resolved by the hub: {revision} confirms every line within the promise window.",
-                )
+            exceptions_resolve_open(
+                actor=actor, fingerprint=fingerprint,
+                note=f"Resolved by the hub: {revision} confirms every line within the promise window.",
+            )
             return None
         first = review.orders_at_risk[0].order if review.orders_at_risk else None
         context = _context(review, acknowledgement)

@@ -126,15 +126,19 @@ def credit_holds(request):
     return render(request, "hub/credit_holds.html", context)
 
 
+def credit_hold_queue_url(order_id: int) -> str:
+    """The credit-hold queue showing one held order, scrolled to it."""
+    return f"{reverse('credit-holds')}?{urlencode({'order': order_id})}#order-{order_id}"
+
+
 @require_GET
 @_staff_only
 def credit_hold_for_exception(request, exception_id: int):
     """The credit-hold exception's work page (HUB_EXCEPTION_WORK_PAGES): the queue showing its order."""
     exception = get_object_or_404(IntegrationException, pk=exception_id, category=Category.CREDIT_HOLD)
-    queue = reverse("credit-holds")
     if exception.order_id is None:
-        return redirect(queue)
-    return redirect(f"{queue}?{urlencode({'order': exception.order_id})}#order-{exception.order_id}")
+        return redirect(reverse("credit-holds"))
+    return redirect(credit_hold_queue_url(exception.order_id))
 
 
 @require_POST

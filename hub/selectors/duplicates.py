@@ -93,10 +93,6 @@ class DuplicateReview:
         return ranked[0].customer
 
 
-def account_footprint(customer: Customer) -> AccountFootprint:
-    return account_footprints([customer])[0]
-
-
 def _by_customer(rows, key: str = "customer") -> dict[int, list]:
     grouped: dict[int, list] = {}
     for row in rows:
