@@ -181,7 +181,13 @@ def order_upsert(*, system: System, external_id: str, data: dict, actor: Actor) 
                 payload={"order": order_payload(order), "changed": sorted(changes)}, actor=actor,
             )
         previous = order.status
-        if order_status_change(order=order, status=status, actor=actor):
+        if status == OrderStatus.CANCELLED and previous != OrderStatus.CANCELLED:
+            # Cancelled by its system of record: it gives back what it held, as the hub's cancel does.
+            from canonical.services.cancellation import order_cancel_apply  # it builds on this module
+
+            order_cancel_apply(order=order, actor=actor, reason=f"cancelled by {system.code}")
+            changes["status"] = [previous, status]
+        elif order_status_change(order=order, status=status, actor=actor):
             changes["status"] = [previous, status]
     return UpsertResult(instance=order, created=False, changes=changes)
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from canonical.context import Actor
 from canonical.models import (
@@ -48,10 +47,10 @@ from canonical.services.allocation import (
     AllocationResult,
     LockedPositions,
     order_allocate,
-    order_reservations_release,
     quantity_text,
     stocked_positions_read,
 )
+from canonical.services.cancellation import order_cancel_apply
 from canonical.services.credit import (
     CreditStanding,
     credit_account_lock_read,
@@ -67,13 +66,11 @@ from canonical.services.order_entry import (
     order_place,
     order_representation,
 )
-from canonical.services.orders import order_status_change
 from canonical.services.prepared import Read, reads_together
 from canonical.services.procurement import (
     PurchaseOrdersWithdrawal,
     SupplyNeed,
     purchase_orders_raise,
-    purchase_orders_withdraw,
     suppliers_for,
 )
 from canonical.state import IllegalTransition
@@ -377,15 +374,10 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "", resolution_not
 
 def _cancel_locked(*, order: Order, actor: Actor, reason: str, resolution_note: str) -> OrderCancellation:
     reason = reason or "cancelled by request"
-    released = order_reservations_release(order=order, actor=actor, reason=reason)
-    withdrawal = purchase_orders_withdraw(order=order, actor=actor, reason=f"order {order.number} cancelled")
-    # Nothing is owed to a cancelled order: what it waited for is no longer backordered.
-    order.lines.filter(quantity_backordered__gt=0).update(quantity_backordered=Decimal("0"), updated_at=timezone.now())
-    order.refresh_from_db()
-    order_status_change(order=order, status=OrderStatus.CANCELLED, actor=actor, reason=reason)
+    cancelled = order_cancel_apply(order=order, actor=actor, reason=reason)
     resolved = credit_hold_exceptions_resolve(order=order, actor=actor,
                                               note=resolution_note or f"Order {order.number} cancelled: {reason}")
-    return OrderCancellation(order, True, released, withdrawal, resolved)
+    return OrderCancellation(order, True, cancelled.reservations_released, cancelled.purchase_orders, resolved)
 
 
 def credit_hold_exceptions_resolve(*, order: Order, actor: Actor, note: str) -> list[int]:

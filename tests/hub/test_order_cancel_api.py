@@ -1,11 +1,20 @@
-"""POST /api/v1/orders/{id}/cancel: stock back, unacknowledged supplier POs withdrawn, events; not after shipping."""
+"""Cancelling an order (POST /api/v1/orders/{id}/cancel, or the ERP's own cancel): stock back, unacknowledged
+supplier POs withdrawn, backorders cleared, events; not after shipping."""
 
 from __future__ import annotations
 
 import pytest
 from django.utils import timezone
 
-from canonical.models import BusinessEvent, InventoryPosition, Order, PurchaseOrder, SupplierAcknowledgement
+from canonical.models import (
+    BusinessEvent,
+    Customer,
+    InventoryPosition,
+    Order,
+    PurchaseOrder,
+    SupplierAcknowledgement,
+)
+from connectors.models import IntegrationException
 from tests.hub.ordering_support import new_key, shop_build
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +113,86 @@ def test_bad_cancel_requests_are_problems(crm, shop, path, body, status, pointer
     assert response["Content-Type"] == "application/problem+json"
     if pointer:
         assert pointer in [e["pointer"] for e in response.json()["errors"]]
+
+
+# The orders' system of record cancels -------------------------------------------------------------
+
+
+@pytest.fixture
+def erp(partner_client, shop):
+    return partner_client("erp", "erp")
+
+
+def _holdings(order, shop):
+    """What the order holds: widgets reserved at east, its lines' (allocated, backordered), its open POs."""
+    order.refresh_from_db()
+    lines = [(line.quantity_allocated, line.quantity_backordered) for line in order.lines.order_by("line_number")]
+    open_pos = PurchaseOrder.objects.filter(lines__order_line__order=order).exclude(status="cancelled").count()
+    return InventoryPosition.objects.get(product=shop.widget, location=shop.east).reserved, lines, open_pos
+
+
+def _erp_cancels_by_message(erp, order):
+    response = erp.post("/api/v1/inbound/erp/order.status",
+                        {"order": {"number": order.number}, "status": "cancelled", "reason": "customer rang the ERP"},
+                        format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["result"]["changed"] is True
+    assert response.json()["result"]["order"]["status"] == "cancelled"
+
+
+def _erp_cancels_by_writing_the_order(erp, order):
+    bound = erp.post("/api/v1/inbound/erp/order.acknowledgement",
+                     {"order": {"number": order.number}, "erp_order_number": "ERP-77"}, format="json")
+    assert bound.status_code == 200, bound.content
+    current = erp.get(f"/api/v1/orders/{order.pk}").json()
+    body = {
+        "number": current["number"], "customer": current["customer"], "ship_to": current["ship_to"],
+        "status": "cancelled", "placed_at": current["placed_at"],
+        "lines": [{"line_number": line["line_number"], "sku": line["sku"], "quantity_ordered": line["quantity_ordered"],
+                   "unit_price": line["unit_price"]} for line in current["lines"]],
+    }
+    response = erp.put("/api/v1/systems/erp/orders/ERP-77", body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("cancel", [_erp_cancels_by_message, _erp_cancels_by_writing_the_order],
+                         ids=["order.status message", "order written with status cancelled"])
+def test_the_erps_cancel_gives_back_what_the_order_held(crm, erp, shop, cancel):
+    order = place(crm, [{"sku": "WID-1", "quantity": "4"}, {"sku": "BOLT-1", "quantity": "50"}])
+    assert _holdings(order, shop) == (4, [(4, 0), (0, 50)], 1)  # BOLT-1 short: backordered and ordered from Acme
+
+    cancel(erp, order)
+
+    assert _holdings(order, shop) == (0, [(0, 0), (0, 0)], 0)
+    assert order.status == "cancelled"
+    replenishment = PurchaseOrder.objects.get(kind="replenishment")
+    assert replenishment.status == "cancelled"
+    types = list(BusinessEvent.objects.filter(aggregate_type="order", aggregate_id=str(order.pk))
+                 .order_by("sequence").values_list("event_type", flat=True))
+    assert types[-3:] == ["order.reservations_released", "order.status_changed", "order.cancelled"]
+    cancelled = BusinessEvent.objects.filter(aggregate_id=str(order.pk), event_type="order.cancelled").get()
+    assert cancelled.source_system.code == "erp"
+
+
+def test_the_erps_cancel_of_a_held_order_closes_finances_exception(crm, erp, shop):
+    Customer.objects.filter(pk=shop.customer.pk).update(credit_limit=10)
+    order = place(crm, [{"sku": "WID-1", "quantity": "4"}])
+    assert order.status == "credit_hold"
+    exception = IntegrationException.objects.get(category="credit_hold", order=order)
+    assert exception.status == "open"
+
+    _erp_cancels_by_message(erp, order)
+
+    exception.refresh_from_db()
+    assert exception.status == "resolved"
+    assert f"Order {order.number} cancelled by erp" in exception.resolution_note
+
+
+def test_the_erps_cancel_after_shipping_is_refused_and_changes_nothing(crm, erp, shop):
+    order = place(crm, [{"sku": "WID-1", "quantity": "4"}])
+    Order.objects.filter(pk=order.pk).update(status="shipped")
+    response = erp.post("/api/v1/inbound/erp/order.status",
+                        {"order": {"number": order.number}, "status": "cancelled"}, format="json")
+    assert response.status_code == 409, response.content
+    assert _holdings(order, shop)[0] == 4
