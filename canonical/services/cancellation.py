@@ -44,3 +44,15 @@ def order_cancel_apply(*, order: Order, actor: Actor, reason: str) -> Cancelled:
         order.refresh_from_db()
         order_status_change(order=order, status=OrderStatus.CANCELLED, actor=actor, reason=reason)
     return Cancelled(released, withdrawal)
+
+
+def order_status_set(*, order: Order, status: str, actor: Actor, reason: str = "") -> bool:
+    """Move a locked ``order`` to ``status`` for its system of record; whether it moved.
+
+    To cancelled it goes through order_cancel_apply (what the order held is given back);
+    any other status through order_status_change.
+    """
+    if status == OrderStatus.CANCELLED and order.status != OrderStatus.CANCELLED:
+        order_cancel_apply(order=order, actor=actor, reason=reason or "cancelled by its system of record")
+        return True
+    return order_status_change(order=order, status=status, actor=actor, reason=reason)

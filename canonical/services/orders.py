@@ -181,13 +181,11 @@ def order_upsert(*, system: System, external_id: str, data: dict, actor: Actor) 
                 payload={"order": order_payload(order), "changed": sorted(changes)}, actor=actor,
             )
         previous = order.status
-        if status == OrderStatus.CANCELLED and previous != OrderStatus.CANCELLED:
-            # Cancelled by its system of record: it gives back what it held, as the hub's cancel does.
-            from canonical.services.cancellation import order_cancel_apply  # it builds on this module
+        # A cancel gives back what the order held, as the hub's own cancel does.
+        from canonical.services.cancellation import order_status_set  # it builds on this module
 
-            order_cancel_apply(order=order, actor=actor, reason=f"cancelled by {system.code}")
-            changes["status"] = [previous, status]
-        elif order_status_change(order=order, status=status, actor=actor):
+        reason = f"cancelled by {system.code}" if status == OrderStatus.CANCELLED else ""
+        if order_status_set(order=order, status=status, actor=actor, reason=reason):
             changes["status"] = [previous, status]
     return UpsertResult(instance=order, created=False, changes=changes)
 

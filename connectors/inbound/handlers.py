@@ -29,7 +29,7 @@ from canonical.models import (
 )
 from canonical.serializers.orders import OrderSerializer, order_queryset
 from canonical.services.billing import invoice_write
-from canonical.services.cancellation import order_cancel_apply
+from canonical.services.cancellation import order_status_set
 from canonical.services.customers import customer_write
 from canonical.services.events import event_record
 from canonical.services.fulfilment import shipment_milestone_record
@@ -53,8 +53,7 @@ from connectors.inbound.errors import InboundFailure, flatten_field_errors
 from connectors.inbound.onboarding import customer_activated_message
 from connectors.inbound.registry import HandlerContext, HandlerResult
 from connectors.inbound.returns import credit_memo_posted_message, return_receipt_message
-from connectors.models import Category
-from connectors.services.exceptions import exceptions_resolve_open
+from connectors.services.exceptions import credit_hold_exceptions_resolve
 from connectors.services.supply_exceptions import supplier_acknowledgement_receive
 
 
@@ -167,14 +166,14 @@ def order_status_message(ctx: HandlerContext, payload: dict) -> HandlerResult:
         bound = False
         if payload.get("erp_order_number"):
             bound = _order_ref_bind(ctx, order, payload["erp_order_number"])
-        reason = payload.get("reason", "")
-        if payload["status"] == OrderStatus.CANCELLED and order.status != OrderStatus.CANCELLED:
-            # The ERP's cancel gives back what the order held, as the hub's own cancel does.
-            order_cancel_apply(order=order, actor=ctx.actor, reason=reason or f"cancelled by {ctx.system.code}")
-            exceptions_resolve_open(actor=ctx.actor, order=order, category=Category.CREDIT_HOLD,
-                                    note=f"Order {order.number} cancelled by {ctx.system.code}.")
-            changed = True
-        elif changed := order_status_change(order=order, status=payload["status"], actor=ctx.actor, reason=reason):
+        status, reason = payload["status"], payload.get("reason", "")
+        if status == OrderStatus.CANCELLED and not reason:
+            reason = f"cancelled by {ctx.system.code}"
+        changed = order_status_set(order=order, status=status, actor=ctx.actor, reason=reason)
+        if changed and status == OrderStatus.CANCELLED:  # what the order held is given back; finance's hold too
+            credit_hold_exceptions_resolve(order=order, actor=ctx.actor,
+                                           note=f"Order {order.number} cancelled by {ctx.system.code}.")
+        elif changed:
             order_fulfilment_status_catch_up(order=order, actor=ctx.actor)
     return HandlerResult(200, {"order": _order_summary(order), "changed": changed, "reference_recorded": bound})
 

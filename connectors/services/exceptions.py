@@ -414,6 +414,12 @@ def exceptions_resolve_open(*, actor: Actor, note: str, **where) -> list[int]:
     return pks
 
 
+def credit_hold_exceptions_resolve(*, order, actor: Actor, note: str) -> list[int]:
+    """Resolve the order's open credit-hold exceptions with ``note`` (its hold is decided, or the
+    order is cancelled: finance has nothing left to decide); their ids."""
+    return exceptions_resolve_open(actor=actor, note=note, order=order, category=Category.CREDIT_HOLD)
+
+
 def exceptions_resolve_for_source(*, actor: Actor, note: str, delivery=None, inbound_message=None) -> int:
     """Resolve the active exceptions of a source that has now succeeded (a dead delivery
     delivered on retry, a message processed on reprocessing). Returns how many.

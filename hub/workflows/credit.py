@@ -24,8 +24,8 @@ from canonical.models import Order, OrderStatus
 from canonical.services.credit import customer_credit_standing
 from canonical.services.events import audit_record
 from canonical.services.orders import order_status_change
-from connectors.services.exceptions import each_in_its_own_transaction
-from hub.workflows.orders import credit_hold_exceptions_resolve, order_cancel, order_resume
+from connectors.services.exceptions import credit_hold_exceptions_resolve, each_in_its_own_transaction
+from hub.workflows.orders import order_cancel, order_resume
 
 RELEASE_PERMISSION = "canonical.release_credit_hold"
 NOTE_MAX_LENGTH = 2000

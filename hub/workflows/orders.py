@@ -75,7 +75,7 @@ from canonical.services.procurement import (
 )
 from canonical.state import IllegalTransition
 from connectors.models import Category, IntegrationException, Severity, Team
-from connectors.services.exceptions import exception_raise, exceptions_resolve_open
+from connectors.services.exceptions import credit_hold_exceptions_resolve, exception_raise
 
 
 @dataclass
@@ -379,8 +379,4 @@ def _cancel_locked(*, order: Order, actor: Actor, reason: str, resolution_note: 
                                               note=resolution_note or f"Order {order.number} cancelled: {reason}")
     return OrderCancellation(order, True, cancelled.reservations_released, cancelled.purchase_orders, resolved)
 
-
-def credit_hold_exceptions_resolve(*, order: Order, actor: Actor, note: str) -> list[int]:
-    """Resolve the order's open credit-hold exceptions with ``note``; their ids."""
-    return exceptions_resolve_open(actor=actor, note=note, order=order, category=Category.CREDIT_HOLD)
 
