@@ -100,7 +100,7 @@ def parse_database_url(url: str, *, base_dir: Path) -> dict:
         if not parts.path.strip("/"):
             raise ImproperlyConfigured(f"DATABASE_URL={url!r} names no database.")
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            "ENGINE": "hub.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
