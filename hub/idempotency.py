@@ -39,13 +39,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from canonical.services.inserts import rows_insert
 from canonical.services.prepared import Read, instance_from_db, reads_together
 from hub.models import IdempotencyRecord, IdempotencyStatus
 from hub.problems import PROBLEM_CONTENT_TYPE, Problem
+from hub.renderers import JSONRenderer
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255

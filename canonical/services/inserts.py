@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+import orjson
 from django.db import DatabaseError, models, router, transaction
 
 from canonical.services.prepared import prepared
@@ -234,6 +235,23 @@ def row_insert(
     return bool(rows_insert([instance], computed=[computed or {}], unless_taken=unless_taken))
 
 
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def json_text(value) -> str:
+    """``value`` as JSON text for PostgreSQL: what ``json.dumps`` writes, written by orjson (several times faster).
+
+    A value orjson does not write as json.dumps would (a date, a dataclass, an integer over 64 bits,
+    a lone surrogate) goes to json.dumps, which writes it or refuses it as before. (NaN and the
+    infinities, which jsonb refuses from json.dumps, orjson writes as null; no JSON the hub parses
+    holds them: its parsers refuse them.)
+    """
+    try:
+        return orjson.dumps(value, option=_ORJSON).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
 class _NotPlain(Exception):
     """A value the JSON form of an INSERT does not take as it is: the statement binds each value instead."""
 
@@ -302,7 +320,7 @@ def _insert_json(instances: list[models.Model], fields: list, connection, keep_s
     columns = [quote(f.column) for f in fields]
     selected = [over_row.get(f.name) or f"r.{column}" for f, column in zip(fields, columns, strict=True)]
     return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(selected)} "
-            f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) AS r"), [json.dumps(rows)]
+            f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) AS r"), [json_text(rows)]
 
 
 def _insert_sql(instances: list[models.Model], computed: list[dict], connection, *, keep_stamps: bool = False,
@@ -451,7 +469,7 @@ def _update_json(meta, columns: list, rows: dict, connection) -> tuple[str, list
     if converters is None:
         return None
     try:
-        values = json.dumps([
+        values = json_text([
             {meta.pk.column: pk, **{field.column: convert(getattr(instance, field.attname))
                                     for field, (convert, _) in zip(columns, converters, strict=True)}}
             for pk, instance in rows.items()
