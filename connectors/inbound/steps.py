@@ -49,11 +49,22 @@ def inbound_mapping_for(connector: Connector | None, message_type: str) -> Mappi
     )
 
 
+class _NotJSONNumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    raise _NotJSONNumber(name)
+
+
 def _parse(body: bytes | str) -> object:
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_refuse_constant)  # Python's decoder reads NaN and Infinity
         json_depth_check(document)
         return document
+    except _NotJSONNumber as exc:
+        raise InboundFailure(400, f"The body is not valid JSON: {exc} is not a JSON number.", slug="malformed-json",
+                             title="Malformed request body", category=Category.VALIDATION) from None
     except (RecursionError, JSONTooDeep):
         raise InboundFailure(400, TOO_DEEP, slug="malformed-json", title="Malformed request body",
                              category=Category.VALIDATION) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from canonical.json_depth import TOO_DEEP
@@ -236,3 +238,15 @@ def test_a_second_failure_of_the_same_message_counts_on_its_exception(crm):
     exception = exceptions_for(response.stored).get()
     assert exception.occurrences == 2
     assert response.stored.processing_attempts == 2
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json_and_are_refused_as_malformed(crm, constant):
+    """Python's decoder reads them; JSON (RFC 8259) has no such numbers, and jsonb refuses them."""
+    body = json.dumps(CUSTOMER).replace('"25000.00"', constant)
+    response = send(crm, "crm", "customer.upsert", None, raw=body)
+    problem, _ = assert_failed_with_exception(response, status=400, slug="malformed-json",
+                                              category=Category.VALIDATION)
+    assert problem["detail"] == f"The body is not valid JSON: {constant} is not a JSON number."
+    assert response.stored.body == body
+    assert not Customer.objects.exists()
