@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 
 from django.db.backends.postgresql import base
+from psycopg.adapt import Loader
 from psycopg.types.datetime import TimestamptzLoader
 
 try:  # the compiled loader ships with psycopg[binary] (or psycopg[c])
@@ -35,7 +36,7 @@ class UtcTimestamptzLoader(TimestamptzLoader):
     timezone = datetime.UTC
 
     def __init__(self, oid, context=None):
-        super().__init__(oid, context)
+        Loader.__init__(self, oid, context)  # the Python loader's own set-up is the compiled one's work
         self.load = CompiledTimestamptzLoader(oid, context).load
 
 
