@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from canonical.access import AccessDenied, acting_system
 from canonical.api.fields import StrictFieldsMixin, plain_validated
 from canonical.api.views.base import PartnerOrStaff, actor_for, visible_record
-from canonical.api.views.orders import OrderViewSet
+from canonical.api.views.orders import OrderByExternalId, OrderViewSet
 from canonical.errors import CanonicalError
 from canonical.models import Domain, Order, SystemOfRecord
 from canonical.serializers.orders import OrderSerializer, order_queryset
@@ -47,7 +47,14 @@ from hub.idempotency import (
     request_fingerprint,
 )
 from hub.problems import Problem, problem_exception_handler
-from hub.workflows.orders import HOLD_REASONS, OrderSubmission, order_cancel, order_submit, order_submit_reads
+from hub.workflows.orders import (
+    HOLD_REASONS,
+    OrderSubmission,
+    order_cancel,
+    order_record_upsert,
+    order_submit,
+    order_submit_reads,
+)
 
 
 class OrderSubmitInput(StrictFieldsMixin, serializers.Serializer):
@@ -335,7 +342,16 @@ def orders_collection(request, *args, **kwargs):
     return _list_view(request, *args, **kwargs)
 
 
+class OrderByExternalIdWritten(OrderByExternalId):
+    """canonical's order by external id, written through hub's workflow (which also closes finance's
+    credit hold when the system of record cancels the order)."""
+
+    upsert = staticmethod(order_record_upsert)
+
+
 urlpatterns = [
     path("orders", orders_collection, name="order-submit"),
+    path("systems/<str:system>/orders/<str:external_id>", OrderByExternalIdWritten.as_view(),
+         name="orders-by-external-id"),
     path("orders/<int:id>/cancel", OrderCancelView.as_view(), name="order-cancel"),
 ]

@@ -42,6 +42,7 @@ from canonical.models import (
     OrderStatus,
     PurchaseOrder,
     PurchaseOrderKind,
+    System,
 )
 from canonical.services.allocation import (
     AllocationResult,
@@ -66,6 +67,7 @@ from canonical.services.order_entry import (
     order_place,
     order_representation,
 )
+from canonical.services.orders import order_upsert
 from canonical.services.prepared import Read, reads_together
 from canonical.services.procurement import (
     PurchaseOrdersWithdrawal,
@@ -73,6 +75,7 @@ from canonical.services.procurement import (
     purchase_orders_raise,
     suppliers_for,
 )
+from canonical.services.refs import UpsertResult
 from canonical.state import IllegalTransition
 from connectors.models import Category, IntegrationException, Severity, Team
 from connectors.services.exceptions import credit_hold_exceptions_resolve, exception_raise
@@ -370,6 +373,21 @@ def order_cancel(*, order: Order, actor: Actor, reason: str = "", resolution_not
     raise IllegalTransition(
         ORDER_TRANSITIONS.machine, order.status, OrderStatus.CANCELLED, ORDER_TRANSITIONS.allowed_from(order.status)
     )
+
+
+def order_record_upsert(*, system: System, external_id: str, data: dict, actor: Actor) -> UpsertResult:
+    """The orders' system of record writing an order (``PUT /api/v1/systems/{system}/orders/{id}``).
+
+    canonical's order_upsert, which gives back what a cancelled order held; when the write cancels
+    the order, its open credit-hold exceptions are resolved too, in the same transaction, as the
+    ERP's ``order.status`` message does: finance has nothing left to decide.
+    """
+    with transaction.atomic():
+        result = order_upsert(system=system, external_id=external_id, data=data, actor=actor)
+        if result.changes.get("status", [None, None])[1] == OrderStatus.CANCELLED:
+            credit_hold_exceptions_resolve(order=result.instance, actor=actor,
+                                           note=f"Order {result.instance.number} cancelled by {system.code}.")
+    return result
 
 
 def _cancel_locked(*, order: Order, actor: Actor, reason: str, resolution_note: str) -> OrderCancellation:

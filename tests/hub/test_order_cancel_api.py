@@ -175,14 +175,16 @@ def test_the_erps_cancel_gives_back_what_the_order_held(crm, erp, shop, cancel):
     assert cancelled.source_system.code == "erp"
 
 
-def test_the_erps_cancel_of_a_held_order_closes_finances_exception(crm, erp, shop):
+@pytest.mark.parametrize("cancel", [_erp_cancels_by_message, _erp_cancels_by_writing_the_order],
+                         ids=["order.status message", "order written with status cancelled"])
+def test_the_erps_cancel_of_a_held_order_closes_finances_exception(crm, erp, shop, cancel):
     Customer.objects.filter(pk=shop.customer.pk).update(credit_limit=10)
     order = place(crm, [{"sku": "WID-1", "quantity": "4"}])
     assert order.status == "credit_hold"
     exception = IntegrationException.objects.get(category="credit_hold", order=order)
     assert exception.status == "open"
 
-    _erp_cancels_by_message(erp, order)
+    cancel(erp, order)
 
     exception.refresh_from_db()
     assert exception.status == "resolved"

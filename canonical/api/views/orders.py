@@ -41,4 +41,5 @@ class OrderByExternalId(ExternalRecordView):
 
 
 read_routes = [("orders", OrderViewSet, "order")]
-external_routes = [("orders", OrderByExternalId)]
+# OrderByExternalId is served by hub.api.orders, through hub's workflow: a cancel written by the
+# system of record also closes finance's credit hold on the order (connectors' exceptions).
