@@ -19,21 +19,7 @@ import orjson
 from rest_framework import renderers
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-
-def json_bytes(data, default=None) -> bytes:
-    """``data`` as compact JSON text in UTF-8, as DRF's compact renderer writes it.
-
-    ``default`` writes what orjson does not (DRF's encoder by default); orjson.JSONEncodeError
-    (a TypeError) when a value cannot be written this way.
-    """
-    text = orjson.dumps(data, default=default or _drf_default, option=_OPTIONS)
-    if b"\xe2\x80\xa8" in text or b"\xe2\x80\xa9" in text:  # JavaScript's line separators, escaped as DRF does
-        text = text.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
-    return text
-
-
-_drf_default = renderers.JSONRenderer.encoder_class().default
+_LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
 
 
 class JSONRenderer(renderers.JSONRenderer):
@@ -41,7 +27,12 @@ class JSONRenderer(renderers.JSONRenderer):
         if data is not None and self.compact and not self.ensure_ascii and self.strict \
                 and self.get_indent(accepted_media_type, renderer_context or {}) is None:
             try:
-                return json_bytes(data, self.encoder_class().default)
+                text = orjson.dumps(data, default=self.encoder_class().default, option=_OPTIONS)
             except orjson.JSONEncodeError:
                 pass  # DRF's renderer writes it, or says why not, as before
+            else:
+                # JavaScript's line and paragraph separators, escaped as DRF does.
+                if _LINE_SEPARATOR in text or _PARAGRAPH_SEPARATOR in text:
+                    text = text.replace(_LINE_SEPARATOR, b"\\u2028").replace(_PARAGRAPH_SEPARATOR, b"\\u2029")
+                return text
         return super().render(data, accepted_media_type, renderer_context)
