@@ -8,9 +8,15 @@ orjson refuses (an integer over 64 bits, a lone surrogate, a value DRF's encoder
 is written by DRF's renderer instead, which answers as it always did, errors included. So are
 indented answers (`Accept: application/json; indent=4`).
 
-Two differences remain, both in floats, which the API's serializers do not write (amounts and
-quantities are decimal strings): a float may be written in another of its exact forms (1e-05 as
-0.00001), and NaN or an infinity is written as null where DRF's strict mode refused the answer.
+What still differs, none of it in what the API's serializers write (amounts and quantities are
+decimal strings; tests/hub/test_renderers.py compares the bytes of real answers):
+- a float may be written in another of its exact forms (1e-05 as 0.00001; a raw Decimal, which
+  DRF's encoder turns into a float, 1e-07 as 1e-7). Floats reach answers only from stored JSON
+  (event payloads, inbound results);
+- NaN or an infinity is written as null where DRF's strict mode refused the answer;
+- a plain Enum, and a UUID, date or Enum as a key, are written where DRF's encoder refused them;
+- a dict subclass that overrides ``items()``, or an OrderedDict reordered by ``move_to_end``, is
+  written in the order its entries were stored.
 """
 
 from __future__ import annotations

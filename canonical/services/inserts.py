@@ -241,10 +241,12 @@ _ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT
 def json_text(value) -> str:
     """``value`` as JSON text for PostgreSQL: what ``json.dumps`` writes, written by orjson (several times faster).
 
-    A value orjson does not write as json.dumps would (a date, a dataclass, an integer over 64 bits,
-    a lone surrogate) goes to json.dumps, which writes it or refuses it as before. (NaN and the
-    infinities, which jsonb refuses from json.dumps, orjson writes as null; no JSON the hub parses
-    holds them: its parsers refuse them.)
+    A value orjson refuses (an integer over 64 bits, a lone surrogate) or is told to pass on (a
+    date or time, a dataclass) goes to json.dumps, which writes it or refuses it as before. Where
+    the two still differ: orjson writes a UUID or a plain Enum (as a value or as a key) that
+    json.dumps refused, and writes NaN and the infinities as null where jsonb refused json.dumps's
+    text. The hub's JSON values are parsed JSON (its parsers refuse NaN, the infinities and numbers
+    read as infinity) and dicts of its own, which hold none of these.
     """
     try:
         return orjson.dumps(value, option=_ORJSON).decode()
@@ -274,7 +276,7 @@ _JSON_FIELDS = {
     models.DecimalField: _json_of(_PLAIN_FIELDS[models.DecimalField], str),
     models.DateField: _json_of(_DATE, _isoformat),
     models.DateTimeField: _json_of(_AWARE, _isoformat),
-    models.JSONField: lambda value: value,  # json.dumps refuses what it cannot write, as the driver's would
+    models.JSONField: lambda value: value,  # json_text refuses what it cannot write, as the driver's would
     models.UUIDField: _json_of(_of(uuid.UUID, _NONE), str),
 }
 

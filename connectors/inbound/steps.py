@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 
 from canonical.errors import CanonicalError
 from canonical.json_depth import TOO_DEEP, JSONTooDeep, json_depth_check
@@ -49,21 +50,29 @@ def inbound_mapping_for(connector: Connector | None, message_type: str) -> Mappi
     )
 
 
-class _NotJSONNumber(ValueError):
+class _NotANumber(ValueError):
     pass
 
 
 def _refuse_constant(name: str):
-    raise _NotJSONNumber(name)
+    raise _NotANumber(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # e.g. 1e999: Python reads it as infinity
+        raise _NotANumber(f"{text} is beyond the range of a number")
+    return value
 
 
 def _parse(body: bytes | str) -> object:
     try:
-        document = json.loads(body, parse_constant=_refuse_constant)  # Python's decoder reads NaN and Infinity
+        # Python's decoder reads NaN and Infinity, and 1e999 as infinity; JSON and jsonb have neither.
+        document = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite)
         json_depth_check(document)
         return document
-    except _NotJSONNumber as exc:
-        raise InboundFailure(400, f"The body is not valid JSON: {exc} is not a JSON number.", slug="malformed-json",
+    except _NotANumber as exc:
+        raise InboundFailure(400, f"The body is not valid JSON: {exc}.", slug="malformed-json",
                              title="Malformed request body", category=Category.VALIDATION) from None
     except (RecursionError, JSONTooDeep):
         raise InboundFailure(400, TOO_DEEP, slug="malformed-json", title="Malformed request body",

@@ -342,10 +342,9 @@ def orders_collection(request, *args, **kwargs):
     return _list_view(request, *args, **kwargs)
 
 
+# canonical's order by external id, written through hub's workflow (which also closes finance's
+# credit hold when the system of record cancels the order). No docstring: the schema would show it.
 class OrderByExternalIdWritten(OrderByExternalId):
-    """canonical's order by external id, written through hub's workflow (which also closes finance's
-    credit hold when the system of record cancels the order)."""
-
     upsert = staticmethod(order_record_upsert)
 
 

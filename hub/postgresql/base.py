@@ -13,16 +13,13 @@ from __future__ import annotations
 import datetime
 
 from django.db.backends.postgresql import base
+from psycopg import _cmodule
 from psycopg.adapt import Loader
 from psycopg.types.datetime import TimestamptzLoader
 
-try:  # the compiled loader ships with psycopg[binary] (or psycopg[c])
-    from psycopg_binary._psycopg import TimestamptzLoader as CompiledTimestamptzLoader
-except ImportError:  # pragma: no cover - depends on how psycopg was installed
-    try:
-        from psycopg_c._psycopg import TimestamptzLoader as CompiledTimestamptzLoader
-    except ImportError:
-        CompiledTimestamptzLoader = None
+# The compiled loader of the implementation psycopg itself loaded (psycopg[binary] or psycopg[c]); none
+# with the pure-Python one (PSYCOPG_IMPL=python), whose connections the compiled one cannot read.
+CompiledTimestamptzLoader = getattr(_cmodule._psycopg, "TimestamptzLoader", None) if _cmodule._psycopg else None
 
 
 class UtcTimestamptzLoader(TimestamptzLoader):

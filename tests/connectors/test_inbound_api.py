@@ -240,13 +240,16 @@ def test_a_second_failure_of_the_same_message_counts_on_its_exception(crm):
     assert response.stored.processing_attempts == 2
 
 
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
-def test_nan_and_infinity_are_not_json_and_are_refused_as_malformed(crm, constant):
-    """Python's decoder reads them; JSON (RFC 8259) has no such numbers, and jsonb refuses them."""
+@pytest.mark.parametrize(("constant", "why"), [
+    ("NaN", "NaN is not a JSON number"), ("Infinity", "Infinity is not a JSON number"),
+    ("-Infinity", "-Infinity is not a JSON number"), ("1e999", "1e999 is beyond the range of a number"),
+])
+def test_nan_infinity_and_numbers_read_as_infinity_are_refused_as_malformed(crm, constant, why):
+    """Python's decoder reads them (1e999 as infinity); JSON (RFC 8259) has no such numbers, nor has jsonb."""
     body = json.dumps(CUSTOMER).replace('"25000.00"', constant)
     response = send(crm, "crm", "customer.upsert", None, raw=body)
     problem, _ = assert_failed_with_exception(response, status=400, slug="malformed-json",
                                               category=Category.VALIDATION)
-    assert problem["detail"] == f"The body is not valid JSON: {constant} is not a JSON number."
+    assert problem["detail"] == f"The body is not valid JSON: {why}."
     assert response.stored.body == body
     assert not Customer.objects.exists()

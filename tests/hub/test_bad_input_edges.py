@@ -52,6 +52,27 @@ def test_a_time_without_a_utc_year_is_a_400(crm):
 
 
 @pytest.mark.parametrize(("body", "pointer"), [
+    ('{"name": "Acme", "credit_limit": 1e999}', "/credit_limit"),
+    ('{"name": "Acme", "addresses": [{"line1": "1 Main St", "latitude": -1E400}]}', "/addresses/0/latitude"),
+])
+def test_a_number_beyond_a_numbers_range_is_a_400_naming_where(crm, body, pointer):
+    """Python reads 1e999 as infinity, which no field and no database column takes."""
+    response = crm.generic("PUT", "/api/v1/systems/crm/customers/CRM-1", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    [error] = response.json()["errors"]
+    assert error["pointer"] == pointer and "beyond the range of a number" in error["messages"][0]
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_malformed_json(crm, constant):
+    response = crm.generic("PUT", "/api/v1/systems/crm/customers/CRM-1", '{"name": "Acme", "credit_limit": '
+                           + constant + "}", content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert constant.lstrip("-") in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("body", "pointer"), [
     ({"name": "Acme", "group": "cont\x00ractors"}, "/group"),
     ({"name": "Acme", "addresses": [{"line1": "1 Main St"}, {"city": "Spring\x00field"}]}, "/addresses/1/city"),
     ({"name": "Acme", "tax\x00id": "x"}, "/tax\\u0000id"),

@@ -191,6 +191,25 @@ def test_the_erps_cancel_of_a_held_order_closes_finances_exception(crm, erp, sho
     assert f"Order {order.number} cancelled by erp" in exception.resolution_note
 
 
+def test_the_erp_writing_a_held_order_without_cancelling_it_leaves_finances_exception_open(crm, erp, shop):
+    Customer.objects.filter(pk=shop.customer.pk).update(credit_limit=10)
+    order = place(crm, [{"sku": "WID-1", "quantity": "4"}])
+    bound = erp.post("/api/v1/inbound/erp/order.acknowledgement",
+                     {"order": {"number": order.number}, "erp_order_number": "ERP-78"}, format="json")
+    assert bound.status_code == 200, bound.content
+    current = erp.get(f"/api/v1/orders/{order.pk}").json()
+    body = {
+        "number": current["number"], "customer": current["customer"], "ship_to": current["ship_to"],
+        "status": "credit_hold", "placed_at": current["placed_at"], "customer_po": "PO-NEW",
+        "lines": [{"line_number": line["line_number"], "sku": line["sku"], "quantity_ordered": line["quantity_ordered"],
+                   "unit_price": line["unit_price"]} for line in current["lines"]],
+    }
+    response = erp.put("/api/v1/systems/erp/orders/ERP-78", body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["customer_po"] == "PO-NEW"
+    assert IntegrationException.objects.get(category="credit_hold", order=order).status == "open"
+
+
 def test_the_erps_cancel_after_shipping_is_refused_and_changes_nothing(crm, erp, shop):
     order = place(crm, [{"sku": "WID-1", "quantity": "4"}])
     Order.objects.filter(pk=order.pk).update(status="shipped")

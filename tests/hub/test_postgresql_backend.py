@@ -23,6 +23,44 @@ def test_the_hub_uses_its_backend():
     assert connection.vendor == "postgresql"
 
 
+def test_the_compiled_loader_is_the_implementation_psycopg_loaded():
+    """Another implementation's loader cannot read this one's connections (psycopg_c beside binary)."""
+    from psycopg import pq
+
+    from hub.postgresql.base import CompiledTimestamptzLoader
+
+    assert pq.__impl__ in ("c", "binary")  # what pyproject installs
+    assert CompiledTimestamptzLoader.__module__ == f"psycopg_{pq.__impl__}._psycopg"
+
+
+def test_with_psycopgs_python_implementation_timestamps_are_djangos_and_read():
+    """PSYCOPG_IMPL=python: no compiled loader, so Django's reads them, as before."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import quote
+
+    script = (
+        "import django; django.setup()\n"
+        "from django.db import connection\n"
+        "from hub.postgresql.base import CompiledTimestamptzLoader\n"
+        "assert CompiledTimestamptzLoader is None\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute(\"SELECT '2026-12-07 06:30:00+00'::timestamptz\")\n"
+        "    print(c.fetchone()[0].isoformat())\n"
+    )
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "postgres") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    url = f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/postgres"  # no table is read
+    env = {**os.environ, "PSYCOPG_IMPL": "python", "DJANGO_SETTINGS_MODULE": "hub.settings", "DATABASE_URL": url}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2026-12-07T06:30:00+00:00"
+
+
+
 @pytest.mark.django_db
 def test_timestamps_are_read_by_the_compiled_loader_with_the_values_djangos_gives():
     from hub.postgresql.base import CompiledTimestamptzLoader, UtcTimestamptzLoader

@@ -22,7 +22,7 @@ SAMPLES = [
     {"lazy": gettext_lazy("Required"), "text": "quote \" back \\ slash \n tab \t bell \x07 del \x7f"},
     {"unicode": "Müller, 東京, emoji 🚚", "separators": "a\u2028b\u2029c"},
     {1: "int key", None: "none key", False: "bool key", 2.5: "float key"},
-    {"tuple": (1, 2), "set": [3], "nested": {"deep": [[[{"x": -1}]]]}, "big": 2**62, "negative": -(2**62)},
+    {"tuple": (1, 2), "list": [3], "nested": {"deep": [[[{"x": -1}]]]}, "big": 2**62, "negative": -(2**62)},
     [],
     "plain text",
     {"count": 0, "ratio": 0.5, "half": -0.25, "whole": 3.0},
@@ -54,13 +54,48 @@ def test_no_data_is_an_empty_body():
     assert JSONRenderer().render(None) == b""
 
 
-def test_the_api_answers_with_the_renderer(client):
-    from django.conf import settings
+@pytest.fixture
+def drf_renderer_refused(monkeypatch):
+    """DRF's own renderer raises: whatever renders now went through orjson."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("DRF's renderer was used")
 
-    assert settings.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] == ["hub.renderers.JSONRenderer"]
-    response = client.get("/api/v1/orders", HTTP_ACCEPT="application/json")
-    assert response.status_code in (401, 403)  # a problem document, rendered by it
-    assert response.json()["status"] == response.status_code
+    monkeypatch.setattr(renderers.JSONRenderer, "render", refuse)
+
+
+@pytest.mark.django_db
+def test_the_apis_answers_are_drfs_bytes_written_by_orjson(partner_client, monkeypatch):
+    """An order submitted, read and refused: each answer is what DRF's renderer writes for its data."""
+    from tests.hub.ordering_support import new_key, shop_build
+
+    shop_build()
+    crm = partner_client("crm", "crm")
+    answers = []
+    ours, drfs = JSONRenderer.render, renderers.JSONRenderer.render
+
+    def recorded(self, data, *args, **kwargs):
+        text = ours(self, data, *args, **kwargs)
+        answers.append((text, drfs(renderers.JSONRenderer(), data, *args, **kwargs)))
+        return text
+
+    monkeypatch.setattr(JSONRenderer, "render", recorded)
+    body = {"customer": "CRM-100", "ship_to": "CRM-100-1", "lines": [{"sku": "WID-1", "quantity": "4"}]}
+    placed = crm.post("/api/v1/orders", body, format="json", HTTP_IDEMPOTENCY_KEY=new_key())
+    assert placed.status_code == 201, placed.content
+    read = crm.get(f"/api/v1/orders/{placed.json()['order']['id']}")
+    refused = crm.post("/api/v1/orders", {**body, "lines": [{"sku": "NOPE", "quantity": "0"}]}, format="json",
+                       HTTP_IDEMPOTENCY_KEY=new_key())
+    assert (read.status_code, refused.status_code) == (200, 400)  # a quantity of 0: the field is refused
+    assert len(answers) >= 4  # the order's answer twice (stored and sent), the read, the refusal
+    for written, drf_written in answers:
+        assert written == drf_written
+    assert b'"placed_at":"' in read.content and b'Z"' in read.content  # DRF's datetime form
+
+
+def test_the_renderer_writes_with_orjson_not_drfs_renderer(drf_renderer_refused):
+    data = SAMPLES[0]
+    assert JSONRenderer().render(data) == b'{"id":1,"number":"SO-000001","lines":[{"sku":"A-1","quantity":"2.000",' \
+                                          b'"unit_price":"10.50"}]}'
 
 
 @pytest.mark.parametrize("value", [
@@ -74,6 +109,7 @@ def test_json_text_for_postgresql_is_what_json_dumps_writes_parsed(value):
 
 
 def test_json_text_refuses_or_writes_as_json_dumps_does_what_orjson_does_not():
+    """Integers over 64 bits and lone surrogates go to json.dumps; dates are refused as json.dumps refuses them."""
     import json
 
     assert json_text([{"n": 2**70}]) == json.dumps([{"n": 2**70}])
