@@ -140,20 +140,26 @@ def _erp_cancels_by_message(erp, order):
     assert response.json()["result"]["order"]["status"] == "cancelled"
 
 
-def _erp_cancels_by_writing_the_order(erp, order):
+def _erp_writes_the_order(erp, order, erp_number, **changes):
+    """The ERP acknowledges the order as ``erp_number``, then writes it back with ``changes``; the answer."""
     bound = erp.post("/api/v1/inbound/erp/order.acknowledgement",
-                     {"order": {"number": order.number}, "erp_order_number": "ERP-77"}, format="json")
+                     {"order": {"number": order.number}, "erp_order_number": erp_number}, format="json")
     assert bound.status_code == 200, bound.content
     current = erp.get(f"/api/v1/orders/{order.pk}").json()
     body = {
         "number": current["number"], "customer": current["customer"], "ship_to": current["ship_to"],
-        "status": "cancelled", "placed_at": current["placed_at"],
+        "status": current["status"], "placed_at": current["placed_at"],
         "lines": [{"line_number": line["line_number"], "sku": line["sku"], "quantity_ordered": line["quantity_ordered"],
                    "unit_price": line["unit_price"]} for line in current["lines"]],
+        **changes,
     }
-    response = erp.put("/api/v1/systems/erp/orders/ERP-77", body, format="json")
+    response = erp.put(f"/api/v1/systems/erp/orders/{erp_number}", body, format="json")
     assert response.status_code == 200, response.content
-    assert response.json()["status"] == "cancelled"
+    return response.json()
+
+
+def _erp_cancels_by_writing_the_order(erp, order):
+    assert _erp_writes_the_order(erp, order, "ERP-77", status="cancelled")["status"] == "cancelled"
 
 
 @pytest.mark.parametrize("cancel", [_erp_cancels_by_message, _erp_cancels_by_writing_the_order],
@@ -194,19 +200,8 @@ def test_the_erps_cancel_of_a_held_order_closes_finances_exception(crm, erp, sho
 def test_the_erp_writing_a_held_order_without_cancelling_it_leaves_finances_exception_open(crm, erp, shop):
     Customer.objects.filter(pk=shop.customer.pk).update(credit_limit=10)
     order = place(crm, [{"sku": "WID-1", "quantity": "4"}])
-    bound = erp.post("/api/v1/inbound/erp/order.acknowledgement",
-                     {"order": {"number": order.number}, "erp_order_number": "ERP-78"}, format="json")
-    assert bound.status_code == 200, bound.content
-    current = erp.get(f"/api/v1/orders/{order.pk}").json()
-    body = {
-        "number": current["number"], "customer": current["customer"], "ship_to": current["ship_to"],
-        "status": "credit_hold", "placed_at": current["placed_at"], "customer_po": "PO-NEW",
-        "lines": [{"line_number": line["line_number"], "sku": line["sku"], "quantity_ordered": line["quantity_ordered"],
-                   "unit_price": line["unit_price"]} for line in current["lines"]],
-    }
-    response = erp.put("/api/v1/systems/erp/orders/ERP-78", body, format="json")
-    assert response.status_code == 200, response.content
-    assert response.json()["customer_po"] == "PO-NEW"
+    written = _erp_writes_the_order(erp, order, "ERP-78", customer_po="PO-NEW")
+    assert (written["status"], written["customer_po"]) == ("credit_hold", "PO-NEW")
     assert IntegrationException.objects.get(category="credit_hold", order=order).status == "open"
 
 
