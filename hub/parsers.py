@@ -5,8 +5,8 @@ or a lone UTF-16 surrogate (JSON's ``\\ud800`` without its pair). PostgreSQL tex
 NUL, and a lone surrogate is not a character at all (it cannot be encoded, so neither database
 can take it), so such a value could never be stored or even looked up; the partner gets a 400
 naming the field (as a JSON pointer), instead of a database error deep in a service. So does a
-number beyond a number's range (``1e999``, which Python reads as infinity; DRF's parser already
-refuses NaN and Infinity). A body nested deeper than canonical.json_depth allows is malformed (400).
+number too large for any numeric field (``1e999``, which Python reads as infinity; DRF's parser
+already refuses NaN and Infinity). A body nested deeper than canonical.json_depth allows is malformed (400).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from canonical.json_depth import TOO_DEEP, JSONTooDeep, json_depth_check
 from canonical.services.refs import storable
 
 NUL_MESSAGE = "Holds a NUL character (\\u0000), which no field accepts."
-OUT_OF_RANGE_MESSAGE = "A number beyond the range of a number (read as infinity), which no field accepts."
+OUT_OF_RANGE_MESSAGE = "Holds a number too large for any numeric field (read as infinity)."
 SURROGATE_MESSAGE = "Holds a lone UTF-16 surrogate (\\ud800-\\udfff without its pair), which is not a character."
 
 
@@ -31,8 +31,8 @@ def _fault(text: str) -> str | None:
 
 
 def _faults(value, path: tuple = ()):
-    """(path, message) for every string, or key, that no field accepts, and every number beyond a
-    number's range (keys and indexes as the path)."""
+    """(path, message) for every string, or key, that no field accepts, and every number read as
+    infinity (keys and indexes as the path)."""
     if isinstance(value, str):
         if fault := _fault(value):
             yield path, fault

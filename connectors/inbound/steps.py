@@ -61,7 +61,7 @@ def _refuse_constant(name: str):
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # e.g. 1e999: Python reads it as infinity
-        raise _NotANumber(f"{text} is beyond the range of a number")
+        raise _NotANumber(f"{text} is too large for a number")
     return value
 
 
