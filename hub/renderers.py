@@ -24,7 +24,8 @@ from __future__ import annotations
 import orjson
 from rest_framework import renderers
 
-_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+from canonical.json_text import ORJSON_OPTIONS
+
 _LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
 
 
@@ -33,7 +34,7 @@ class JSONRenderer(renderers.JSONRenderer):
         if data is not None and self.compact and not self.ensure_ascii and self.strict \
                 and self.get_indent(accepted_media_type, renderer_context or {}) is None:
             try:
-                text = orjson.dumps(data, default=self.encoder_class().default, option=_OPTIONS)
+                text = orjson.dumps(data, default=self.encoder_class().default, option=ORJSON_OPTIONS)
             except orjson.JSONEncodeError:
                 pass  # DRF's renderer writes it, or says why not, as before
             else:

@@ -23,15 +23,14 @@ import dataclasses
 import datetime
 import decimal
 import functools
-import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-import orjson
 from django.db import DatabaseError, models, router, transaction
 
+from canonical.json_text import json_text
 from canonical.services.prepared import prepared
 from canonical.services.transactions import commit_carried, commit_sent, no_row_statement, rows_written_check
 
@@ -233,25 +232,6 @@ def row_insert(
     (``INSERT ... ON CONFLICT (...) DO NOTHING``, which needs no savepoint).
     """
     return bool(rows_insert([instance], computed=[computed or {}], unless_taken=unless_taken))
-
-
-_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-
-def json_text(value) -> str:
-    """``value`` as JSON text for PostgreSQL: what ``json.dumps`` writes, written by orjson (several times faster).
-
-    A value orjson refuses (an integer over 64 bits, a lone surrogate) or is told to pass on (a
-    date or time, a dataclass) goes to json.dumps, which writes it or refuses it as before. Where
-    the two still differ: orjson writes a UUID or a plain Enum (as a value or as a key) that
-    json.dumps refused, and writes NaN and the infinities as null where jsonb refused json.dumps's
-    text. The hub's JSON values are parsed JSON (its parsers refuse NaN, the infinities and numbers
-    read as infinity) and dicts of its own, which hold none of these.
-    """
-    try:
-        return orjson.dumps(value, option=_ORJSON).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value)
 
 
 class _NotPlain(Exception):

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import renderers
 from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
-from canonical.services.inserts import json_text
+from canonical.json_text import json_text
 from hub.renderers import JSONRenderer
 
 SAMPLES = [
