@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from canonical.context import Actor
-from canonical.models import ORDER_TRANSITIONS, Order, OrderStatus
+from canonical.models import ORDER_TRANSITIONS, Order, OrderStatus, System
 from canonical.services.allocation import order_reservations_release
 from canonical.services.orders import order_status_change
 from canonical.services.procurement import PurchaseOrdersWithdrawal, purchase_orders_withdraw
@@ -46,13 +46,13 @@ def order_cancel_apply(*, order: Order, actor: Actor, reason: str) -> Cancelled:
     return Cancelled(released, withdrawal)
 
 
-def order_status_set(*, order: Order, status: str, actor: Actor, reason: str = "") -> bool:
-    """Move a locked ``order`` to ``status`` for its system of record; whether it moved.
+def order_status_set(*, order: Order, status: str, system: System, actor: Actor, reason: str = "") -> bool:
+    """Move a locked ``order`` to ``status`` for its system of record ``system``; whether it moved.
 
-    To cancelled it goes through order_cancel_apply (what the order held is given back);
-    any other status through order_status_change.
+    To cancelled it goes through order_cancel_apply (what the order held is given back; the
+    reason, unless given, "cancelled by <system>"); any other status through order_status_change.
     """
     if status == OrderStatus.CANCELLED and order.status != OrderStatus.CANCELLED:
-        order_cancel_apply(order=order, actor=actor, reason=reason or "cancelled by its system of record")
+        order_cancel_apply(order=order, actor=actor, reason=reason or f"cancelled by {system.code}")
         return True
     return order_status_change(order=order, status=status, actor=actor, reason=reason)

@@ -184,8 +184,7 @@ def order_upsert(*, system: System, external_id: str, data: dict, actor: Actor) 
         # A cancel gives back what the order held, as the hub's own cancel does.
         from canonical.services.cancellation import order_status_set  # it builds on this module
 
-        reason = f"cancelled by {system.code}" if status == OrderStatus.CANCELLED else ""
-        if order_status_set(order=order, status=status, actor=actor, reason=reason):
+        if order_status_set(order=order, status=status, system=system, actor=actor):
             changes["status"] = [previous, status]
     return UpsertResult(instance=order, created=False, changes=changes)
 

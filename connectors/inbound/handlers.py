@@ -53,7 +53,7 @@ from connectors.inbound.errors import InboundFailure, flatten_field_errors
 from connectors.inbound.onboarding import customer_activated_message
 from connectors.inbound.registry import HandlerContext, HandlerResult
 from connectors.inbound.returns import credit_memo_posted_message, return_receipt_message
-from connectors.services.exceptions import credit_hold_exceptions_resolve
+from connectors.services.exceptions import credit_hold_exceptions_resolve_cancelled
 from connectors.services.supply_exceptions import supplier_acknowledgement_receive
 
 
@@ -166,13 +166,11 @@ def order_status_message(ctx: HandlerContext, payload: dict) -> HandlerResult:
         bound = False
         if payload.get("erp_order_number"):
             bound = _order_ref_bind(ctx, order, payload["erp_order_number"])
-        status, reason = payload["status"], payload.get("reason", "")
-        if status == OrderStatus.CANCELLED and not reason:
-            reason = f"cancelled by {ctx.system.code}"
-        changed = order_status_set(order=order, status=status, actor=ctx.actor, reason=reason)
+        status = payload["status"]
+        changed = order_status_set(order=order, status=status, system=ctx.system, actor=ctx.actor,
+                                   reason=payload.get("reason", ""))
         if changed and status == OrderStatus.CANCELLED:  # what the order held is given back; finance's hold too
-            credit_hold_exceptions_resolve(order=order, actor=ctx.actor,
-                                           note=f"Order {order.number} cancelled by {ctx.system.code}.")
+            credit_hold_exceptions_resolve_cancelled(order=order, system=ctx.system, actor=ctx.actor)
         elif changed:
             order_fulfilment_status_catch_up(order=order, actor=ctx.actor)
     return HandlerResult(200, {"order": _order_summary(order), "changed": changed, "reference_recorded": bound})

@@ -420,6 +420,13 @@ def credit_hold_exceptions_resolve(*, order, actor: Actor, note: str) -> list[in
     return exceptions_resolve_open(actor=actor, note=note, order=order, category=Category.CREDIT_HOLD)
 
 
+def credit_hold_exceptions_resolve_cancelled(*, order, system, actor: Actor) -> list[int]:
+    """credit_hold_exceptions_resolve for an order its system of record ``system`` cancelled (by an
+    ``order.status`` message or by writing the order); their ids."""
+    return credit_hold_exceptions_resolve(order=order, actor=actor,
+                                          note=f"Order {order.number} cancelled by {system.code}.")
+
+
 def exceptions_resolve_for_source(*, actor: Actor, note: str, delivery=None, inbound_message=None) -> int:
     """Resolve the active exceptions of a source that has now succeeded (a dead delivery
     delivered on retry, a message processed on reprocessing). Returns how many.

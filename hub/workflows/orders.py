@@ -78,7 +78,11 @@ from canonical.services.procurement import (
 from canonical.services.refs import UpsertResult
 from canonical.state import IllegalTransition
 from connectors.models import Category, IntegrationException, Severity, Team
-from connectors.services.exceptions import credit_hold_exceptions_resolve, exception_raise
+from connectors.services.exceptions import (
+    credit_hold_exceptions_resolve,
+    credit_hold_exceptions_resolve_cancelled,
+    exception_raise,
+)
 
 
 @dataclass
@@ -385,8 +389,7 @@ def order_record_upsert(*, system: System, external_id: str, data: dict, actor: 
     with transaction.atomic():
         result = order_upsert(system=system, external_id=external_id, data=data, actor=actor)
         if result.changes.get("status", [None, None])[1] == OrderStatus.CANCELLED:
-            credit_hold_exceptions_resolve(order=result.instance, actor=actor,
-                                           note=f"Order {result.instance.number} cancelled by {system.code}.")
+            credit_hold_exceptions_resolve_cancelled(order=result.instance, system=system, actor=actor)
     return result
 
 
