@@ -1,5 +1,7 @@
-"""Admin for invoices, returns (RMA) and credit memos. Invoices and their lines are shown read-only:
-the ERP owns them, and they change through its postings and the dispute workflow, never these forms."""
+"""Admin for invoices, returns (RMA) and credit memos, all shown read-only. The ERP owns invoices and
+credit memos (its postings and the dispute workflow change them); returns move through the return
+workflow (request, authorisation by rule, the warehouse's receipt, the ERP's credit). None of them
+changes through these forms."""
 
 from __future__ import annotations
 
@@ -85,20 +87,19 @@ class ReturnLineInline(ReadOnlyTabularInline):
 
 
 @admin.register(ReturnAuthorization)
-class ReturnAuthorizationAdmin(ExternalRefsMixin, admin.ModelAdmin):
+class ReturnAuthorizationAdmin(ExternalRefsMixin, OwnedElsewhereMixin, admin.ModelAdmin):
     external_ref_entity = EntityType.RETURN
     list_display = ("number", "order", "customer", "status", "reason", "requested_at", "received_at")
     list_select_related = ("order", "customer")
     list_filter = ("status", UpdatedWithinFilter)
     search_fields = ("number", "order__number__exact", "customer__account_number__exact")
     autocomplete_fields = ("order", "customer")
-    # Status moves only through the return transition table (services), never by editing it here.
     readonly_fields = ("status", "history", "external_refs", "created_at", "updated_at")
     inlines = [ReturnLineInline]
 
 
 @admin.register(ReturnLine)
-class ReturnLineAdmin(admin.ModelAdmin):
+class ReturnLineAdmin(OwnedElsewhereMixin, admin.ModelAdmin):
     list_display = ("rma", "order_line", "quantity_requested", "quantity_received", "refusal_reason")
     list_select_related = ("rma", "order_line__product")
     search_fields = ("rma__number", "order_line__order__number__exact")
@@ -106,7 +107,7 @@ class ReturnLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditMemo)
-class CreditMemoAdmin(ExternalRefsMixin, admin.ModelAdmin):
+class CreditMemoAdmin(ExternalRefsMixin, OwnedElsewhereMixin, admin.ModelAdmin):
     external_ref_entity = EntityType.CREDIT_MEMO
     list_display = ("number", "customer", "rma", "invoice", "amount", "currency", "issued_at")
     list_select_related = ("customer", "rma", "invoice")

@@ -141,10 +141,14 @@ class BigTableAdmin(admin.ModelAdmin):
 
 
 class OwnedElsewhereMixin:
-    """Records the ERP owns (orders, invoices and their lines): they change through the process APIs
-    and workflows, which check the transitions, emit the events and write the audit trail. Their pages
-    show them and never add, save or delete them. List actions that call those workflows (the invoices'
-    "Dispute") still need, and keep, the model's change permission.
+    """Records owned by a partner system or a workflow, not by a form: orders, invoices and credit
+    memos (the ERP), shipments and their milestones (warehouses and carriers), purchase orders,
+    acknowledgements and ship notices (the order-to-supplier flow and the supplier), returns (the
+    return workflow), stock positions and reservations (the warehouse and the hub's allocation), and
+    their lines. They change through the process APIs, the partners' messages and the workflows,
+    which check the transitions, emit the events and write the audit trail. Their pages show them and
+    never add, save or delete them, for any role. List actions that call those workflows (the
+    invoices' "Dispute") still need, and keep, the model's change permission.
     """
 
     def has_add_permission(self, request):

@@ -1,4 +1,5 @@
-"""Admin for shipments, their lines and milestones from warehouses and carriers."""
+"""Admin for shipments, their lines and milestones from warehouses and carriers, shown read-only: the
+milestones create and move them (forward only), never these forms."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.contrib import admin
 from canonical.admin.common import (
     BigTableAdmin,
     ExternalRefsMixin,
+    OwnedElsewhereMixin,
     ReadOnlyTabularInline,
     UpdatedWithinFilter,
     updated_within_filter,
@@ -31,7 +33,7 @@ class ShipmentMilestoneInline(ReadOnlyTabularInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ExternalRefsMixin, BigTableAdmin):
+class ShipmentAdmin(ExternalRefsMixin, OwnedElsewhereMixin, BigTableAdmin):
     external_ref_entity = EntityType.SHIPMENT
     list_display = ("number", "order", "status", "location", "carrier", "tracking_number", "dispatched_at",
                     "delivered_at", "updated_at")
@@ -40,14 +42,13 @@ class ShipmentAdmin(ExternalRefsMixin, BigTableAdmin):
     search_fields = ("number__exact", "tracking_number__exact", "order__number__exact")
     search_help_text = "Exact shipment number, tracking number or order number."
     autocomplete_fields = ("order", "location")
-    # Status follows the milestones (forward only), so it is not edited by hand.
     readonly_fields = ("status", "history", "external_refs", "created_at", "updated_at")
     ordering = ("-id",)
     inlines = [ShipmentLineInline, ShipmentMilestoneInline]
 
 
 @admin.register(ShipmentLine)
-class ShipmentLineAdmin(BigTableAdmin):
+class ShipmentLineAdmin(OwnedElsewhereMixin, BigTableAdmin):
     list_display = ("shipment", "order_line", "product", "quantity", "updated_at")
     list_select_related = ("shipment", "order_line__order", "order_line__product")
     list_filter = (UpdatedWithinFilter,)
@@ -63,7 +64,7 @@ class ShipmentLineAdmin(BigTableAdmin):
 
 
 @admin.register(ShipmentMilestone)
-class ShipmentMilestoneAdmin(BigTableAdmin):
+class ShipmentMilestoneAdmin(OwnedElsewhereMixin, BigTableAdmin):
     list_display = ("shipment", "code", "occurred_at", "received_at", "reporting_lag", "source_system",
                     "location_text")
     list_select_related = ("shipment", "source_system")

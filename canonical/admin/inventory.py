@@ -1,4 +1,8 @@
-"""Admin for locations, inventory positions (with available-to-promise, computed) and reservations."""
+"""Admin for locations, inventory positions (with available-to-promise, computed) and reservations.
+
+Positions and reservations are shown read-only: the warehouse's stock reports and advance ship notices
+set on hand and in transit, and the hub's allocation keeps each position's reserved quantity equal to
+its open reservations under the position's row lock. A hand edit would break that sum."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from django.db.models import F
 from canonical.admin.common import (
     BigTableAdmin,
     ExternalRefsMixin,
+    OwnedElsewhereMixin,
     UpdatedWithinFilter,
     admin_changelist_url,
     link,
@@ -61,7 +66,7 @@ ReportedWithinFilter = updated_within_filter("last_updated_at", "reported by sou
 
 
 @admin.register(InventoryPosition)
-class InventoryPositionAdmin(BigTableAdmin):
+class InventoryPositionAdmin(OwnedElsewhereMixin, BigTableAdmin):
     list_display = ("product", "location", "on_hand", "reserved", "available_to_promise", "in_transit",
                     "last_updated_at", "last_updated_by")
     list_select_related = ("product", "location", "last_updated_by")
@@ -87,7 +92,7 @@ class InventoryPositionAdmin(BigTableAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(BigTableAdmin):
+class ReservationAdmin(OwnedElsewhereMixin, BigTableAdmin):
     list_display = ("id", "order", "order_line_number", "position", "quantity", "status", "created_at")
     list_select_related = ("order_line__order", "position__product", "position__location")
     list_filter = ("status", UpdatedWithinFilter)

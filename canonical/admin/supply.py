@@ -1,11 +1,18 @@
-"""Admin for the supplier side: purchase orders, acknowledgements (with revisions) and ship notices."""
+"""Admin for the supplier side: purchase orders, acknowledgements (with revisions) and ship notices,
+shown read-only. The order-to-supplier flow sends purchase orders and cancels them with their customer
+orders; the supplier's acknowledgements and ship notices (inbound) record what it confirmed and sent."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import F
 
-from canonical.admin.common import ExternalRefsMixin, ReadOnlyTabularInline, UpdatedWithinFilter
+from canonical.admin.common import (
+    ExternalRefsMixin,
+    OwnedElsewhereMixin,
+    ReadOnlyTabularInline,
+    UpdatedWithinFilter,
+)
 from canonical.models import (
     AdvanceShipNotice,
     AdvanceShipNoticeLine,
@@ -57,7 +64,7 @@ class SupplierDateFilter(admin.SimpleListFilter):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(ExternalRefsMixin, admin.ModelAdmin):
+class PurchaseOrderAdmin(ExternalRefsMixin, OwnedElsewhereMixin, admin.ModelAdmin):
     external_ref_entity = EntityType.PURCHASE_ORDER
     list_display = ("number", "supplier", "kind", "status", "ship_to_location", "order", "ordered_at",
                     "requested_date", "confirmed_date")
@@ -70,7 +77,7 @@ class PurchaseOrderAdmin(ExternalRefsMixin, admin.ModelAdmin):
 
 
 @admin.register(PurchaseOrderLine)
-class PurchaseOrderLineAdmin(admin.ModelAdmin):
+class PurchaseOrderLineAdmin(OwnedElsewhereMixin, admin.ModelAdmin):
     list_display = ("purchase_order", "line_number", "product", "quantity", "confirmed_quantity",
                     "confirmed_date", "received_quantity")
     list_select_related = ("purchase_order", "product")
@@ -93,7 +100,7 @@ class AcknowledgementLineInline(ReadOnlyTabularInline):
 
 
 @admin.register(SupplierAcknowledgement)
-class SupplierAcknowledgementAdmin(admin.ModelAdmin):
+class SupplierAcknowledgementAdmin(OwnedElsewhereMixin, admin.ModelAdmin):
     list_display = ("purchase_order", "revision", "status", "acknowledged_at", "received_at")
     list_select_related = ("purchase_order",)
     list_filter = ("status",)
@@ -104,7 +111,7 @@ class SupplierAcknowledgementAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupplierAcknowledgementLine)
-class SupplierAcknowledgementLineAdmin(admin.ModelAdmin):
+class SupplierAcknowledgementLineAdmin(OwnedElsewhereMixin, admin.ModelAdmin):
     list_display = ("id", "acknowledgement_label", "po_line_label", "confirmed_quantity", "confirmed_date")
     list_select_related = ("acknowledgement__purchase_order", "po_line__purchase_order")
     search_fields = ("acknowledgement__purchase_order__number",)
@@ -134,7 +141,7 @@ class AdvanceShipNoticeLineInline(ReadOnlyTabularInline):
 
 
 @admin.register(AdvanceShipNotice)
-class AdvanceShipNoticeAdmin(ExternalRefsMixin, admin.ModelAdmin):
+class AdvanceShipNoticeAdmin(ExternalRefsMixin, OwnedElsewhereMixin, admin.ModelAdmin):
     external_ref_entity = EntityType.ADVANCE_SHIP_NOTICE
     list_display = ("number", "purchase_order", "shipped_at", "expected_at", "carrier", "tracking_number")
     list_select_related = ("purchase_order",)
@@ -145,7 +152,7 @@ class AdvanceShipNoticeAdmin(ExternalRefsMixin, admin.ModelAdmin):
 
 
 @admin.register(AdvanceShipNoticeLine)
-class AdvanceShipNoticeLineAdmin(admin.ModelAdmin):
+class AdvanceShipNoticeLineAdmin(OwnedElsewhereMixin, admin.ModelAdmin):
     list_display = ("id", "asn", "po_line_label", "quantity")
     list_select_related = ("asn", "po_line__purchase_order")
     search_fields = ("asn__number", "po_line__purchase_order__number")

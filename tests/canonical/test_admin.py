@@ -466,6 +466,39 @@ def test_invoice_amounts_cannot_be_rewritten_in_the_admin(finance_client, datase
     assert "dispute" in changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
 
 
+FLOW_OWNED = [ReturnAuthorization, ReturnLine, CreditMemo, Shipment, ShipmentLine, ShipmentMilestone,
+              PurchaseOrder, PurchaseOrderLine, SupplierAcknowledgement, SupplierAcknowledgementLine,
+              AdvanceShipNotice, AdvanceShipNoticeLine, InventoryPosition, Reservation]
+
+
+def _row(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+@pytest.mark.parametrize("model", FLOW_OWNED, ids=lambda m: m.__name__)
+def test_what_the_flows_own_is_shown_never_edited(admin_client, dataset, model):
+    obj = model._default_manager.order_by("pk").first()
+    before = _row(obj)
+    url = _url(model, "change", obj.pk)
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert not page.context["adminform"].form.fields and b'name="_save"' not in page.content
+
+    # Every field posted back as it is, with one number changed where the row has one.
+    form = {name: ("" if value is None else str(value)) for name, value in before.items()}
+    for name, value in before.items():
+        if isinstance(value, Decimal):
+            form[name] = str(value + 1)
+            break
+    assert admin_client.post(url, form).status_code == 403
+    assert admin_client.post(_url(model, "add"), form).status_code == 403
+    assert admin_client.post(_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    obj.refresh_from_db()
+    assert _row(obj) == before
+    changelist = admin_client.get(_url(model, "changelist"))
+    assert "delete_selected" not in changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
+
+
 def test_order_change_page_query_count_does_not_grow_with_lines(admin_client, dataset):
     order = dataset["order"]
     url = _url(Order, "change", order.pk)

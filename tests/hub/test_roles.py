@@ -47,7 +47,9 @@ def test_each_role_is_a_group_with_exactly_the_permissions_of_its_role():
     canonical_views = {f"canonical.{p.codename}" for p in Permission.objects.filter(
         content_type__app_label="canonical", codename__startswith="view_")}
     assert canonical_views <= operations
-    assert {"canonical.change_order", "canonical.change_shipment"} <= operations
+    assert "canonical.change_order" in operations
+    # What the flows own has no change permission to give (the admin refuses it for every role).
+    assert not {"canonical.change_orderline", "canonical.change_shipment"} & operations
     assert "canonical.release_credit_hold" not in operations
     steward = labels(Group.objects.get(name=roles.DATA_STEWARD))
     assert {"canonical.change_customer", "canonical.change_externalref"} <= steward
