@@ -9,12 +9,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.template.loader import render_to_string
 
-from canonical.admin.common import (
-    admin_change_url,
-    changelist_link,
-    may_view_record,
-    viewer_has_perm,
-)
+from canonical.admin.common import changelist_link, viewable_change_url, viewer_has_perm
 from canonical.models import Order, OrderStatus
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException
 from hub.pages.credit import credit_hold_queue_url
@@ -53,7 +48,7 @@ class HubOrderAdmin(_base):
             "held_since": held.held_since,
             "credit": credit_by_customer([obj.customer]).get(obj.customer_id),
             "exception": exception,
-            "exception_url": admin_change_url(exception) if exception and may_view_record(exception) else "",
+            "exception_url": viewable_change_url(exception),
             "queue_url": queue,
             "can_decide": viewer_has_perm(RELEASE_PERMISSION),
         })

@@ -10,10 +10,8 @@ from canonical.admin.common import (
     ExternalRefsMixin,
     ReadOnlyTabularInline,
     UpdatedWithinFilter,
-    admin_changelist_url,
     changelist_link,
     join_links,
-    link,
 )
 from canonical.models import (
     ContractPrice,
@@ -71,7 +69,7 @@ class PriceListAdmin(ExternalRefsMixin, admin.ModelAdmin):
         if obj.pk is None:
             return "–"
         # A list holds a price for every product: too many rows for an inline.
-        return link(admin_changelist_url(PriceListItem, price_list__id__exact=obj.pk), "prices on this list")
+        return changelist_link(PriceListItem, "prices on this list", price_list__id__exact=obj.pk) or "–"
 
 
 @admin.register(PriceListItem)

@@ -111,6 +111,12 @@ def entity_change_url(entity_type: str, object_id) -> str | None:
         return None
 
 
+def viewable_change_url(record: Model | None) -> str:
+    """The record's admin page for a template's link, or "" when there is no record or the user may
+    not open its page (may_view_record): the template then shows the text without a link."""
+    return admin_change_url(record) if record is not None and may_view_record(record) else ""
+
+
 def link(url: str, text) -> str:
     return format_html('<a href="{}">{}</a>', url, text)
 

@@ -8,11 +8,9 @@ from django.contrib.admin.utils import flatten_fieldsets
 from canonical.admin.common import (
     ExternalRefsMixin,
     UpdatedWithinFilter,
-    admin_changelist_url,
     change_link,
     changelist_link,
     join_links,
-    link,
     request_actor,
 )
 from canonical.models import Address, Contact, Customer, CustomerGroup, DuplicateDismissal, EntityType, Order
@@ -71,7 +69,7 @@ class CustomerGroupAdmin(admin.ModelAdmin):
 
     @admin.display(description="Customers")
     def customers(self, obj: CustomerGroup) -> str:
-        return link(admin_changelist_url(Customer, group__id__exact=obj.pk), "accounts in this group")
+        return changelist_link(Customer, "accounts in this group", group__id__exact=obj.pk) or "–"
 
 
 @admin.register(Customer)

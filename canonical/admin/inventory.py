@@ -16,8 +16,7 @@ from canonical.admin.common import (
     ExternalRefsMixin,
     OwnedElsewhereMixin,
     UpdatedWithinFilter,
-    admin_changelist_url,
-    link,
+    changelist_link,
     updated_within_filter,
 )
 from canonical.models import EntityType, InventoryPosition, Location, Reservation
@@ -35,7 +34,7 @@ class LocationAdmin(ExternalRefsMixin, admin.ModelAdmin):
     def inventory(self, obj: Location) -> str:
         if obj.pk is None:
             return "–"
-        return link(admin_changelist_url(InventoryPosition, location__id__exact=obj.pk), "positions")
+        return changelist_link(InventoryPosition, "positions", location__id__exact=obj.pk) or "–"
 
 
 class AvailabilityFilter(admin.SimpleListFilter):
@@ -88,7 +87,7 @@ class InventoryPositionAdmin(OwnedElsewhereMixin, BigTableAdmin):
     def reservations(self, obj: InventoryPosition) -> str:
         if obj.pk is None:
             return "–"
-        return link(admin_changelist_url(Reservation, position__id__exact=obj.pk), "reservations on this position")
+        return changelist_link(Reservation, "reservations on this position", position__id__exact=obj.pk) or "–"
 
 
 @admin.register(Reservation)

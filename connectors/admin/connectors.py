@@ -17,9 +17,8 @@ from django.utils.html import format_html
 
 from canonical.admin.common import (
     ReadOnlyTabularInline,
-    admin_change_url,
-    admin_changelist_url,
-    link,
+    change_link,
+    changelist_link,
     updated_within_filter,
 )
 from canonical.admin.events import ReadOnlyAdmin, pretty_json
@@ -199,7 +198,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Deliveries")
     def deliveries_link(self, obj: Subscription) -> str:
-        return link(admin_changelist_url(Delivery, subscription__id__exact=obj.pk), "deliveries")
+        return changelist_link(Delivery, "deliveries", subscription__id__exact=obj.pk) or "–"
 
 
 class DeliveryAttemptInline(ReadOnlyTabularInline):
@@ -288,12 +287,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Event")
     def event_link(self, obj: Delivery) -> str:
-        return link(admin_change_url(obj.event), f"{obj.event} ({obj.event.event_id})")
+        return change_link(obj.event, f"{obj.event} ({obj.event.event_id})")
 
     @admin.display(description="Exceptions")
     def exceptions(self, obj: Delivery) -> str:
-        return link(admin_changelist_url(IntegrationException, delivery__id__exact=obj.pk, status="all"),
-                    "exceptions raised by this delivery")
+        return changelist_link(IntegrationException, "exceptions raised by this delivery",
+                               delivery__id__exact=obj.pk, status="all") or "–"
 
 
 @admin.register(DeliveryAttempt)
@@ -352,8 +351,8 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Exceptions")
     def exceptions(self, obj: InboundMessage) -> str:
-        return link(admin_changelist_url(IntegrationException, inbound_message__id__exact=obj.pk, status="all"),
-                    "exceptions raised by this message")
+        return changelist_link(IntegrationException, "exceptions raised by this message",
+                               inbound_message__id__exact=obj.pk, status="all") or "–"
 
 
 @admin.register(InboundMessageRevision)

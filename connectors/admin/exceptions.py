@@ -24,7 +24,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from canonical.admin.common import BigTableAdmin, admin_change_url, change_link, request_actor
+from canonical.admin.common import (
+    BigTableAdmin,
+    admin_change_url,
+    change_link,
+    request_actor,
+    viewable_change_url,
+)
 from canonical.admin.events import pretty_json
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException, Team
 from connectors.selectors import (
@@ -363,11 +369,11 @@ class IntegrationExceptionAdmin(BigTableAdmin):
         return render_to_string("admin/connectors/integrationexception/_source.html", {
             "exception": obj,
             "delivery": delivery,
-            "delivery_url": admin_change_url(delivery) if delivery else "",
-            "event_url": admin_change_url(delivery.event) if delivery else "",
+            "delivery_url": viewable_change_url(delivery),
+            "event_url": viewable_change_url(delivery.event) if delivery else "",
             "attempts": delivery_attempts(delivery=delivery) if delivery else [],
             "message": message,
-            "message_url": admin_change_url(message) if message else "",
+            "message_url": viewable_change_url(message),
             "message_body": _editable_body(message.body) if message else "",
             "message_errors": json.dumps(message.errors, indent=2, default=str) if message and message.errors
             else "",

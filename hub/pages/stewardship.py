@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from canonical.admin.common import admin_change_url
+from canonical.admin.common import viewable_change_url
 from canonical.errors import CanonicalError
 from canonical.models import Customer
 from canonical.services.customer_merge import describe_counts
@@ -126,7 +126,7 @@ def review(request, pk: int):
         "active": exception.status in ACTIVE_EXCEPTION_STATUSES,
         "dismiss_form": DismissForm(candidate_ids=[c.customer.pk for c, _ in found.candidates],
                                     initial={"candidates": [c.customer.pk for c, _ in found.candidates]}),
-        "exception_url": admin_change_url(exception),
+        "exception_url": viewable_change_url(exception),
         "audit": exception_audit_trail(exception=exception),
     })
 

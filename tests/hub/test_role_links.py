@@ -13,10 +13,13 @@ from django.urls import reverse
 
 from canonical.context import Actor
 from canonical.services.events import audit_record, event_record
+from connectors.models import Delivery, InboundMessage
 from hub import roles
 from tests.factories import (
     CustomerFactory,
+    CustomerGroupFactory,
     ExternalRefFactory,
+    IntegrationExceptionFactory,
     InvoiceFactory,
     LocationFactory,
     OrderFactory,
@@ -24,6 +27,7 @@ from tests.factories import (
     PurchaseOrderFactory,
     ReturnAuthorizationFactory,
     ShipmentFactory,
+    SubscriptionFactory,
     SystemFactory,
     SystemOfRecordFactory,
 )
@@ -41,9 +45,11 @@ def world():
     erp = SystemFactory(code="erp", name="Acme ERP", kind="erp")
     SystemOfRecordFactory(domain="orders", system=erp)
     parent = CustomerFactory()
-    customer = CustomerFactory(parent=parent)
+    group = CustomerGroupFactory()
+    customer = CustomerFactory(parent=parent, group=group)
     order = OrderFactory(customer=customer, source_system=erp)
-    OrderLineFactory(order=order, location=LocationFactory())
+    location = LocationFactory()
+    OrderLineFactory(order=order, location=location)
     ShipmentFactory(order=order)
     InvoiceFactory(customer=customer, order=order, amount=Decimal("20"))
     ReturnAuthorizationFactory(order=order)
@@ -53,9 +59,21 @@ def world():
     with transaction.atomic():
         event_record(event_type="order.created", aggregate_type="order", aggregate_id=order.pk,
                      payload={"number": order.number}, actor=Actor(system=erp))
+        event = event_record(event_type="order.allocated", aggregate_type="order", aggregate_id=order.pk,
+                             payload={"number": order.number}, actor=Actor(system=erp))
+    # Exceptions for each team whose source is a delivery and an inbound message: pages most roles
+    # may not open, so the exception's page names them without a link for those roles.
+    delivery = Delivery.objects.create(subscription=SubscriptionFactory(), event=event, status="dead", attempts=1,
+                                       next_attempt_at=order.placed_at, last_status_code=500)
+    message = InboundMessage.objects.create(system=erp, message_type="order.status", body='{"status": "x"}',
+                                            status="failed", authenticated=True)
+    exceptions = {team: IntegrationExceptionFactory(team=team, delivery=delivery, inbound_message=message,
+                                                    order=order).pk
+                  for team in ("finance", "operations", "data_stewardship", "integration")}
     audit_record(actor=Actor.hub(), action="order.credit_hold_released", object_type="order", object_id=order.pk,
                  before={"status": "credit_hold"}, after={"status": "released"}, note="paid up")
-    return {"order": order, "customer": customer}
+    return {"order": order, "customer": customer, "group": group, "location": location, "delivery": delivery,
+            "exceptions": exceptions}
 
 
 def start_pages(world) -> list[str]:
@@ -67,6 +85,11 @@ def start_pages(world) -> list[str]:
         reverse("admin:canonical_order_change", args=[world["order"].pk]),
         reverse("admin:canonical_customer_change", args=[world["customer"].pk]),
         reverse("admin:canonical_auditentry_changelist"),
+        reverse("admin:canonical_customergroup_change", args=[world["group"].pk]),
+        reverse("admin:canonical_location_change", args=[world["location"].pk]),
+        reverse("admin:connectors_delivery_change", args=[world["delivery"].pk]),
+        reverse("admin:connectors_subscription_change", args=[world["delivery"].subscription_id]),
+        *(reverse("admin:connectors_integrationexception_change", args=[pk]) for pk in world["exceptions"].values()),
     ]
 
 
@@ -128,3 +151,15 @@ def test_the_order_page_asks_for_permissions_once_not_per_link(django_user_model
         assert client.get(url).status_code == 200
     permission_queries = [q["sql"] for q in queries.captured_queries if '"auth_permission"' in q["sql"]]
     assert len(permission_queries) <= 2  # the user's own and its groups', cached on the user
+
+
+def test_an_exceptions_source_is_named_without_links_the_role_may_not_follow(django_user_model, world):
+    delivery = world["delivery"]
+    url = reverse("admin:connectors_integrationexception_change", args=[world["exceptions"]["finance"]])
+    finance = role_member(roles.FINANCE).get(url).content.decode()
+    assert f"Delivery #{delivery.pk}</h4>" in finance and "Inbound message #" in finance
+    assert "/admin/connectors/delivery/" not in finance and "/admin/connectors/inboundmessage/" not in finance
+    url = reverse("admin:connectors_integrationexception_change", args=[world["exceptions"]["integration"]])
+    engineer = role_member(roles.INTEGRATION_ENGINEER).get(url).content.decode()
+    assert reverse("admin:connectors_delivery_change", args=[delivery.pk]) in engineer
+    assert reverse("admin:canonical_businessevent_change", args=[delivery.event_id]) in engineer
