@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.apps import apps
+from django.contrib import admin
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.views.defaults import page_not_found, permission_denied, server_error
@@ -29,11 +29,14 @@ def _admin_page_label(request) -> str:
         return ""
     if match.namespace != "admin" or not match.url_name:
         return ""
-    app_label, _, rest = match.url_name.partition("_")
-    model_name, _, page = rest.rpartition("_")
-    try:
-        opts = apps.get_model(app_label, model_name)._meta
-    except LookupError:
+    # The admin names a model's pages "<app label>_<model name>_<page>"; app labels may hold "_"
+    # (django_q), so the model is found by its registered prefix, not by splitting the name.
+    for model in admin.site._registry:
+        prefix = f"{model._meta.app_label}_{model._meta.model_name}_"
+        if match.url_name.startswith(prefix):
+            opts, page = model._meta, match.url_name.removeprefix(prefix)
+            break
+    else:
         return ""
     if page == "changelist":
         return f"the {opts.verbose_name_plural} list"

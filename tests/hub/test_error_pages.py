@@ -27,6 +27,17 @@ def test_a_refused_admin_page_says_what_was_opened_and_that_the_role_lacks_it(dj
     assert f'href="{reverse("home")}" id="back-home"' in page
 
 
+@pytest.mark.parametrize(("name", "args", "label"), [
+    ("django_q_schedule_changelist", [], "the Scheduled tasks list"),  # an app label holding "_"
+    ("canonical_orderline_changelist", [], "the order lines list"),  # not the order's pages
+    ("canonical_customer_change", [1], "a page of customers"),
+])
+def test_a_refused_admin_page_is_named_by_its_model(django_user_model, name, args, label):
+    page = role_member(roles.GOVERNANCE_BOARD).get(reverse(f"admin:{name}", args=args))
+    assert page.status_code == 403
+    assert f"You tried to open {label} (" in page.content.decode()
+
+
 def test_a_refused_portal_page_gives_the_pages_own_reason(django_user_model):
     client = role_member(roles.DATA_STEWARD)
     response = client.get(reverse("credit-holds"))
