@@ -117,6 +117,29 @@ def viewable_change_url(record: Model | None) -> str:
     return admin_change_url(record) if record is not None and may_view_record(record) else ""
 
 
+# What an entity's str() reads besides its own row, loaded with it when a page names many at once.
+ENTITY_LABEL_RELATED = {EntityType.CONTRACT_PRICE: ("product", "customer", "customer_group")}
+
+
+def entity_labels(references) -> dict[tuple[str, str], str]:
+    """{(entity type, object id): the record's name} for (entity type, object id) pairs, as the admin
+    names records ("SO-1001", "Acme Supply (C-100)"): one query per entity type, whatever the number
+    of pairs. Types without an admin page or whose pages the user may not open (may_view), ids that
+    are not numbers and records that no longer exist are left out."""
+    wanted: dict[str, set[int]] = {}
+    for entity_type, object_id in references:
+        if entity_type in ENTITY_ADMIN and str(object_id).isdigit():
+            wanted.setdefault(entity_type, set()).add(int(object_id))
+    labels = {}
+    for entity_type, ids in wanted.items():
+        model = apps.get_model(*ENTITY_ADMIN[entity_type].split("_", 1))
+        if not may_view(model):
+            continue
+        rows = model._default_manager.filter(pk__in=ids).select_related(*ENTITY_LABEL_RELATED.get(entity_type, ()))
+        labels.update({(entity_type, str(row.pk)): str(row) for row in rows})
+    return labels
+
+
 def link(url: str, text) -> str:
     return format_html('<a href="{}">{}</a>', url, text)
 

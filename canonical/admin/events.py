@@ -6,10 +6,17 @@ import json
 import uuid
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q
 from django.utils.html import format_html
 
-from canonical.admin.common import BigTableAdmin, entity_change_url, link, updated_within_filter
+from canonical.admin.common import (
+    BigTableAdmin,
+    entity_change_url,
+    entity_labels,
+    link,
+    updated_within_filter,
+)
 from canonical.events import EVENT_TYPES
 from canonical.models import AuditEntry, BusinessEvent
 
@@ -127,6 +134,16 @@ class ActorKindFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AuditChangeList(ChangeList):
+    """The audit list's page, with the name of each record an entry is about, one query per type."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        labels = entity_labels((entry.object_type, entry.object_id) for entry in self.result_list)
+        for entry in self.result_list:
+            entry.object_label = labels.get((entry.object_type, entry.object_id))
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("at", "actor", "action", "object_link", "note", "correlation_id")
@@ -146,9 +163,15 @@ class AuditEntryAdmin(ReadOnlyAdmin):
             return f"system:{obj.actor_system.code}"
         return "hub"
 
+    def get_changelist(self, request, **kwargs):
+        return AuditChangeList
+
     @admin.display(description="Object", ordering="object_type")
     def object_link(self, obj: AuditEntry) -> str:
-        label = f"{obj.object_type}:{obj.object_id}"
+        # The list names each record ("order SO-1001"); the entry's own page, and any record the
+        # reader may not open or that is gone, shows the type and id it was written with.
+        name = getattr(obj, "object_label", None)
+        label = f"{obj.object_type} {name}" if name else f"{obj.object_type}:{obj.object_id}"
         url = entity_change_url(obj.object_type, obj.object_id) if obj.object_id.isdigit() else None
         return link(url, label) if url else label
 

@@ -59,6 +59,7 @@ from governance.services import api_key_issue, consumer_create
 from hub.models import IdempotencyRecord
 from hub.tasks import ensure_schedules, worker_heartbeat
 from tests.factories import (
+    ContractPriceFactory,
     CustomerFactory,
     ExternalRefFactory,
     IntegrationExceptionFactory,
@@ -543,3 +544,41 @@ def _add_rows(model, dataset, n: int) -> None:
         elif model is Shipment:
             Shipment.objects.create(number=f"SH-X{i}", order=OrderFactory(customer=CustomerFactory()),
                                     location=LocationFactory())
+
+
+# --- the audit list names the records -------------------------------------------------------
+
+
+def test_the_audit_list_names_each_record_in_one_query_per_type(admin_client, dataset):
+    order, customer = dataset["order"], dataset["customer"]
+    contract = ContractPrice.objects.select_related("product").first()
+    for entity_type, object_id in (("order", order.pk), ("customer", customer.pk), ("contract_price", contract.pk),
+                                   ("order", 999999), ("api_key", 7)):
+        audit_record(actor=Actor.hub(), action="test.named", object_type=entity_type, object_id=object_id)
+    url = _url(AuditEntry, "changelist")
+    page = admin_client.get(url, {"action__exact": "test.named"}).content.decode()
+    assert f">order {order.number}</a>" in page
+    assert f">customer {customer}</a>" in page
+    assert f">contract_price {contract.product.sku} for " in page
+    assert "order:999999" in page and "api_key:7" in page  # gone, and a type with no admin page
+
+    def page_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(url, {"action__exact": "test.named"}).status_code == 200
+        return len(queries.captured_queries)
+
+    before = page_queries()
+    for _ in range(5):
+        audit_record(actor=Actor.hub(), action="test.named", object_type="order",
+                     object_id=OrderFactory(customer=customer).pk)
+        audit_record(actor=Actor.hub(), action="test.named", object_type="contract_price",
+                     object_id=ContractPriceFactory(customer=customer).pk)
+    assert page_queries() == before
+
+
+def test_the_audit_list_names_only_records_the_reader_may_open(dataset):
+    client = staff_client("audra", "view_auditentry")
+    order = dataset["order"]
+    audit_record(actor=Actor.hub(), action="test.named", object_type="order", object_id=order.pk)
+    page = client.get(_url(AuditEntry, "changelist"), {"action__exact": "test.named"}).content.decode()
+    assert f"order:{order.pk}" in page and order.number not in page
