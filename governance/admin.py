@@ -8,9 +8,12 @@ their documents and reports are read-only.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import models
 from django.db.models import Count, Max, Q
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -45,6 +48,42 @@ from governance.services import (
 
 def acting(request) -> Actor:
     return Actor(user=request.user, correlation_id=getattr(request, "correlation_id", None) or new_correlation_id())
+
+
+LISTED_ON_CONFIRMATION = 100
+
+
+class RevokeForm(forms.Form):
+    note = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+                           help_text="Kept in the audit trail with each revocation.")
+
+
+def revocation_confirmed(model_admin, request, queryset, *, action: str, title: str, intro: str, describe):
+    """Revoking cuts a partner off at once, so the action first shows what was selected (each row as
+    ``describe`` puts it) and asks for the reason. Returns (reason, None) once confirmed, else (None,
+    the confirmation page)."""
+    form = RevokeForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        return form.cleaned_data["note"].strip(), None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "opts": model_admin.model._meta,
+        "form": form,
+        "action_name": action,
+        "rows": [describe(row) for row in queryset[:LISTED_ON_CONFIRMATION]],
+        "count": queryset.count(),
+        "selected_ids": list(queryset.values_list("pk", flat=True)),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "form_url": request.get_full_path(),
+        "media": model_admin.media + form.media,
+    }
+    return None, TemplateResponse(request, "admin/governance/revoke.html", context)
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "never"
 
 
 class KeyStateFilter(admin.SimpleListFilter):
@@ -171,15 +210,25 @@ class ApiKeyAdmin(KeyDisplayMixin, admin.ModelAdmin):
                          "show_save_and_add_another": False}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Revoke selected keys", permissions=["change"])
+    @admin.action(description="Revoke selected keys…", permissions=["change"])
     def revoke_keys(self, request, queryset):
+        queryset = queryset.select_related("consumer")
+        note, page = revocation_confirmed(
+            self, request, queryset, action="revoke_keys", title="Revoke API keys",
+            intro="Each key stops working at once: its next call gets 401. A consumer with no other key is "
+                  "cut off until it is issued a new one.",
+            describe=lambda key: f"{self.key_label(key)} ({key.name}) of {key.consumer.name}: {key.state}, "
+                                 f"last used {_when(key.last_used_at)}",
+        )
+        if page is not None:
+            return page
         actor = acting(request)
         revoked = already = 0
         for key in queryset:
             if key.revoked_at is not None:
                 already += 1
                 continue
-            api_key_revoke(key=key, actor=actor, note="revoked in the admin")
+            api_key_revoke(key=key, actor=actor, note=note)
             revoked += 1
         text = f"Revoked {revoked} key{'s' if revoked != 1 else ''}."
         if already:
@@ -362,12 +411,21 @@ class ApiSubscriptionAdmin(admin.ModelAdmin):
         self.message_user(request, f"Approved {done} subscription{'s' if done != 1 else ''}.",
                           level=messages.SUCCESS if done else messages.WARNING)
 
-    @admin.action(description="Revoke selected subscriptions", permissions=["change"])
+    @admin.action(description="Revoke selected subscriptions…", permissions=["change"])
     def revoke(self, request, queryset):
+        queryset = queryset.select_related("consumer", "version__product")
+        note, page = revocation_confirmed(
+            self, request, queryset, action="revoke", title="Revoke subscriptions",
+            intro="Each consumer's next call to that version gets 403 subscription-required.",
+            describe=lambda subscription: f"{subscription.consumer.name} to {subscription.version}: "
+                                          f"{subscription.get_status_display().lower()}",
+        )
+        if page is not None:
+            return page
         actor = acting(request)
         done = 0
         for subscription in queryset.exclude(status=SubscriptionStatus.REVOKED):
-            subscription_revoke(subscription=subscription, actor=actor, note="revoked in the admin")
+            subscription_revoke(subscription=subscription, actor=actor, note=note)
             done += 1
         self.message_user(request, f"Revoked {done} subscription{'s' if done != 1 else ''}.",
                           level=messages.SUCCESS if done else messages.WARNING)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from canonical.context import Actor
+from canonical.models import AuditEntry
 from governance.hub_api import hub_api_ensure_published
 from governance.models import ApiProduct, ApiVersion, Lifecycle
 from governance.services import api_key_issue, api_version_upload, consumer_create, subscription_request
@@ -138,8 +139,15 @@ def test_board_refuses_a_breaking_minor_publishes_a_major_and_retires_the_old_on
     past = timezone.now() - timedelta(days=1)
     ApiVersion.objects.filter(pk=v1.pk).update(deprecated_at=past - timedelta(days=10), sunset_at=past)
     page.goto("/governance/apis/hub-canonical/versions/1.0.0/")
+    assert not page.locator("#retire").is_visible()  # behind a second step, with what it does
+    page.locator("#retire-confirm summary").click()
+    assert "410 Gone" in page.locator("#retire-confirm").inner_text()
+    page.fill("#retire-note", "sunset passed, last caller moved to 2.0.0")
+    screenshot(page, "governance-retire-confirm")
     page.click("#retire")
     assert "is retired" in _flash(page)
+    note = AuditEntry.objects.filter(action__startswith="api_version.", object_id=str(v1.pk)).latest("at").note
+    assert note == "sunset passed, last caller moved to 2.0.0"
     gone = partner.get("/api/v1/customers")
     assert gone.status_code == 410
     assert gone.json()["replacement"]["version"] == "2.0.0"

@@ -12,8 +12,13 @@ from canonical.models import AuditEntry
 from governance.authentication import ApiKeyAuthentication
 from governance.models import ApiKey, Consumer
 from governance.models.consumers import hash_key
-from governance.services import api_key_issue, api_key_revoke, consumer_create
-from tests.factories import SystemFactory
+from governance.services import (
+    api_key_issue,
+    api_key_revoke,
+    consumer_create,
+    subscription_request,
+)
+from tests.factories import ApiVersionFactory, SystemFactory
 
 RAW_KEY = re.compile(r"hub_[0-9a-f]{8}_[A-Za-z0-9_-]+")
 
@@ -74,29 +79,58 @@ def test_issue_action_skips_disabled_consumers(admin_client, consumer):
     assert "disabled" in _messages(response)[0]
 
 
-def test_revoke_action_revokes_through_the_service(admin_client, admin_user, consumer):
+def test_revoke_action_asks_for_a_reason_then_revokes_through_the_service(admin_client, admin_user, consumer):
     first = api_key_issue(consumer=consumer, actor=Actor.hub()).key
     second = api_key_issue(consumer=consumer, name="spare", actor=Actor.hub()).key
-    response = admin_client.post(
-        reverse("admin:governance_apikey_changelist"),
-        {"action": "revoke_keys", "_selected_action": [first.pk, second.pk]},
-        follow=True,
-    )
+    changelist = reverse("admin:governance_apikey_changelist")
+    selected = {"action": "revoke_keys", "_selected_action": [first.pk, second.pk]}
+
+    # The action first shows what it would revoke and asks why; nothing is revoked yet.
+    page = admin_client.post(changelist, selected)
+    assert page.status_code == 200 and page.templates[0].name == "admin/governance/revoke.html"
+    listed = page.content.decode()
+    assert f"hub_{first.prefix}_… (default) of {consumer.name}: active, last used never" in listed
+    assert f"hub_{second.prefix}_… (spare) of {consumer.name}" in listed
+    refused = admin_client.post(changelist, {**selected, "apply": "1", "note": "  "})
+    assert refused.status_code == 200 and refused.context["form"].errors["note"]
+    for key in (first, second):
+        key.refresh_from_db()
+        assert key.state == "active"
+    assert not AuditEntry.objects.filter(action="api_key.revoked").exists()
+
+    response = admin_client.post(changelist, {**selected, "apply": "1", "note": "contract ended"}, follow=True)
     assert response.redirect_chain[-1][1] == 302
     assert _messages(response) == ["Revoked 2 keys."]
     for key in (first, second):
         key.refresh_from_db()
         assert key.state == "revoked"
         audit = AuditEntry.objects.get(action="api_key.revoked", object_id=str(key.pk))
-        assert audit.actor_user == admin_user
+        assert audit.actor_user == admin_user and audit.note == "contract ended"
 
     again = admin_client.post(
-        reverse("admin:governance_apikey_changelist"),
-        {"action": "revoke_keys", "_selected_action": [first.pk]},
+        changelist, {"action": "revoke_keys", "_selected_action": [first.pk], "apply": "1", "note": "again"},
         follow=True,
     )
     assert _messages(again) == ["Revoked 0 keys. 1 already revoked, left as they were."]
     assert AuditEntry.objects.filter(action="api_key.revoked", object_id=str(first.pk)).count() == 1
+
+
+def test_revoking_subscriptions_in_the_admin_asks_for_a_reason(admin_client, admin_user, consumer):
+    version = ApiVersionFactory(status="published")
+    subscription = subscription_request(consumer=consumer, version=version, actor=Actor.hub())  # active at once
+    changelist = reverse("admin:governance_apisubscription_changelist")
+    selected = {"action": "revoke", "_selected_action": [subscription.pk]}
+    page = admin_client.post(changelist, selected)
+    assert page.templates[0].name == "admin/governance/revoke.html"
+    assert f"{consumer.name} to {version}: active" in page.content.decode()
+    subscription.refresh_from_db()
+    assert subscription.status == "active"
+
+    response = admin_client.post(changelist, {**selected, "apply": "1", "note": "partner left"}, follow=True)
+    assert _messages(response) == ["Revoked 1 subscription."]
+    subscription.refresh_from_db()
+    assert subscription.status == "revoked"
+    assert AuditEntry.objects.get(action="subscription.revoked", object_id=str(subscription.pk)).note == "partner left"
 
 
 def test_keys_cannot_be_added_or_edited_by_hand(admin_client, consumer):
