@@ -56,6 +56,8 @@ USAGE_DAYS = 30
 
 # Board members who reviewed the demo history (they cannot sign in: the demo 'board' user is you).
 REVIEWERS = (("board-priya", "Priya", "Raman"), ("board-marcus", "Marcus", "Lindqvist"))
+# The product teams' members who upload their versions: the board approves them, never their authors.
+AUTHORS = (("dana-commerce", "Dana", "Whitfield"), ("omar-logistics", "Omar", "Haddad"))
 
 TEAMS = {
     "digital-commerce": {"name": "Digital commerce", "contact_name": "Dana Whitfield",
@@ -96,9 +98,10 @@ def _days_ago(days: float) -> datetime:
     return timezone.now() - timedelta(days=days)
 
 
-def _reviewers() -> list:
+def _people(names) -> list:
+    """Demo history's people (reviewers, authors): named users that cannot sign in."""
     users = []
-    for username, first, last in REVIEWERS:
+    for username, first, last in names:
         user, created = get_user_model().objects.get_or_create(
             username=username, defaults={"first_name": first, "last_name": last, "is_staff": False,
                                          "email": f"{username}@distributor.example"})
@@ -187,7 +190,8 @@ def demo_catalog_build(*, actor: Actor) -> DemoCatalog:
     """Teams, rate plans, two API products with versions in every state the board deals with, consumers."""
     catalog = DemoCatalog()
     with transaction.atomic():
-        priya, marcus = _reviewers()
+        priya, marcus = _people(REVIEWERS)
+        dana, omar = _people(AUTHORS)
         plans = {name: RatePlan.objects.get_or_create(name=name, defaults=limits)[0]
                  for name, limits in RATE_PLANS.items()}
         commerce, logistics = _team("digital-commerce", actor=actor), _team("logistics", actor=actor)
@@ -210,7 +214,7 @@ def demo_catalog_build(*, actor: Actor) -> DemoCatalog:
         reviewers = [priya, marcus]
         v1 = _release(storefront, documents.storefront_v1(), changelog="First release for the new web store.",
                       reviewers=reviewers, approvals=2, comments=("Clean first version.", "Approved."),
-                      author=priya, published_days_ago=210, catalog=catalog)
+                      author=dana, published_days_ago=210, catalog=catalog)
         _subscribe(web, v1, plan=plans["High volume"], approver=priya, note="web store launch")
         _subscribe(mobile, v1, plan=plans["Standard partner"], approver=priya, note="sales app 3.x")
         v2 = _release(storefront, documents.storefront_v2(),
@@ -218,7 +222,7 @@ def demo_catalog_build(*, actor: Actor) -> DemoCatalog:
                                 "every order names its ship-to.",
                       reviewers=reviewers, approvals=2,
                       comments=("Breaking on purpose: 1.x gets the 90 days' notice.", "Agreed."),
-                      author=priya, published_days_ago=45, catalog=catalog)
+                      author=dana, published_days_ago=45, catalog=catalog)
         _subscribe(web, v2, plan=plans["High volume"], approver=marcus, note="web store 2024 redesign")
         if v1.status == Lifecycle.PUBLISHED and v2.status == Lifecycle.PUBLISHED:
             # Deprecated 40 days ago (history): scheduled as the board would today, then back-dated, as
@@ -233,15 +237,15 @@ def demo_catalog_build(*, actor: Actor) -> DemoCatalog:
             catalog.done(f"{v1.label}: deprecated, sunset in 55 days")
         _release(storefront, documents.storefront_v2_1(),
                  changelog="Wish lists; an in-stock filter on the catalogue.", reviewers=reviewers, approvals=1,
-                 comments=("Additive, fine by me.",), author=priya, published_days_ago=None, catalog=catalog)
+                 comments=("Additive, fine by me.",), author=dana, published_days_ago=None, catalog=catalog)
 
         # Carrier tracking: 1.0.0 five months ago, 1.1.0 two months ago; access needs approval.
         t1 = _release(tracking, documents.tracking_v1(), changelog="Status, scan events and proof of delivery.",
-                      reviewers=[marcus], approvals=1, comments=("Approved.",), author=marcus,
+                      reviewers=[marcus], approvals=1, comments=("Approved.",), author=omar,
                       published_days_ago=150, catalog=catalog)
         _subscribe(mobile, t1, plan=plans["Standard partner"], approver=marcus, note="delivery status on visits")
         t11 = _release(tracking, documents.tracking_v1_1(), changelog="Estimated delivery; scan texts in en/es/fr.",
-                       reviewers=[priya], approvals=1, comments=("Additive.",), author=marcus,
+                       reviewers=[priya], approvals=1, comments=("Additive.",), author=omar,
                        published_days_ago=60, catalog=catalog)
         _subscribe(web, t11, plan=plans["High volume"], approver=marcus, note="order page tracking")
         _subscribe(marketplace, t11, plan=plans["Trial"], approver=marcus,

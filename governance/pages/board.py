@@ -34,6 +34,7 @@ def reviews(request):
         version.warnings = counts.get("warning", 0)
         version.round_reviews = list(version.reviews.filter(round=version.review_round).select_related("reviewer"))
         version.reviewed_by_me = any(r.reviewer_id == request.user.pk for r in version.round_reviews)
+        version.authored_by_me = version.created_by_id == request.user.pk
     context = {"queue": queue, "form": ReviewForm(), "requests": list(pending_subscriptions()),
                "can_decide_subscriptions": can(request, SUBSCRIPTIONS)}
     return render(request, "governance/reviews.html", context)

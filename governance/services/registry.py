@@ -256,7 +256,8 @@ def approvals_of(version: ApiVersion) -> int:
 
 def api_version_review(*, version: ApiVersion, decision: str, comment: str = "", actor: Actor) -> ReviewResult:
     """Record one board member's decision. A rejection sends the version back to draft; the last
-    approval the product needs publishes it."""
+    approval the product needs publishes it. Approvals come from members other than the version's
+    author (who uploaded it): four eyes. An author may still reject their own version."""
     user = _user(actor)
     if user is None:
         raise GovernanceError("A review needs a signed-in board member.")
@@ -270,6 +271,8 @@ def api_version_review(*, version: ApiVersion, decision: str, comment: str = "",
             raise GovernanceError(f"{version} is {version.get_status_display().lower()}, not in review.")
         if version.reviews.filter(round=version.review_round, reviewer=user).exists():
             raise GovernanceError(f"You have already reviewed this submission of {version}.")
+        if decision == ReviewDecision.APPROVE and version.created_by_id == user.pk:
+            raise GovernanceError(f"You uploaded {version}: its approvals must come from other board members.")
         review = Review.objects.create(version=version, round=version.review_round, reviewer=user,
                                        decision=decision, comment=comment)
         audit_record(actor=actor, action=f"api_version.review_{decision}", object_type="api_version",

@@ -38,6 +38,15 @@ def board_member(transactional_db, django_user_model):
 
 
 @pytest.fixture
+def board_reviewer(transactional_db, django_user_model):
+    """A second member of the board: approvals never come from a version's own author."""
+    user = django_user_model.objects.create_user("board-reviewer", "reviewer@example.com", PASSWORD, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="governance",
+                                                        codename__in=BOARD_PERMISSIONS))
+    return user
+
+
+@pytest.fixture
 def partner(transactional_db, settings):
     """A CRM application subscribed to the hub's canonical API 1.0.0, calling with the policy on."""
     if POLICY_MIDDLEWARE not in settings.MIDDLEWARE:
@@ -62,7 +71,7 @@ def _flash(page) -> str:
 
 
 def test_board_refuses_a_breaking_minor_publishes_a_major_and_retires_the_old_one(
-    page, offline, board_member, partner
+    page, offline, board_member, board_reviewer, partner
 ):
     v1 = ApiVersion.objects.get(product__slug="hub-canonical", version="1.0.0")
     assert partner.get("/api/v1/customers").status_code == 200
@@ -88,7 +97,8 @@ def test_board_refuses_a_breaking_minor_publishes_a_major_and_retires_the_old_on
     screenshot(page, "governance-upload-refused")
     assert not ApiVersion.objects.filter(product__slug="hub-canonical", version="1.1.0").exists()
 
-    # The same document as 2.0.0 passes the dry run and is stored, submitted and approved.
+    # The same document as 2.0.0 passes the dry run and is stored, submitted and approved by another
+    # member of the board (its author may not approve it).
     page.fill("#id_version", "2.0.0")
     page.click("#check")
     assert "Allowed: 2.0.0 is a major release" in page.locator("#verdict").inner_text()
@@ -98,6 +108,10 @@ def test_board_refuses_a_breaking_minor_publishes_a_major_and_retires_the_old_on
     assert "submitted to the board" in _flash(page)
     page.goto("/governance/reviews/")
     review = page.locator("#review-hub-canonical-2\\.0\\.0")
+    assert review.locator("button[value=approve]").count() == 0
+    assert "You uploaded this version" in review.inner_text()
+    page.context.clear_cookies()
+    login(page, "board-reviewer", next_url="/governance/reviews/")
     review.locator("textarea[name=comment]").fill("Breaking change is intended; 1.x gets the usual notice.")
     review.locator("button[value=approve]").click()
     assert "is published" in _flash(page)

@@ -87,19 +87,29 @@ def board_actor(board_member):
 
 
 @pytest.fixture
+def author_actor(django_user_model):
+    """The product team's member who uploads versions: the board approves them (never their author)."""
+    user = django_user_model.objects.create_user("author", "author@example.com", "pw-author-1", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="governance",
+                                                        codename__in=BOARD_PERMISSIONS))
+    return Actor(user=user)
+
+
+@pytest.fixture
 def product(db):
     return ApiProductFactory(name="Orders API", slug="orders", owner_team=TeamFactory(
         name="Order team", slug="order-team", contact_email="orders@example.com"))
 
 
 @pytest.fixture
-def publish(board_actor):
-    """Upload, submit and approve a document: the whole way to published, through the services."""
+def publish(board_actor, author_actor):
+    """Upload and submit a document as its author, approve it as the board: the whole way to
+    published, through the services."""
 
     def run(product, document: dict, version: str | None = None, **upload):
-        created = api_version_upload(product=product, source=document, version=version or "", actor=board_actor,
+        created = api_version_upload(product=product, source=document, version=version or "", actor=author_actor,
                                      **upload)
-        api_version_submit(version=created, actor=board_actor)
+        api_version_submit(version=created, actor=author_actor)
         for _ in range(product.required_approvals):
             api_version_review(version=created, decision="approve", actor=board_actor)
         created.refresh_from_db()

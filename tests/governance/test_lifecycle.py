@@ -51,11 +51,11 @@ def _second_board_member():
     return Actor(user=get_user_model().objects.create_user("board-2", is_staff=True))
 
 
-def test_publishing_needs_the_products_number_of_approvals(product, board_actor):
+def test_publishing_needs_the_products_number_of_approvals(product, board_actor, author_actor):
     product.required_approvals = 2
     product.save()
-    version = api_version_upload(product=product, source=orders_doc(), actor=board_actor)
-    api_version_submit(version=version, actor=board_actor)
+    version = api_version_upload(product=product, source=orders_doc(), actor=author_actor)
+    api_version_submit(version=version, actor=author_actor)
     first = api_version_review(version=version, decision="approve", comment="fine", actor=board_actor)
     assert first.published is None and (first.approvals, first.required) == (1, 2)
     with pytest.raises(GovernanceError, match="1 of the 2 approvals"):
@@ -70,9 +70,25 @@ def test_publishing_needs_the_products_number_of_approvals(product, board_actor)
     assert AuditEntry.objects.filter(action="api_version.published", object_id=str(version.pk)).exists()
 
 
-def test_a_rejection_needs_a_comment_sends_the_version_back_and_starts_a_new_round(product, board_actor):
-    version = api_version_upload(product=product, source=orders_doc(), actor=board_actor)
-    api_version_submit(version=version, actor=board_actor)
+def test_the_author_may_reject_but_never_approve_their_own_version(product, board_actor, author_actor):
+    version = api_version_upload(product=product, source=orders_doc(), actor=author_actor)
+    api_version_submit(version=version, actor=author_actor)
+    with pytest.raises(GovernanceError, match="You uploaded .*: its approvals must come from other board members"):
+        api_version_review(version=version, decision="approve", actor=author_actor)
+    assert not Review.objects.filter(version=version).exists()
+    assert ApiVersion.objects.get(pk=version.pk).status == Lifecycle.IN_REVIEW
+    assert api_version_review(version=version, decision="approve", actor=board_actor).published is not None
+
+    second = api_version_upload(product=product, source=orders_doc("1.1.0"), actor=author_actor)
+    api_version_submit(version=second, actor=author_actor)
+    back = api_version_review(version=second, decision="reject", comment="I sent the wrong file", actor=author_actor)
+    assert back.version.status == Lifecycle.DRAFT
+
+
+def test_a_rejection_needs_a_comment_sends_the_version_back_and_starts_a_new_round(product, board_actor,
+                                                                                  author_actor):
+    version = api_version_upload(product=product, source=orders_doc(), actor=author_actor)
+    api_version_submit(version=version, actor=author_actor)
     with pytest.raises(GovernanceError, match="Say why"):
         api_version_review(version=version, decision="reject", actor=board_actor)
     result = api_version_review(version=version, decision="reject", comment="Add examples", actor=board_actor)
@@ -80,7 +96,7 @@ def test_a_rejection_needs_a_comment_sends_the_version_back_and_starts_a_new_rou
     entry = AuditEntry.objects.get(action="api_version.review_reject")
     assert entry.note == "Add examples" and entry.actor_user == board_actor.user
     # Resubmitted: the same member may review the new round.
-    api_version_submit(version=version, actor=board_actor)
+    api_version_submit(version=version, actor=author_actor)
     api_version_review(version=version, decision="approve", actor=board_actor)
     version.refresh_from_db()
     assert version.status == Lifecycle.PUBLISHED
@@ -98,27 +114,27 @@ def test_style_errors_block_submission_until_waived(product, board_actor):
     assert ApiVersion.objects.get(pk=version.pk).status == Lifecycle.DRAFT
 
 
-def test_publishing_rechecks_against_what_was_published_meanwhile(product, publish, board_actor):
+def test_publishing_rechecks_against_what_was_published_meanwhile(product, publish, board_actor, author_actor):
     publish(product, orders_doc("1.0.0"))
     # Both are fine against 1.0.0 when uploaded...
     additive = orders_doc("1.1.0", extra_paths={"/v1/returns": list_op("listReturns", "returns")})
-    first = api_version_upload(product=product, source=additive, actor=board_actor)
-    second = api_version_upload(product=product, source=orders_doc("1.2.0"), actor=board_actor)
-    api_version_submit(version=first, actor=board_actor)
+    first = api_version_upload(product=product, source=additive, actor=author_actor)
+    second = api_version_upload(product=product, source=orders_doc("1.2.0"), actor=author_actor)
+    api_version_submit(version=first, actor=author_actor)
     api_version_review(version=first, decision="approve", actor=board_actor)
     # ...but once 1.1.0 is out, 1.2.0 removes its /v1/returns without a major bump.
-    api_version_submit(version=second, actor=board_actor)
+    api_version_submit(version=second, actor=author_actor)
     with pytest.raises(VersionRefused) as refused:
         api_version_review(version=second, decision="approve", actor=_second_board_member())
     assert any("/v1/returns" in reason for reason in refused.value.reasons)
     assert ApiVersion.objects.get(pk=second.pk).status == Lifecycle.IN_REVIEW
 
 
-def test_publishing_a_new_major_offers_the_older_majors(product, publish, board_actor):
+def test_publishing_a_new_major_offers_the_older_majors(product, publish, board_actor, author_actor):
     old = publish(product, orders_doc("1.0.0"))
     new = api_version_upload(product=product, source=orders_doc("2.0.0", drop=("/v1/orders/{id}",)),
-                             actor=board_actor)
-    api_version_submit(version=new, actor=board_actor)
+                             actor=author_actor)
+    api_version_submit(version=new, actor=author_actor)
     result = api_version_review(version=new, decision="approve", actor=board_actor)
     assert [v.pk for v in result.published.older_majors] == [old.pk]
 

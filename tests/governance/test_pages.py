@@ -149,13 +149,14 @@ def test_upload_form_errors_are_clear(board, product, data, message):
     assert message in page
 
 
-def test_review_queue_approve_publishes_and_reject_needs_a_comment(board, product, board_actor):
+def test_review_queue_approve_publishes_and_reject_needs_a_comment(board, product, author_actor):
     from governance.services import api_version_submit, api_version_upload
 
-    version = api_version_upload(product=product, source=orders_doc("1.0.0"), actor=board_actor)
-    api_version_submit(version=version, actor=board_actor)
+    version = api_version_upload(product=product, source=orders_doc("1.0.0"), actor=author_actor)
+    api_version_submit(version=version, actor=author_actor)
     queue = _text(board.get("/governance/reviews/"))
     assert "Orders API <code>1.0.0</code>" in queue and "0 of 1" in queue
+    assert 'value="approve"' in queue and "You uploaded this version" not in queue
     refused = board.post("/governance/apis/orders/versions/1.0.0/review/", {"decision": "reject"}, follow=True)
     assert "Say why" in _text(refused)
     assert ApiVersion.objects.get(pk=version.pk).status == Lifecycle.IN_REVIEW
@@ -164,6 +165,21 @@ def test_review_queue_approve_publishes_and_reject_needs_a_comment(board, produc
     assert "is published" in _text(approved)
     assert ApiVersion.objects.get(pk=version.pk).status == Lifecycle.PUBLISHED
     assert "Nothing is waiting for review." in _text(board.get("/governance/reviews/"))
+
+
+def test_the_review_queue_offers_an_author_no_approve_button_for_their_own_version(board, product, board_actor):
+    from governance.services import api_version_submit, api_version_upload
+
+    api_version_submit(version=api_version_upload(product=product, source=orders_doc("1.0.0"), actor=board_actor),
+                       actor=board_actor)
+    queue = _text(board.get("/governance/reviews/"))
+    item = queue.split('id="review-orders-1.0.0"')[1].split("</section>")[0]
+    assert "You uploaded this version: its approvals come from other board members." in item
+    assert 'value="approve"' not in item and 'value="reject"' in item
+    refused = _text(board.post("/governance/apis/orders/versions/1.0.0/review/", {"decision": "approve"},
+                               follow=True))
+    assert "its approvals must come from other board members" in refused
+    assert ApiVersion.objects.get(product=product).status == Lifecycle.IN_REVIEW
 
 
 def test_a_review_ignores_a_next_that_leaves_the_site(board, product, board_actor):
