@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
@@ -21,25 +22,56 @@ from governance.models import RateWindow
 
 
 @dataclass(frozen=True)
+class Window:
+    """One window of the plan as this call left it: what remains and when the window starts again."""
+
+    period: str
+    seconds: int
+    limit: int
+    remaining: int
+    reset: int
+
+
+@dataclass(frozen=True)
 class RateDecision:
     allowed: bool
     period: str = ""
     limit: int = 0
     retry_after: int = 0
+    windows: tuple[Window, ...] = ()
+
+    def headers(self) -> dict[str, str]:
+        """The plan and what is left of it, as draft-ietf-httpapi-ratelimit-headers (-10) writes them:
+        ``RateLimit-Policy: "minute";q=100;w=60`` and ``RateLimit: "minute";r=41;t=17``, one item
+        per window of the plan (the burst second, the minute, the UTC day)."""
+        if not self.windows:
+            return {}
+        return {
+            "RateLimit-Policy": _policy_field(tuple((w.period, w.limit, w.seconds) for w in self.windows)),
+            "RateLimit": ", ".join(f'"{w.period}";r={w.remaining};t={w.reset}' for w in self.windows),
+        }
 
 
-ALLOWED = RateDecision(allowed=True)
+@lru_cache(maxsize=256)
+def _policy_field(windows: tuple[tuple[str, int, int], ...]) -> str:
+    return ", ".join(f'"{period}";q={limit};w={seconds}' for period, limit, seconds in windows)
 
 
 def _decide(limits: list[tuple[str, int, int]], counts: dict[str, int], starts: dict[str, int], now: float
             ) -> RateDecision:
-    worst: RateDecision | None = None
-    for period, seconds, limit in limits:
-        if counts.get(period, 0) > limit:
-            wait = max(1, math.ceil(starts[period] + seconds - now))
-            if worst is None or wait > worst.retry_after:
-                worst = RateDecision(allowed=False, period=period, limit=limit, retry_after=wait)
-    return worst or ALLOWED
+    resets = {period: max(1, math.ceil(starts[period] + seconds - now)) for period, seconds, _ in limits}
+    refused: tuple[str, int, int] | None = None
+    for period, _, limit in limits:
+        if counts.get(period, 0) > limit and (refused is None or resets[period] > refused[2]):
+            refused = (period, limit, resets[period])
+    # A refused call is taken back out of every window (the counters' hit), so it uses up nothing.
+    taken_back = 1 if refused else 0
+    windows = tuple(Window(period, seconds, limit, max(0, limit - counts.get(period, 0) + taken_back), resets[period])
+                    for period, seconds, limit in limits)
+    if refused is None:
+        return RateDecision(allowed=True, windows=windows)
+    period, limit, wait = refused
+    return RateDecision(allowed=False, period=period, limit=limit, retry_after=wait, windows=windows)
 
 
 class DatabaseCounter:

@@ -3,7 +3,8 @@
 1. key: unknown, revoked or expired → 401 (answered by the view, with the same ApiKeyAuthentication);
 2. subscription: no active subscription of the consumer to the product's major → 403;
 3. lifecycle: retired → 410 with a link to the replacement; blocked → 403;
-4. rate plan: over a limit → 429 with Retry-After;
+4. rate plan: over a limit → 429 with Retry-After; every call counted against a plan, answered or
+   refused, carries RateLimit-Policy and RateLimit (draft-ietf-httpapi-ratelimit-headers);
 5. the call itself; deprecated versions answer with Deprecation (RFC 9745), Sunset (RFC 8594)
    and Link headers; then usage is counted per consumer, version, day and status class.
 
@@ -135,16 +136,29 @@ class GovernancePolicyMiddleware:
             )
         response = self._refusal(request, consumer, resolution)
         if response is None:
-            response = self.get_response(request)
-            if resolution.status == Lifecycle.DEPRECATED:
-                for name, value in deprecation_headers(request, version_details(resolution.version_id)).items():
-                    response[name] = f"{response[name]}, {value}" if name == "Link" and name in response else value
+            rate = counter().hit(consumer.pk, resolution.limits, clock()) if resolution.limits else None
+            if rate is not None and not rate.allowed:
+                response = ProblemJsonResponse(
+                    429, detail=f"Rate plan '{resolution.plan_name}' allows {rate.limit} requests per "
+                                f"{rate.period}; try again in {rate.retry_after} s.",
+                    slug="rate-limited", headers={"Retry-After": str(rate.retry_after)},
+                    rate_plan=resolution.plan_name, period=rate.period, limit=rate.limit,
+                )
+            else:
+                response = self.get_response(request)
+                if resolution.status == Lifecycle.DEPRECATED:
+                    for name, value in deprecation_headers(request, version_details(resolution.version_id)).items():
+                        response[name] = (f"{response[name]}, {value}" if name == "Link" and name in response
+                                          else value)
+            if rate is not None:
+                for name, value in rate.headers().items():
+                    response[name] = value
         usage_buffer.add(consumer_id=consumer.pk, version_id=resolution.version_id,
                          status_code=response.status_code, at=timezone.now())
         return response
 
     def _refusal(self, request, consumer, resolution: Resolution):
-        """The refusal response, or None when the call may go ahead."""
+        """The subscription's or the lifecycle's refusal, or None (the rate plan is counted after it)."""
         if resolution.subscription != SubscriptionStatus.ACTIVE:
             return _refuse_unsubscribed(consumer, version_details(resolution.version_id),
                                         pending=resolution.subscription == SubscriptionStatus.PENDING)
@@ -157,13 +171,4 @@ class GovernancePolicyMiddleware:
                             f"{version.block_reason}", slug="api-version-blocked", title="API version blocked",
                 product=version.product.slug, version=version.version,
             )
-        if resolution.limits:
-            decision = counter().hit(consumer.pk, resolution.limits, clock())
-            if not decision.allowed:
-                return ProblemJsonResponse(
-                    429, detail=f"Rate plan '{resolution.plan_name}' allows {decision.limit} requests per "
-                                f"{decision.period}; try again in {decision.retry_after} s.",
-                    slug="rate-limited", headers={"Retry-After": str(decision.retry_after)},
-                    rate_plan=resolution.plan_name, period=decision.period, limit=decision.limit,
-                )
         return None

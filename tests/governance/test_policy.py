@@ -147,10 +147,19 @@ def test_over_the_rate_plan_is_429_with_retry_after_and_refusals_do_not_count(
     subscribe(caller.consumer, customers_api, rate_plan=plan)
     now = 1_900_000_040.0  # 20 s into a minute (1_900_000_020 is a minute boundary)
     monkeypatch.setattr("governance.policy.middleware.clock", lambda: now)
-    assert [caller.get(URL).status_code for _ in range(2)] == [200, 200]
+    first, second = caller.get(URL), caller.get(URL)
+    assert (first.status_code, second.status_code) == (200, 200)
+    # Each answer says what the plan allows and what is left of it (draft-ietf-httpapi-ratelimit-headers);
+    # the day's window started at 1_899_936_000 (midnight UTC), so it resets in 22,360 s.
+    policy = '"minute";q=2;w=60, "day";q=100;w=86400'
+    assert first["RateLimit-Policy"] == second["RateLimit-Policy"] == policy
+    assert first["RateLimit"] == '"minute";r=1;t=40, "day";r=99;t=22360'
+    assert second["RateLimit"] == '"minute";r=0;t=40, "day";r=98;t=22360'
     refused = caller.get(URL)
     assert refused.status_code == 429
     assert refused["Retry-After"] == "40"
+    # The refused call is not counted: the day still has 98 left.
+    assert refused["RateLimit-Policy"] == policy and refused["RateLimit"] == '"minute";r=0;t=40, "day";r=98;t=22360'
     assert refused.json()["rate_plan"] == "tight" and refused.json()["period"] == "minute"
     counts = dict(RateWindow.objects.filter(consumer=caller.consumer).values_list("period", "count"))
     assert counts == {"minute": 2, "day": 2}
@@ -185,6 +194,13 @@ def test_redis_configuration_counts_in_the_shared_cache(customers_api, caller, s
     monkeypatch.setattr("governance.policy.middleware.clock", lambda: 1_900_000_000.0)
     assert [caller.get(URL).status_code for _ in range(2)] == [200, 429]
     assert not RateWindow.objects.exists()
+
+
+def test_a_call_without_a_rate_plan_carries_no_ratelimit_fields(customers_api, caller, subscribe):
+    subscribe(caller.consumer, customers_api)
+    response = caller.get(URL)
+    assert response.status_code == 200
+    assert "RateLimit" not in response and "RateLimit-Policy" not in response
 
 
 def test_staff_sessions_and_unregistered_paths_pass_and_policy_can_be_switched_off(
