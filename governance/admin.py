@@ -8,9 +8,12 @@ their documents and reports are read-only.
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AdminDateWidget
 from django.db import models
 from django.db.models import Count, Max, Q
 from django.template.response import TemplateResponse
@@ -58,13 +61,31 @@ class RevokeForm(forms.Form):
                            help_text="Kept in the audit trail with each revocation.")
 
 
-def revocation_confirmed(model_admin, request, queryset, *, action: str, title: str, intro: str, describe):
-    """Revoking cuts a partner off at once, so the action first shows what was selected (each row as
-    ``describe`` puts it) and asks for the reason. Returns (reason, None) once confirmed, else (None,
-    the confirmation page)."""
-    form = RevokeForm(request.POST if "apply" in request.POST else None)
+class IssueKeyForm(forms.Form):
+    name = forms.CharField(label="Key name", max_length=80, initial="default",
+                           help_text="Tells this consumer's keys apart, e.g. 'production' or 'staging'.")
+    expires_on = forms.DateField(label="Expires on", required=False, widget=AdminDateWidget,
+                                 help_text="The key works until the start of this day (the hub's time zone). "
+                                           "Empty: until it is revoked.")
+
+    def clean_expires_on(self):
+        day = self.cleaned_data["expires_on"]
+        if day is not None and day <= timezone.localdate():
+            raise forms.ValidationError("Choose a day after today: the key would not work at all.")
+        return day
+
+    def expires_at(self):
+        day = self.cleaned_data["expires_on"]
+        return None if day is None else timezone.make_aware(datetime.combine(day, time.min))
+
+
+def action_confirmed(model_admin, request, queryset, *, form_class, action: str, title: str, intro: str,
+                     describe, submit_label: str):
+    """An action that asks first: it shows what was selected (each row as ``describe`` puts it) with
+    ``form_class``'s form. Returns (the valid form, None) once sent back with it, else (None, the page)."""
+    form = form_class(request.POST if "apply" in request.POST else None)
     if form.is_bound and form.is_valid():
-        return form.cleaned_data["note"].strip(), None
+        return form, None
     context = {
         **model_admin.admin_site.each_context(request),
         "title": title,
@@ -78,8 +99,9 @@ def revocation_confirmed(model_admin, request, queryset, *, action: str, title: 
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "form_url": request.get_full_path(),
         "media": model_admin.media + form.media,
+        "submit_label": submit_label,
     }
-    return None, TemplateResponse(request, "admin/governance/revoke.html", context)
+    return None, TemplateResponse(request, "admin/governance/action_form.html", context)
 
 
 def _when(moment) -> str:
@@ -171,15 +193,26 @@ class ConsumerAdmin(admin.ModelAdmin):
     def last_used(self, obj: Consumer):
         return obj.last_key_use
 
-    @admin.action(description="Issue a new API key", permissions=["change"])
+    @admin.action(description="Issue a new API key…", permissions=["change"])
     def issue_api_key(self, request, queryset):
+        queryset = queryset.select_related("system")
+        form, page = action_confirmed(
+            self, request, queryset, form_class=IssueKeyForm, action="issue_api_key", title="Issue API keys",
+            intro="Each consumer gets a new key, shown once on the next page. Its other keys keep working.",
+            describe=lambda consumer: f"{consumer.name} ({consumer.system.code})"
+                                      + ("" if consumer.is_active else ": disabled, it gets no key"),
+            submit_label="Issue",
+        )
+        if page is not None:
+            return page
         actor = acting(request)
-        for consumer in queryset.select_related("system"):
+        for consumer in queryset:
             if not consumer.is_active:
                 self.message_user(request, f"{consumer.name} is disabled: enable it before issuing a key.",
                                   level=messages.ERROR)
                 continue
-            issued = api_key_issue(consumer=consumer, actor=actor)
+            issued = api_key_issue(consumer=consumer, name=form.cleaned_data["name"], expires_at=form.expires_at(),
+                                   actor=actor)
             self.message_user(
                 request,
                 f"New API key for {consumer.name}: {issued.raw_key} — copy it now, it is not shown again.",
@@ -213,8 +246,9 @@ class ApiKeyAdmin(KeyDisplayMixin, admin.ModelAdmin):
     @admin.action(description="Revoke selected keys…", permissions=["change"])
     def revoke_keys(self, request, queryset):
         queryset = queryset.select_related("consumer")
-        note, page = revocation_confirmed(
-            self, request, queryset, action="revoke_keys", title="Revoke API keys",
+        form, page = action_confirmed(
+            self, request, queryset, form_class=RevokeForm, action="revoke_keys", title="Revoke API keys",
+            submit_label="Revoke",
             intro="Each key stops working at once: its next call gets 401. A consumer with no other key is "
                   "cut off until it is issued a new one.",
             describe=lambda key: f"{self.key_label(key)} ({key.name}) of {key.consumer.name}: {key.state}, "
@@ -222,6 +256,7 @@ class ApiKeyAdmin(KeyDisplayMixin, admin.ModelAdmin):
         )
         if page is not None:
             return page
+        note = form.cleaned_data["note"].strip()
         actor = acting(request)
         revoked = already = 0
         for key in queryset:
@@ -414,14 +449,16 @@ class ApiSubscriptionAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected subscriptions…", permissions=["change"])
     def revoke(self, request, queryset):
         queryset = queryset.select_related("consumer", "version__product")
-        note, page = revocation_confirmed(
-            self, request, queryset, action="revoke", title="Revoke subscriptions",
+        form, page = action_confirmed(
+            self, request, queryset, form_class=RevokeForm, action="revoke", title="Revoke subscriptions",
+            submit_label="Revoke",
             intro="Each consumer's next call to that version gets 403 subscription-required.",
             describe=lambda subscription: f"{subscription.consumer.name} to {subscription.version}: "
                                           f"{subscription.get_status_display().lower()}",
         )
         if page is not None:
             return page
+        note = form.cleaned_data["note"].strip()
         actor = acting(request)
         done = 0
         for subscription in queryset.exclude(status=SubscriptionStatus.REVOKED):

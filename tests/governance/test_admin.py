@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
 
 from canonical.context import Actor
 from canonical.models import AuditEntry
@@ -36,7 +39,7 @@ def _messages(response) -> list[str]:
 def test_issue_action_shows_the_raw_key_once_and_stores_only_its_hash(admin_client, admin_user, consumer):
     response = admin_client.post(
         reverse("admin:governance_consumer_changelist"),
-        {"action": "issue_api_key", "_selected_action": [consumer.pk]},
+        {"action": "issue_api_key", "_selected_action": [consumer.pk], "apply": "1", "name": "default"},
         follow=True,
     )
     assert response.redirect_chain[-1][1] == 302
@@ -59,7 +62,7 @@ def test_issue_action_shows_the_raw_key_once_and_stores_only_its_hash(admin_clie
 def test_issued_key_authenticates(admin_client, consumer):
     response = admin_client.post(
         reverse("admin:governance_consumer_changelist"),
-        {"action": "issue_api_key", "_selected_action": [consumer.pk]},
+        {"action": "issue_api_key", "_selected_action": [consumer.pk], "apply": "1", "name": "default"},
         follow=True,
     )
     raw = RAW_KEY.search(_messages(response)[0]).group(0)
@@ -68,11 +71,41 @@ def test_issued_key_authenticates(admin_client, consumer):
     assert principal.consumer == consumer and key.consumer == consumer
 
 
+def test_issuing_asks_for_the_keys_name_and_expiry_first(admin_client, consumer):
+    changelist = reverse("admin:governance_consumer_changelist")
+    selected = {"action": "issue_api_key", "_selected_action": [consumer.pk]}
+    page = admin_client.post(changelist, selected)
+    assert page.status_code == 200 and page.templates[0].name == "admin/governance/action_form.html"
+    assert f"{consumer.name} (shop)" in page.content.decode()
+    assert not ApiKey.objects.filter(consumer=consumer).exists()
+
+    today = timezone.localdate()
+    refused = admin_client.post(changelist, {**selected, "apply": "1", "name": "staging",
+                                             "expires_on": today.isoformat()})
+    assert "Choose a day after today" in refused.content.decode()
+    assert not ApiKey.objects.filter(consumer=consumer).exists()
+
+    expires_on = today + timedelta(days=30)
+    response = admin_client.post(changelist, {**selected, "apply": "1", "name": "staging",
+                                              "expires_on": expires_on.isoformat()}, follow=True)
+    raw = RAW_KEY.search(_messages(response)[0]).group(0)
+    key = ApiKey.objects.get(consumer=consumer)
+    assert key.name == "staging" and key.prefix == raw.split("_")[1]
+    assert timezone.localtime(key.expires_at) == timezone.make_aware(datetime.combine(expires_on, time.min))
+    assert AuditEntry.objects.get(action="api_key.issued").after["expires_at"] == key.expires_at.isoformat()
+    # It works until then; the day it expires the hub answers 401 (unknown, revoked or expired).
+    request = type("Request", (), {"META": {"HTTP_AUTHORIZATION": f"Bearer {raw}"}})()
+    assert ApiKeyAuthentication().authenticate(request)[1] == key
+    ApiKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(AuthenticationFailed):
+        ApiKeyAuthentication().authenticate(request)
+
+
 def test_issue_action_skips_disabled_consumers(admin_client, consumer):
     Consumer.objects.filter(pk=consumer.pk).update(is_active=False)
     response = admin_client.post(
         reverse("admin:governance_consumer_changelist"),
-        {"action": "issue_api_key", "_selected_action": [consumer.pk]},
+        {"action": "issue_api_key", "_selected_action": [consumer.pk], "apply": "1", "name": "default"},
         follow=True,
     )
     assert not ApiKey.objects.filter(consumer=consumer).exists()
@@ -87,7 +120,7 @@ def test_revoke_action_asks_for_a_reason_then_revokes_through_the_service(admin_
 
     # The action first shows what it would revoke and asks why; nothing is revoked yet.
     page = admin_client.post(changelist, selected)
-    assert page.status_code == 200 and page.templates[0].name == "admin/governance/revoke.html"
+    assert page.status_code == 200 and page.templates[0].name == "admin/governance/action_form.html"
     listed = page.content.decode()
     assert f"hub_{first.prefix}_… (default) of {consumer.name}: active, last used never" in listed
     assert f"hub_{second.prefix}_… (spare) of {consumer.name}" in listed
@@ -121,7 +154,7 @@ def test_revoking_subscriptions_in_the_admin_asks_for_a_reason(admin_client, adm
     changelist = reverse("admin:governance_apisubscription_changelist")
     selected = {"action": "revoke", "_selected_action": [subscription.pk]}
     page = admin_client.post(changelist, selected)
-    assert page.templates[0].name == "admin/governance/revoke.html"
+    assert page.templates[0].name == "admin/governance/action_form.html"
     assert f"{consumer.name} to {version}: active" in page.content.decode()
     subscription.refresh_from_db()
     assert subscription.status == "active"
