@@ -12,16 +12,14 @@ from datetime import datetime, time
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminDateWidget
 from django.db import models
 from django.db.models import Count, Max, Q
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from canonical.admin.common import BigTableAdmin, ReadOnlyTabularInline
+from canonical.admin.common import BigTableAdmin, ReadOnlyTabularInline, action_confirmed
 from canonical.context import Actor, new_correlation_id
 from governance.models import (
     ApiKey,
@@ -53,9 +51,6 @@ def acting(request) -> Actor:
     return Actor(user=request.user, correlation_id=getattr(request, "correlation_id", None) or new_correlation_id())
 
 
-LISTED_ON_CONFIRMATION = 100
-
-
 class RevokeForm(forms.Form):
     note = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
                            help_text="Kept in the audit trail with each revocation.")
@@ -77,31 +72,6 @@ class IssueKeyForm(forms.Form):
     def expires_at(self):
         day = self.cleaned_data["expires_on"]
         return None if day is None else timezone.make_aware(datetime.combine(day, time.min))
-
-
-def action_confirmed(model_admin, request, queryset, *, form_class, action: str, title: str, intro: str,
-                     describe, submit_label: str):
-    """An action that asks first: it shows what was selected (each row as ``describe`` puts it) with
-    ``form_class``'s form. Returns (the valid form, None) once sent back with it, else (None, the page)."""
-    form = form_class(request.POST if "apply" in request.POST else None)
-    if form.is_bound and form.is_valid():
-        return form, None
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "title": title,
-        "intro": intro,
-        "opts": model_admin.model._meta,
-        "form": form,
-        "action_name": action,
-        "rows": [describe(row) for row in queryset[:LISTED_ON_CONFIRMATION]],
-        "count": queryset.count(),
-        "selected_ids": list(queryset.values_list("pk", flat=True)),
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        "form_url": request.get_full_path(),
-        "media": model_admin.media + form.media,
-        "submit_label": submit_label,
-    }
-    return None, TemplateResponse(request, "admin/governance/action_form.html", context)
 
 
 def _when(moment) -> str:

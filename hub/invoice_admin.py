@@ -12,12 +12,11 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
+from canonical.admin.common import LISTED_ON_CONFIRMATION
 from canonical.models import Invoice
 from connectors.admin.exceptions import request_actor
 from connectors.services.exceptions import each_in_its_own_transaction
 from hub.workflows.disputes import REASON_MAX_LENGTH, invoice_dispute
-
-LISTED_ON_CONFIRMATION = 100
 
 
 class DisputeForm(forms.Form):

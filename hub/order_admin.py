@@ -1,26 +1,102 @@
 """The orders admin as the hub extends it: on a held order's page, why it is held (its
 ``order.credit_hold`` event, as the credit-hold queue reads it), the account's credit now, the open
 credit-hold exception and the way to the queue where finance releases or rejects it; and the order's
-exceptions among its related lists. canonical's admin cannot import the hub, so the hub re-registers it.
+exceptions among its related lists; and cancelling orders ("Cancel orders…" on the list, "Cancel
+order…" on an order's page), with a reason, through the same workflow as POST
+/api/v1/orders/{id}/cancel. canonical's admin cannot import the hub, so the hub re-registers it.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
+from django.urls import path, reverse
 
-from canonical.admin.common import changelist_link, viewable_change_url, viewer_has_perm
-from canonical.models import Order, OrderStatus
+from canonical.admin.common import (
+    action_confirmed,
+    admin_change_url,
+    changelist_link,
+    request_actor,
+    viewable_change_url,
+    viewer_has_perm,
+)
+from canonical.models import ORDER_TRANSITIONS, Order, OrderStatus
 from connectors.models import ACTIVE_EXCEPTION_STATUSES, Category, IntegrationException
+from connectors.services.exceptions import each_in_its_own_transaction
 from hub.pages.credit import credit_hold_queue_url
 from hub.selectors.credit import credit_by_customer, held_orders, hold_reason_of
 from hub.workflows.credit import RELEASE_PERMISSION
+from hub.workflows.orders import order_cancel
 
 _base = type(admin.site.get_model_admin(Order))
 
 
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Why the order is cancelled: carried by its order.cancelled event, with who cancelled it.",
+    )
+
+
 class HubOrderAdmin(_base):
     readonly_fields = (*_base.readonly_fields, "credit_hold")
+    actions = [*(_base.actions or []), "cancel_orders"]
+
+    def get_urls(self):
+        cancel = path("<path:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view),
+                      name="canonical_order_cancel")
+        return [cancel, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        order = self.get_object(request, object_id)
+        can_cancel = (order is not None and self.has_change_permission(request)
+                      and ORDER_TRANSITIONS.can(order.status, OrderStatus.CANCELLED))
+        extra_context = {**(extra_context or {}),
+                         "cancel_url": reverse("admin:canonical_order_cancel", args=[order.pk]) if can_cancel else ""}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def cancel_view(self, request, object_id):
+        """'Cancel order…' on an order's page: the action's page for that one order."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        queryset = self.get_queryset(request).filter(pk=object_id)
+        if not queryset.exists():
+            return HttpResponseRedirect(reverse("admin:canonical_order_changelist"))
+        return self.cancel_orders(request, queryset) or HttpResponseRedirect(admin_change_url(queryset.get()))
+
+    @admin.action(description="Cancel orders…", permissions=["change"])
+    def cancel_orders(self, request, queryset):
+        queryset = queryset.select_related("customer")
+        form, page = action_confirmed(
+            self, request, queryset, form_class=CancelForm, action="cancel_orders", title="Cancel orders",
+            intro="Each order gives back the stock it holds, withdraws the purchase orders its supplier has not "
+                  "acknowledged and moves to cancelled (order.cancelled tells the ERP and the warehouse). Orders "
+                  "that have shipped, been invoiced or closed are left as they are.",
+            describe=lambda order: f"{order.number} · {order.get_status_display().lower()} · {order.customer.name} "
+                                   f"· {order.total_amount} {order.currency}",
+            submit_label="Cancel the orders",
+        )
+        if page is not None:
+            return page
+        actor, reason = request_actor(request), form.cleaned_data["reason"].strip()
+        done, skipped = [], []
+        for order, result, why in each_in_its_own_transaction(
+            queryset.order_by("pk"), lambda order: order_cancel(order=order, actor=actor, reason=reason),
+            gone=Order.DoesNotExist, illegal=lambda exc: f"it is {exc.current} and cannot be cancelled any more",
+        ):
+            if why or not result.changed:
+                skipped.append(f"{order.number}: {why or 'already cancelled'}")
+            else:
+                done.append(order.number)
+        text = f"{len(done)} cancelled" + (f" ({', '.join(done)})" if done else "")
+        if skipped:
+            text += f", {len(skipped)} left as they were ({'; '.join(skipped)})"
+        level = messages.SUCCESS if not skipped else (messages.WARNING if done else messages.ERROR)
+        self.message_user(request, text + ".", level)
+        return None
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))

@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.db.models import Model
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html, format_html_join
@@ -138,6 +140,35 @@ def entity_labels(references) -> dict[tuple[str, str], str]:
         rows = model._default_manager.filter(pk__in=ids).select_related(*ENTITY_LABEL_RELATED.get(entity_type, ()))
         labels.update({(entity_type, str(row.pk)): str(row) for row in rows})
     return labels
+
+
+# The most rows an intermediate page lists (the action still applies to every selected row).
+LISTED_ON_CONFIRMATION = 100
+
+
+def action_confirmed(model_admin, request, queryset, *, form_class, action: str, title: str, intro: str,
+                     describe, submit_label: str, template: str = "admin/hub/action_confirm.html"):
+    """An action that asks first: it shows what was selected (each row as ``describe`` puts it) with
+    ``form_class``'s form. Returns (the valid form, None) once sent back with it, else (None, the page)."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        return form, None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "opts": model_admin.model._meta,
+        "form": form,
+        "action_name": action,
+        "rows": [describe(row) for row in queryset[:LISTED_ON_CONFIRMATION]],
+        "count": queryset.count(),
+        "selected_ids": list(queryset.values_list("pk", flat=True)),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "form_url": request.get_full_path(),
+        "media": model_admin.media + form.media,
+        "submit_label": submit_label,
+    }
+    return None, TemplateResponse(request, template, context)
 
 
 def link(url: str, text) -> str:

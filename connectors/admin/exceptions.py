@@ -25,6 +25,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from canonical.admin.common import (
+    LISTED_ON_CONFIRMATION,
     BigTableAdmin,
     admin_change_url,
     change_link,
@@ -45,8 +46,6 @@ from connectors.services import exceptions as services
 from connectors.services.inbound import inbound_current_body
 from connectors.services.supply_exceptions import supplier_date_misses_repromise
 
-# The most rows an intermediate page lists (the action still applies to every selected row).
-LISTED_ON_CONFIRMATION = 100
 # Titles longer than this are cut in the list (the full title is the cell's tooltip and on the page).
 TITLE_SHOWN = 140
 # The most inbound bodies one "edit and reprocess" page offers for editing.

@@ -75,7 +75,7 @@ def test_issuing_asks_for_the_keys_name_and_expiry_first(admin_client, consumer)
     changelist = reverse("admin:governance_consumer_changelist")
     selected = {"action": "issue_api_key", "_selected_action": [consumer.pk]}
     page = admin_client.post(changelist, selected)
-    assert page.status_code == 200 and page.templates[0].name == "admin/governance/action_form.html"
+    assert page.status_code == 200 and page.templates[0].name == "admin/hub/action_confirm.html"
     assert f"{consumer.name} (shop)" in page.content.decode()
     assert not ApiKey.objects.filter(consumer=consumer).exists()
 
@@ -120,7 +120,7 @@ def test_revoke_action_asks_for_a_reason_then_revokes_through_the_service(admin_
 
     # The action first shows what it would revoke and asks why; nothing is revoked yet.
     page = admin_client.post(changelist, selected)
-    assert page.status_code == 200 and page.templates[0].name == "admin/governance/action_form.html"
+    assert page.status_code == 200 and page.templates[0].name == "admin/hub/action_confirm.html"
     listed = page.content.decode()
     assert f"hub_{first.prefix}_… (default) of {consumer.name}: active, last used never" in listed
     assert f"hub_{second.prefix}_… (spare) of {consumer.name}" in listed
@@ -154,7 +154,7 @@ def test_revoking_subscriptions_in_the_admin_asks_for_a_reason(admin_client, adm
     changelist = reverse("admin:governance_apisubscription_changelist")
     selected = {"action": "revoke", "_selected_action": [subscription.pk]}
     page = admin_client.post(changelist, selected)
-    assert page.templates[0].name == "admin/governance/action_form.html"
+    assert page.templates[0].name == "admin/hub/action_confirm.html"
     assert f"{consumer.name} to {version}: active" in page.content.decode()
     subscription.refresh_from_db()
     assert subscription.status == "active"
