@@ -5,7 +5,10 @@ changes through these forms."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import admin
+from django.db.models import DecimalField, F, Sum
 from django.utils import timezone
 
 from canonical.admin.common import (
@@ -78,8 +81,17 @@ class InvoiceLineAdmin(OwnedElsewhereMixin, BigTableAdmin):
 
 class ReturnLineInline(ReadOnlyTabularInline):
     model = ReturnLine
-    fields = ("order_line", "product", "quantity_requested", "quantity_received", "refusal_reason")
+    fields = ("order_line", "product", "quantity_requested", "unit_price", "value", "quantity_received",
+              "refusal_reason")
     select_related = ("order_line__product",)
+
+    @admin.display(description="Unit price")
+    def unit_price(self, obj: ReturnLine):
+        return obj.order_line.unit_price
+
+    @admin.display(description="Value")
+    def value(self, obj: ReturnLine):
+        return (obj.quantity_requested * obj.order_line.unit_price).quantize(Decimal("0.01"))
 
     @admin.display(description="Product")
     def product(self, obj: ReturnLine) -> str:
@@ -89,13 +101,26 @@ class ReturnLineInline(ReadOnlyTabularInline):
 @admin.register(ReturnAuthorization)
 class ReturnAuthorizationAdmin(ExternalRefsMixin, OwnedElsewhereMixin, admin.ModelAdmin):
     external_ref_entity = EntityType.RETURN
-    list_display = ("number", "order", "customer", "status", "reason", "requested_at", "received_at")
+    list_display = ("number", "order", "customer", "status", "value", "reason", "requested_at", "received_at")
     list_select_related = ("order", "customer")
     list_filter = ("status", UpdatedWithinFilter)
     search_fields = ("number", "order__number__exact", "customer__account_number__exact")
     autocomplete_fields = ("order", "customer")
-    readonly_fields = ("status", "history", "external_refs", "created_at", "updated_at")
+    readonly_fields = ("status", "value", "history", "external_refs", "created_at", "updated_at")
     inlines = [ReturnLineInline]
+
+    def get_queryset(self, request):
+        # What the return is worth: each line's requested quantity at the price it was sold for.
+        worth = Sum(F("lines__quantity_requested") * F("lines__order_line__unit_price"),
+                    output_field=DecimalField(max_digits=18, decimal_places=2))
+        return super().get_queryset(request).annotate(requested_value=worth)
+
+    @admin.display(description="Value", ordering="requested_value")
+    def value(self, obj: ReturnAuthorization) -> str:
+        worth = getattr(obj, "requested_value", None)
+        if worth is None:
+            return "–"
+        return f"{worth.quantize(Decimal('0.01')):,} {obj.order.currency}"
 
 
 @admin.register(ReturnLine)

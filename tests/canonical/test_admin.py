@@ -582,3 +582,16 @@ def test_the_audit_list_names_only_records_the_reader_may_open(dataset):
     audit_record(actor=Actor.hub(), action="test.named", object_type="order", object_id=order.pk)
     page = client.get(_url(AuditEntry, "changelist"), {"action__exact": "test.named"}).content.decode()
     assert f"order:{order.pk}" in page and order.number not in page
+
+
+def test_returns_show_what_they_are_worth_at_the_price_sold(admin_client, dataset):
+    order = dataset["order"]
+    line = order.lines.get()
+    OrderLine.objects.filter(pk=line.pk).update(unit_price=Decimal("12.50"))
+    rma = line.return_lines.get().rma
+    ReturnLine.objects.filter(rma=rma).update(quantity_requested=Decimal("3"))
+    listed = admin_client.get(_url(ReturnAuthorization, "changelist"), {"q": rma.number})
+    assert listed.context["cl"].result_list[0].requested_value == Decimal("37.50")
+    assert f"37.50 {order.currency}" in listed.content.decode()
+    page = admin_client.get(_url(ReturnAuthorization, "change", rma.pk)).content.decode()
+    assert f"37.50 {order.currency}" in page and "12.50" in page
