@@ -56,6 +56,10 @@ def test_operations_user_retries_dead_deliveries_in_bulk_and_sees_them_resolved(
     for order in orders:
         assert page.locator("#result_list").get_by_role("link", name=f"order {order.number}").is_visible()
     assert "partner error" in rows.first.inner_text().lower()
+    assert "integration queue · " in rows.first.inner_text().lower()  # the queue and connector, under the title
+    # The whole row is on screen in this 1,280 px window: the list does not scroll sideways.
+    assert page.evaluate("document.querySelector('#result_list').scrollWidth "
+                         "<= document.querySelector('.results').clientWidth")
     screenshot(page, "exception-queue")
 
     # The person looks at one of them first: the failed attempts and the partner's answer.

@@ -76,11 +76,14 @@ def test_changelist_shows_the_queue_with_sla_severity_and_business_links(client,
     order = OrderFactory(number="SO-7001", customer=customer)
     overdue = IntegrationExceptionFactory(order=order, customer=customer, severity="critical", title="Order rejected")
     IntegrationException.objects.filter(pk=overdue.pk).update(sla_due_at=timezone.now() - timedelta(hours=2))
-    IntegrationExceptionFactory(severity="low", title="Slow partner")
+    slow = IntegrationExceptionFactory(severity="low", title="Slow partner")
+    IntegrationException.objects.filter(pk=slow.pk).update(occurrences=3)
     response = client.get(CHANGELIST)
     assert response.status_code == 200
     html = response.content.decode()
     assert "overdue 2 h" in html and 'class="sla-overdue"' in html
+    assert '<span class="where">Integration queue</span>' in html  # the team under the title
+    assert ">seen 3×</span>" in html and ">seen 1×" not in html  # the occurrences under the age
     assert 'class="severity severity-critical"' in html
     assert "order SO-7001" in html and reverse("admin:canonical_order_change", args=[order.pk]) in html
     assert "customer C-100" in html
