@@ -70,14 +70,16 @@ class HubOrderAdmin(_base):
     @admin.action(description="Cancel orders…", permissions=["change"])
     def cancel_orders(self, request, queryset):
         queryset = queryset.select_related("customer")
+        one = queryset.count() == 1
         form, page = action_confirmed(
-            self, request, queryset, form_class=CancelForm, action="cancel_orders", title="Cancel orders",
+            self, request, queryset, form_class=CancelForm, action="cancel_orders",
+            title="Cancel an order" if one else "Cancel orders",
             intro="Each order gives back the stock it holds, withdraws the purchase orders its supplier has not "
                   "acknowledged and moves to cancelled (order.cancelled tells the ERP and the warehouse). Orders "
                   "that have shipped, been invoiced or closed are left as they are.",
             describe=lambda order: f"{order.number} · {order.get_status_display().lower()} · {order.customer.name} "
                                    f"· {order.total_amount} {order.currency}",
-            submit_label="Cancel the orders",
+            submit_label="Cancel the order" if one else "Cancel the orders",
         )
         if page is not None:
             return page
