@@ -28,3 +28,10 @@ def json_text(value) -> str:
         return orjson.dumps(value, option=ORJSON_OPTIONS).decode()
     except orjson.JSONEncodeError:
         return json.dumps(value)
+
+
+def canonical_json(value) -> str:
+    """``value`` as one text whatever its key order and whitespace (sorted keys, no spaces, text as
+    is): what two requests or two messages are compared by (the Idempotency-Key's fingerprint, an
+    inbound message id reused). Values JSON has no type for are written as text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

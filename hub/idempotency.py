@@ -41,6 +41,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.response import Response
 
+from canonical.json_text import canonical_json
 from canonical.services.inserts import rows_insert
 from canonical.services.prepared import Read, instance_from_db, reads_together
 from hub.models import IdempotencyRecord, IdempotencyStatus
@@ -82,8 +83,7 @@ def idempotency_scope(user) -> str:
 
 def request_fingerprint(*, method: str, path: str, data) -> str:
     """A hash of what makes two requests the same request: method, path and the body as JSON."""
-    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(f"{method.upper()} {path}\n{body}".encode()).hexdigest()
+    return hashlib.sha256(f"{method.upper()} {path}\n{canonical_json(data)}".encode()).hexdigest()
 
 
 # What the claim reads of a stored record, in the model's order (Model.from_db takes them so).

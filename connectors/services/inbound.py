@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from canonical.context import Actor
 from canonical.errors import CanonicalError
+from canonical.json_text import canonical_json
 from canonical.models import System
 from canonical.services.events import audit_record
 from canonical.services.inserts import row_insert, row_update
@@ -482,7 +483,7 @@ def body_fingerprint(body: str) -> str:
     """What makes two bodies the same message: the JSON document, whatever its whitespace and key
     order; the text itself when it is not JSON."""
     try:
-        text = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        text = canonical_json(json.loads(body))
     except (ValueError, RecursionError):
         text = body
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
