@@ -245,20 +245,20 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: Actor, note: 
 
 
 def _record(result: MergeResult, *, before: dict, after: dict, actor: Actor, note: str) -> None:
-    from canonical.serializers.customers import CustomerSerializer
+    from canonical.serializers.customers import CustomerSerializer, customer_for_event
 
     survivor, merged = result.survivor, result.merged
     counts = result.counts()
     summary = {"id": merged.pk, "account_number": merged.account_number, "name": merged.name,
                "external_refs": before["merged"]["external_refs"]}
-    fresh = Customer.objects.prefetch_related("addresses", "contacts").get(pk=survivor.pk)
+    fresh = CustomerSerializer(customer_for_event(survivor.pk)).data
     event_record(
         event_type="customer.merged", aggregate_type="customer", aggregate_id=merged.pk, actor=actor,
-        payload={"merged": summary, "survivor": CustomerSerializer(fresh).data, "moved": counts},
+        payload={"merged": summary, "survivor": fresh, "moved": counts},
     )
     event_record(
         event_type="customer.updated", aggregate_type="customer", aggregate_id=survivor.pk, actor=actor,
-        payload={"customer": CustomerSerializer(fresh).data, "changed": sorted(counts), "merged_from": summary},
+        payload={"customer": fresh, "changed": sorted(counts), "merged_from": summary},
     )
     audit_record(
         actor=actor, action="customer.merged", object_type="customer", object_id=survivor.pk,

@@ -91,7 +91,7 @@ def customer_credit_terms_change(*, customer: Customer | int, terms: dict, actor
     event every customer change gives subscribers), in one transaction. Returns {field: (before,
     after)} of what changed; terms equal to the current ones change nothing and record nothing.
     """
-    from canonical.serializers.customers import CustomerSerializer
+    from canonical.serializers.customers import CustomerSerializer, customer_for_event
 
     unknown = sorted(set(terms) - set(CREDIT_TERMS_FIELDS))
     if unknown:
@@ -107,7 +107,7 @@ def customer_credit_terms_change(*, customer: Customer | int, terms: dict, actor
             setattr(locked, name, value)
         locked.full_clean(exclude=[f.name for f in Customer._meta.fields if f.name not in changes])
         locked.save(update_fields=[*changes, "updated_at"])
-        fresh = Customer.objects.prefetch_related("addresses", "contacts").get(pk=locked.pk)  # values as stored
+        fresh = customer_for_event(locked.pk)  # values as stored
         changes = {name: (old, getattr(fresh, name)) for name, (old, _) in changes.items()}
         audit_record(
             actor=actor, action="customer.credit_terms_changed", object_type="customer", object_id=locked.pk,

@@ -42,10 +42,9 @@ class ActivationResult:
 
 
 def _payload(customer: Customer, **extra) -> dict:
-    from canonical.serializers.customers import CustomerSerializer
+    from canonical.serializers.customers import CustomerSerializer, customer_for_event
 
-    fresh = Customer.objects.select_related("group").prefetch_related("addresses", "contacts").get(pk=customer.pk)
-    return {"customer": CustomerSerializer(fresh).data, **extra}
+    return {"customer": CustomerSerializer(customer_for_event(customer.pk)).data, **extra}
 
 
 def _lock(customer: Customer) -> Customer:
