@@ -19,8 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from canonical.admin.common import BigTableAdmin, ReadOnlyTabularInline, action_confirmed
-from canonical.context import Actor, new_correlation_id
+from canonical.admin.common import BigTableAdmin, ReadOnlyTabularInline, action_confirmed, request_actor
 from governance.models import (
     ApiKey,
     ApiProduct,
@@ -45,10 +44,6 @@ from governance.services import (
     subscription_approve,
     subscription_revoke,
 )
-
-
-def acting(request) -> Actor:
-    return Actor(user=request.user, correlation_id=getattr(request, "correlation_id", None) or new_correlation_id())
 
 
 class RevokeForm(forms.Form):
@@ -150,7 +145,7 @@ class ConsumerAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         created = consumer_create(
-            name=obj.name, system=obj.system, contact_email=obj.contact_email, actor=acting(request)
+            name=obj.name, system=obj.system, contact_email=obj.contact_email, actor=request_actor(request)
         )
         obj.pk, obj.created_at = created.pk, created.created_at
         obj._state.adding, obj._state.db = False, created._state.db
@@ -175,7 +170,7 @@ class ConsumerAdmin(admin.ModelAdmin):
         )
         if page is not None:
             return page
-        actor = acting(request)
+        actor = request_actor(request)
         for consumer in queryset:
             if not consumer.is_active:
                 self.message_user(request, f"{consumer.name} is disabled: enable it before issuing a key.",
@@ -227,7 +222,7 @@ class ApiKeyAdmin(KeyDisplayMixin, admin.ModelAdmin):
         if page is not None:
             return page
         note = form.cleaned_data["note"].strip()
-        actor = acting(request)
+        actor = request_actor(request)
         revoked = already = 0
         for key in queryset:
             if key.revoked_at is not None:
@@ -243,7 +238,7 @@ class ApiKeyAdmin(KeyDisplayMixin, admin.ModelAdmin):
     @admin.action(description="Rotate selected keys (new key now, old key expires after 7 days)",
                   permissions=["change"])
     def rotate_keys(self, request, queryset):
-        actor = acting(request)
+        actor = request_actor(request)
         for key in queryset.select_related("consumer"):
             try:
                 issued = api_key_rotate(key=key, actor=actor)
@@ -405,7 +400,7 @@ class ApiSubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve selected pending subscriptions", permissions=["change"])
     def approve(self, request, queryset):
-        actor = acting(request)
+        actor = request_actor(request)
         done = 0
         for subscription in queryset.filter(status=SubscriptionStatus.PENDING):
             try:
@@ -429,7 +424,7 @@ class ApiSubscriptionAdmin(admin.ModelAdmin):
         if page is not None:
             return page
         note = form.cleaned_data["note"].strip()
-        actor = acting(request)
+        actor = request_actor(request)
         done = 0
         for subscription in queryset.exclude(status=SubscriptionStatus.REVOKED):
             subscription_revoke(subscription=subscription, actor=actor, note=note)

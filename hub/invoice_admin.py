@@ -8,11 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.template.response import TemplateResponse
+from django.contrib import admin
 
-from canonical.admin.common import LISTED_ON_CONFIRMATION
+from canonical.admin.common import LISTED_ON_CONFIRMATION, action_page, done_and_skipped
 from canonical.models import Invoice
 from connectors.admin.exceptions import request_actor
 from connectors.services.exceptions import each_in_its_own_transaction
@@ -41,22 +39,13 @@ class HubInvoiceAdmin(_base):
     def dispute(self, request, queryset):
         form = DisputeForm(request.POST if "apply" in request.POST else None)
         if not form.is_bound or not form.is_valid():
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Dispute invoices",
-                "intro": "The invoices move to disputed, the ERP hears of it (invoice.disputed) and one finance "
-                         "exception per invoice is opened with its order and customer.",
-                "opts": self.model._meta,
-                "form": form,
-                "action_name": "dispute",
-                "invoices": list(queryset.select_related("customer", "order")[:LISTED_ON_CONFIRMATION]),
-                "count": queryset.count(),
-                "selected_ids": list(queryset.values_list("pk", flat=True)),
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "form_url": request.get_full_path(),
-                "media": self.media + form.media,
-            }
-            return TemplateResponse(request, "admin/canonical/invoice/dispute.html", context)
+            return action_page(
+                self, request, queryset, form=form, action="dispute", title="Dispute invoices",
+                intro="The invoices move to disputed, the ERP hears of it (invoice.disputed) and one finance "
+                      "exception per invoice is opened with its order and customer.",
+                template="admin/canonical/invoice/dispute.html",
+                invoices=list(queryset.select_related("customer", "order")[:LISTED_ON_CONFIRMATION]),
+            )
         actor = request_actor(request)
         done, skipped = [], []
         for invoice, _, why in each_in_its_own_transaction(
@@ -69,11 +58,7 @@ class HubInvoiceAdmin(_base):
                 skipped.append(f"{invoice.number}: {why}")
             else:
                 done.append(invoice.number)
-        text = f"{len(done)} disputed" + (f" ({', '.join(done)})" if done else "")
-        if skipped:
-            text += f", {len(skipped)} skipped ({'; '.join(skipped)})"
-        level = messages.SUCCESS if not skipped else (messages.WARNING if done else messages.ERROR)
-        self.message_user(request, text + ".", level)
+        self.message_user(request, *done_and_skipped(done, skipped, verb="disputed"))
         return None
 
 

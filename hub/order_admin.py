@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -19,6 +20,7 @@ from canonical.admin.common import (
     action_confirmed,
     admin_change_url,
     changelist_link,
+    done_and_skipped,
     request_actor,
     viewable_change_url,
     viewer_has_perm,
@@ -50,25 +52,26 @@ class HubOrderAdmin(_base):
                       name="canonical_order_cancel")
         return [cancel, *super().get_urls()]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        order = self.get_object(request, object_id)
-        can_cancel = (order is not None and self.has_change_permission(request)
-                      and ORDER_TRANSITIONS.can(order.status, OrderStatus.CANCELLED))
-        extra_context = {**(extra_context or {}),
-                         "cancel_url": reverse("admin:canonical_order_cancel", args=[order.pk]) if can_cancel else ""}
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        can_cancel = (obj is not None and self.has_change_permission(request)
+                      and ORDER_TRANSITIONS.can(obj.status, OrderStatus.CANCELLED))
+        context["cancel_url"] = reverse("admin:canonical_order_cancel", args=[obj.pk]) if can_cancel else ""
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def cancel_view(self, request, object_id):
         """'Cancel order…' on an order's page: the action's page for that one order."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        queryset = self.get_queryset(request).filter(pk=object_id)
-        if not queryset.exists():
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            self.message_user(request, f"There is no order with id {object_id!r}.", messages.WARNING)
             return HttpResponseRedirect(reverse("admin:canonical_order_changelist"))
-        return self.cancel_orders(request, queryset) or HttpResponseRedirect(admin_change_url(queryset.get()))
+        page = admin_change_url(order)
+        return self.cancel_orders(request, self.get_queryset(request).filter(pk=order.pk), back_url=page) \
+            or HttpResponseRedirect(page)
 
     @admin.action(description="Cancel orders…", permissions=["change"])
-    def cancel_orders(self, request, queryset):
+    def cancel_orders(self, request, queryset, back_url: str = ""):
         queryset = queryset.select_related("customer")
         one = queryset.count() == 1
         form, page = action_confirmed(
@@ -79,7 +82,7 @@ class HubOrderAdmin(_base):
                   "that have shipped, been invoiced or closed are left as they are.",
             describe=lambda order: f"{order.number} · {order.get_status_display().lower()} · {order.customer.name} "
                                    f"· {order.total_amount} {order.currency}",
-            submit_label="Cancel the order" if one else "Cancel the orders",
+            submit_label="Cancel the order" if one else "Cancel the orders", back_url=back_url,
         )
         if page is not None:
             return page
@@ -87,17 +90,14 @@ class HubOrderAdmin(_base):
         done, skipped = [], []
         for order, result, why in each_in_its_own_transaction(
             queryset.order_by("pk"), lambda order: order_cancel(order=order, actor=actor, reason=reason),
-            gone=Order.DoesNotExist, illegal=lambda exc: f"it is {exc.current} and cannot be cancelled any more",
+            gone=Order.DoesNotExist,
+            illegal=lambda exc: f"it is {OrderStatus(exc.current).label.lower()} and cannot be cancelled any more",
         ):
             if why or not result.changed:
                 skipped.append(f"{order.number}: {why or 'already cancelled'}")
             else:
                 done.append(order.number)
-        text = f"{len(done)} cancelled" + (f" ({', '.join(done)})" if done else "")
-        if skipped:
-            text += f", {len(skipped)} left as they were ({'; '.join(skipped)})"
-        level = messages.SUCCESS if not skipped else (messages.WARNING if done else messages.ERROR)
-        self.message_user(request, text + ".", level)
+        self.message_user(request, *done_and_skipped(done, skipped, verb="cancelled", skipped_as="left as they were"))
         return None
 
     def get_fieldsets(self, request, obj=None):

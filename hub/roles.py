@@ -35,7 +35,8 @@ ROLE_LABELS: dict[str, str] = {
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     OPERATIONS: [
         "canonical.view_*",
-        # Cancelling an order (API and portal). Lines, shipments and stock are never edited by hand.
+        # Cancelling an order (the API and the admin's Cancel order…). Lines, shipments and stock are never
+        # edited by hand.
         "canonical.change_order",
         # Exception queues: operations' own and supplier management's (the PRODUCT's operations staff
         # chase suppliers), with read access to what the exceptions point at.

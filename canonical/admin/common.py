@@ -8,7 +8,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Model
 from django.http import HttpRequest
@@ -146,29 +146,48 @@ def entity_labels(references) -> dict[tuple[str, str], str]:
 LISTED_ON_CONFIRMATION = 100
 
 
-def action_confirmed(model_admin, request, queryset, *, form_class, action: str, title: str, intro: str,
-                     describe, submit_label: str, template: str = "admin/hub/action_confirm.html"):
-    """An action that asks first: it shows what was selected (each row as ``describe`` puts it) with
-    ``form_class``'s form. Returns (the valid form, None) once sent back with it, else (None, the page)."""
-    form = form_class(request.POST if "apply" in request.POST else None)
-    if form.is_bound and form.is_valid():
-        return form, None
-    context = {
+def action_page(model_admin, request, queryset, *, form, action: str, title: str, intro: str, template: str,
+                **extra) -> TemplateResponse:
+    """An admin action's intermediate page (a template extending admin/hub/action_form.html): the
+    selection, ``form`` and the way back, posting to the action again with ``apply``; ``extra`` goes
+    to the template (what it lists of the selection)."""
+    return TemplateResponse(request, template, {
         **model_admin.admin_site.each_context(request),
         "title": title,
         "intro": intro,
         "opts": model_admin.model._meta,
         "form": form,
         "action_name": action,
-        "rows": [describe(row) for row in queryset[:LISTED_ON_CONFIRMATION]],
         "count": queryset.count(),
         "selected_ids": list(queryset.values_list("pk", flat=True)),
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "form_url": request.get_full_path(),
         "media": model_admin.media + form.media,
-        "submit_label": submit_label,
-    }
-    return None, TemplateResponse(request, template, context)
+        **extra,
+    })
+
+
+def action_confirmed(model_admin, request, queryset, *, form_class, action: str, title: str, intro: str,
+                     describe, submit_label: str, back_url: str = ""):
+    """An action that asks first: it shows what was selected (each row as ``describe`` puts it) with
+    ``form_class``'s form. Returns (the valid form, None) once sent back with it, else (None, the page).
+    ``back_url``: where "No, go back" leads (the model's list by default)."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        return form, None
+    return None, action_page(model_admin, request, queryset, form=form, action=action, title=title, intro=intro,
+                             template="admin/hub/action_confirm.html", submit_label=submit_label, back_url=back_url,
+                             rows=[describe(row) for row in queryset[:LISTED_ON_CONFIRMATION]])
+
+
+def done_and_skipped(done: list[str], skipped: list[str], *, verb: str, skipped_as: str = "skipped"):
+    """The message after an action applied record by record: "2 cancelled (SO-1, SO-2), 1 skipped
+    (SO-3: why)." and its level (success, warning when some were skipped, error when none was done)."""
+    text = f"{len(done)} {verb}" + (f" ({', '.join(done)})" if done else "")
+    if skipped:
+        text += f", {len(skipped)} {skipped_as} ({'; '.join(skipped)})"
+    level = messages.SUCCESS if not skipped else (messages.WARNING if done else messages.ERROR)
+    return text + ".", level
 
 
 def link(url: str, text) -> str:

@@ -168,12 +168,13 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Object", ordering="object_type")
     def object_link(self, obj: AuditEntry) -> str:
-        # The list names each record ("order SO-1001"); the entry's own page, and any record the
-        # reader may not open or that is gone, shows the type and id it was written with.
+        # The list names each record ("order SO-1001") and links its page; a record the reader may
+        # not open, one that is gone or a type without a page shows the type and id, unlinked.
         name = getattr(obj, "object_label", None)
-        label = f"{obj.object_type} {name}" if name else f"{obj.object_type}:{obj.object_id}"
-        url = entity_change_url(obj.object_type, obj.object_id) if obj.object_id.isdigit() else None
-        return link(url, label) if url else label
+        if not name:
+            return f"{obj.object_type}:{obj.object_id}"
+        url = entity_change_url(obj.object_type, obj.object_id)
+        return link(url, f"{obj.object_type} {name}") if url else f"{obj.object_type} {name}"
 
     @admin.display(description="Before")
     def before_json(self, obj: AuditEntry) -> str:

@@ -18,7 +18,6 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -27,6 +26,7 @@ from django.utils.safestring import mark_safe
 from canonical.admin.common import (
     LISTED_ON_CONFIRMATION,
     BigTableAdmin,
+    action_page,
     admin_change_url,
     change_link,
     request_actor,
@@ -245,7 +245,7 @@ def edit_payload_form(exceptions: list[IntegrationException], data=None) -> form
 class IntegrationExceptionAdmin(BigTableAdmin):
     # Most telling first: the changelist scrolls sideways on narrow screens.
     # Eight columns: the team queue and connector sit under the title, the occurrences under the age, so
-    # the list fits a 1,400 px window without scrolling sideways (the team and connector filters stay).
+    # the list fits a 1,280 px window without scrolling sideways (the team and connector filters stay).
     list_display = ("id", "severity_badge", "sla_due", "summary", "status", "assignee", "age", "records")
     list_display_links = ("id", "summary")
     list_select_related = ("assignee", "connector", "customer", "order", "shipment", "invoice",
@@ -462,22 +462,11 @@ class IntegrationExceptionAdmin(BigTableAdmin):
         return exceptions_visible_to(request.user, queryset)
 
     def _confirm(self, request, queryset, *, action: str, title: str, intro: str, form: forms.Form):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "opts": self.model._meta,
-            "form": form,
-            "action_name": action,
-            "exceptions": list(queryset.select_related("order", "customer")[:LISTED_ON_CONFIRMATION]),
-            "count": queryset.count(),
-            "hidden": self._hidden(request, queryset),
-            "selected_ids": list(queryset.values_list("pk", flat=True)),
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "form_url": request.get_full_path(),
-            "media": self.media + form.media,
-        }
-        return TemplateResponse(request, self.action_template, context)
+        return action_page(
+            self, request, queryset, form=form, action=action, title=title, intro=intro, template=self.action_template,
+            exceptions=list(queryset.select_related("order", "customer")[:LISTED_ON_CONFIRMATION]),
+            hidden=self._hidden(request, queryset),
+        )
 
     def _nothing_visible(self, request, queryset, verb: str) -> bool:
         if queryset.exists():

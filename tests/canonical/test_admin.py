@@ -136,7 +136,8 @@ def _dataset_build(admin_user) -> dict:
     position = InventoryPositionFactory(product=product, location=location, on_hand=Decimal("40"),
                                         reserved=Decimal("5"), last_updated_by=erp)
     order = OrderFactory(customer=customer, ship_to=ship_to, source_system=erp)
-    line = OrderLineFactory(order=order, product=product, location=location, quantity_shipped=Decimal("2"),
+    # line_number given: the factory's sequence runs on across the tests a worker ran before this module.
+    line = OrderLineFactory(order=order, line_number=1, product=product, location=location, quantity_shipped=Decimal("2"),
                             quantity_returned=Decimal("1"))
     Reservation.objects.create(order_line=line, position=position, quantity=Decimal("3"))
     shipment = Shipment.objects.create(number="SH-1", order=order, location=location, carrier="UPS")

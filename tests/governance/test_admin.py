@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -71,7 +72,8 @@ def test_issued_key_authenticates(admin_client, consumer):
     assert principal.consumer == consumer and key.consumer == consumer
 
 
-def test_issuing_asks_for_the_keys_name_and_expiry_first(admin_client, consumer):
+def test_issuing_asks_for_the_keys_name_and_expiry_first(admin_client, consumer, settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # the hub's zone, not UTC: the key stops at Berlin's midnight
     changelist = reverse("admin:governance_consumer_changelist")
     selected = {"action": "issue_api_key", "_selected_action": [consumer.pk]}
     page = admin_client.post(changelist, selected)
@@ -91,8 +93,12 @@ def test_issuing_asks_for_the_keys_name_and_expiry_first(admin_client, consumer)
     raw = RAW_KEY.search(_messages(response)[0]).group(0)
     key = ApiKey.objects.get(consumer=consumer)
     assert key.name == "staging" and key.prefix == raw.split("_")[1]
-    assert timezone.localtime(key.expires_at) == timezone.make_aware(datetime.combine(expires_on, time.min))
-    assert AuditEntry.objects.get(action="api_key.issued").after["expires_at"] == key.expires_at.isoformat()
+    # Midnight in Berlin is 23:00 (winter) or 22:00 (summer) UTC the day before.
+    berlin = datetime.combine(expires_on, time.min, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert key.expires_at == berlin and key.expires_at.astimezone(UTC).hour in (22, 23)
+    assert key.expires_at.astimezone(UTC).date() == expires_on - timedelta(days=1)
+    issued = AuditEntry.objects.get(action="api_key.issued")
+    assert datetime.fromisoformat(issued.after["expires_at"]) == key.expires_at
     # It works until then; the day it expires the hub answers 401 (unknown, revoked or expired).
     request = type("Request", (), {"META": {"HTTP_AUTHORIZATION": f"Bearer {raw}"}})()
     assert ApiKeyAuthentication().authenticate(request)[1] == key

@@ -76,7 +76,16 @@ def test_an_orders_page_offers_cancel_only_to_who_may_and_while_it_can(crm, shop
 
     page = operations.get(cancel_url)
     assert page.status_code == 200 and order.number in page.content.decode()
+    assert page.context["title"] == "Cancel an order" and page.context["back_url"] == url  # "No, go back"
     done = operations.post(cancel_url, {"apply": "1", "reason": "wrong ship-to"}, follow=True)
     assert done.redirect_chain[-1][0] == url
     assert Order.objects.get(pk=order.pk).status == "cancelled"
     assert cancel_url not in operations.get(url).content.decode()  # nothing left to cancel
+
+
+def test_cancelling_an_order_that_is_not_there_says_so(crm, shop):
+    operations = role_member(roles.OPERATIONS)
+    for wrong in ("999999", "abc"):
+        response = operations.get(f"/admin/canonical/order/{wrong}/cancel/", follow=True)
+        assert response.redirect_chain[-1][0] == CHANGELIST
+        assert f"There is no order with id '{wrong}'." in [str(m) for m in response.context["messages"]]
