@@ -562,6 +562,7 @@ def test_the_audit_list_names_each_record_in_one_query_per_type(admin_client, da
     assert f">customer {customer}</a>" in page
     assert f">contract_price {contract.product.sku} for " in page
     assert "order:999999" in page and "api_key:7" in page  # gone, and a type with no admin page
+    assert _url(Order, "change", 999999) not in page  # no link to a record that is gone
 
     def page_queries() -> int:
         with CaptureQueriesContext(connection) as queries:
