@@ -146,13 +146,13 @@ def merge(request, pk: int):
     if survivor is None or merged is None or survivor.pk == merged.pk:
         messages.error(request, "Those accounts cannot be merged: choose two different accounts of this review.")
         return redirect(_review_url(exception))
-    try:  # the page offers only a merge the review allows (the POST checks again, under its locks)
-        duplicate_review_merge_check(exception=exception, survivor=survivor, merged=merged)
-    except CanonicalError as exc:
-        messages.error(request, exc.detail)
-        return redirect(_review_url(exception))
     form = MergeForm(request.POST) if request.method == "POST" else MergeForm(initial=pair.cleaned_data)
     if request.method == "GET" or not form.is_valid():  # a POST without a note asks again, with the error
+        try:  # the page offers only a merge the review allows (the merge checks again, under its locks)
+            duplicate_review_merge_check(exception=exception, survivor=survivor, merged=merged)
+        except CanonicalError as exc:
+            messages.error(request, exc.detail)
+            return redirect(_review_url(exception))
         preview = merge_preview(survivor=survivor, merged=merged)
         return render(request, "hub/stewardship/merge.html", {
             "exception": exception, "form": form, "preview": preview,
