@@ -29,21 +29,22 @@ BOARD_PERMISSIONS = ["view_apiproduct", "add_apiversion", "change_apiversion", "
                      "change_apisubscription"]
 
 
-@pytest.fixture
-def board_member(transactional_db, django_user_model):
-    user = django_user_model.objects.create_user("board-member", "board@example.com", PASSWORD, is_staff=True)
+def _board_user(django_user_model, username: str):
+    user = django_user_model.objects.create_user(username, f"{username}@example.com", PASSWORD, is_staff=True)
     user.user_permissions.set(Permission.objects.filter(content_type__app_label="governance",
                                                         codename__in=BOARD_PERMISSIONS))
     return user
+
+
+@pytest.fixture
+def board_member(transactional_db, django_user_model):
+    return _board_user(django_user_model, "board-member")
 
 
 @pytest.fixture
 def board_reviewer(transactional_db, django_user_model):
     """A second member of the board: approvals never come from a version's own author."""
-    user = django_user_model.objects.create_user("board-reviewer", "reviewer@example.com", PASSWORD, is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="governance",
-                                                        codename__in=BOARD_PERMISSIONS))
-    return user
+    return _board_user(django_user_model, "board-reviewer")
 
 
 @pytest.fixture

@@ -8,22 +8,12 @@ from django.urls import reverse
 
 from canonical.models import BusinessEvent, InventoryPosition, Order
 from hub import roles
-from tests.hub.ordering_support import new_key, shop_build
+from tests.hub.ordering_support import new_key
 from tests.staff import role_member
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:canonical_order_changelist")
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def crm(partner_client, shop):
-    return partner_client("crm", "crm")
 
 
 def place(client, quantity="4"):

@@ -15,19 +15,9 @@ from canonical.models import (
     SupplierAcknowledgement,
 )
 from connectors.models import IntegrationException
-from tests.hub.ordering_support import new_key, shop_build
+from tests.hub.ordering_support import new_key
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def crm(partner_client, shop):
-    return partner_client("crm", "crm")
 
 
 def place(client, lines):

@@ -22,19 +22,9 @@ from canonical.models import (
 from connectors.models import IntegrationException
 from hub.idempotency import idempotency_records_purge
 from hub.models import IdempotencyRecord
-from tests.hub.ordering_support import new_key, shop_build
+from tests.hub.ordering_support import new_key
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def crm(partner_client, shop):
-    return partner_client("crm", "crm")
 
 
 def submit(client, body, key=None):

@@ -8,19 +8,9 @@ import pytest
 
 from canonical.models import Customer, Order
 from hub.models import IdempotencyRecord
-from tests.hub.ordering_support import new_key, shop_build
+from tests.hub.ordering_support import new_key
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shop(db):
-    return shop_build()
-
-
-@pytest.fixture
-def crm(partner_client, shop):
-    return partner_client("crm", "crm")
 
 
 def body(**overrides):
