@@ -9,6 +9,7 @@ from hub.health import healthz, readyz
 from hub.pages.credit import credit_hold_for_exception, credit_holds, credit_holds_decide
 from hub.pages.timeline import order_timeline_page
 from hub.portal import home
+from hub.views import favicon
 
 handler403 = "hub.views.handler403"
 handler404 = "hub.views.handler404"
@@ -16,6 +17,7 @@ handler500 = "hub.views.handler500"
 
 urlpatterns = [
     path("", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("portal/credit-holds/", credit_holds, name="credit-holds"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.views.decorators.http import require_safe
 from django.views.defaults import page_not_found, permission_denied, server_error
 
 from hub.problems import ProblemJsonResponse
@@ -69,3 +71,20 @@ def handler500(request):
             correlation_id=getattr(request, "correlation_id", None),
         )
     return server_error(request)
+
+
+# The hub's mark: a rounded square in the header's blue with a white hub (a ring and four spokes).
+FAVICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" '
+    'fill="#1f4e79"/><circle cx="8" cy="8" r="2.5" fill="none" stroke="#fff" stroke-width="1.5"/><path '
+    'd="M8 1.5v3.5M8 11v3.5M1.5 8h3.5M11 8h3.5" stroke="#fff" stroke-width="1.5"/></svg>'
+)
+
+
+@require_safe
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page, and the admin's pages name no icon: the hub's
+    mark, cached for a day, instead of a 404 in the log for each page a person opens."""
+    response = HttpResponse(FAVICON_SVG, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -63,3 +63,9 @@ def test_a_permission_denied_outside_drf_under_the_api_is_a_problem(rf, admin_us
     response = handler403(request, PermissionDenied("Not for this key."))
     assert response.status_code == 403 and response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert b'"detail": "Not for this key."' in response.content
+
+
+def test_the_favicon_is_served_not_a_404(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<svg") and "max-age=86400" in response["Cache-Control"]
