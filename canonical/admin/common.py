@@ -102,11 +102,18 @@ def admin_changelist_url(model: type[Model], **params) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
+def entity_model(entity_type: str) -> type[Model] | None:
+    """The model an entity type names, when it has an admin page (ENTITY_ADMIN)."""
+    admin_name = ENTITY_ADMIN.get(entity_type)
+    return None if admin_name is None else apps.get_model(*admin_name.split("_", 1))
+
+
 def entity_change_url(entity_type: str, object_id) -> str | None:
     """The admin page of the record behind an entity type and id, if there is one the user may open."""
-    admin_name = ENTITY_ADMIN.get(entity_type)
-    if admin_name is None or not may_view(apps.get_model(*admin_name.split("_", 1))):
+    model = entity_model(entity_type)
+    if model is None or not may_view(model):
         return None
+    admin_name = ENTITY_ADMIN[entity_type]
     try:
         return reverse(f"admin:{admin_name}_change", args=[object_id])
     except NoReverseMatch:
@@ -134,7 +141,7 @@ def entity_labels(references) -> dict[tuple[str, str], str]:
             wanted.setdefault(entity_type, set()).add(int(object_id))
     labels = {}
     for entity_type, ids in wanted.items():
-        model = apps.get_model(*ENTITY_ADMIN[entity_type].split("_", 1))
+        model = entity_model(entity_type)
         if not may_view(model):
             continue
         rows = model._default_manager.filter(pk__in=ids).select_related(*ENTITY_LABEL_RELATED.get(entity_type, ()))

@@ -243,8 +243,7 @@ def edit_payload_form(exceptions: list[IntegrationException], data=None) -> form
 
 @admin.register(IntegrationException)
 class IntegrationExceptionAdmin(BigTableAdmin):
-    # Most telling first: the changelist scrolls sideways on narrow screens.
-    # Eight columns: the team queue and connector sit under the title, the occurrences under the age, so
+    # Most telling first. Eight columns: the team queue and connector sit under the title, the occurrences under the age, so
     # the list fits a 1,280 px window without scrolling sideways (the team and connector filters stay).
     list_display = ("id", "severity_badge", "sla_due", "summary", "status", "assignee", "age", "records")
     list_display_links = ("id", "summary")
